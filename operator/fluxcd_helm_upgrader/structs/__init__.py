@@ -1,0 +1,1 @@
+"""Typed shapes of Kubernetes bodies and shared API constants."""
