@@ -1,0 +1,231 @@
+"""Shared vocabulary of the locator: what we look for (Target), where a value is set (Source),
+and the plumbing to read YAML manifests and kustomize patches as plain data.
+
+Used by `gitops.kustomize` (walking kustomization.yaml trees) and `gitops.locating` (the public
+entry point). Plain data is read with PyYAML's C loader when available (fast enough for a whole
+fleet); exact positions are only computed later, by `gitops.scalars`, for the chosen file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fluxcd_helm_upgrader.gitops import scalars
+from fluxcd_helm_upgrader.structs import kinds
+
+# Loader for plain data; the C loader when PyYAML was built with libyaml.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# kind -> (API group, fields we may edit, the default field)
+FIELDS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    kinds.HELM_RELEASE.kind: (
+        kinds.HELM_RELEASE.group,
+        ("spec.chart.spec.version",),
+        "spec.chart.spec.version",
+    ),
+    kinds.OCI_REPOSITORY.kind: (
+        kinds.OCI_REPOSITORY.group,
+        ("spec.ref.tag", "spec.ref.digest"),
+        "spec.ref.tag",
+    ),
+    kinds.HELM_CHART.kind: (kinds.HELM_CHART.group, ("spec.version",), "spec.version"),
+}
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+FLUX_KUSTOMIZE_GROUP = kinds.KUSTOMIZATION.group
+
+
+@dataclass(frozen=True)
+class Target:
+    """The live object whose version field we want to change.
+
+    `field` defaults per kind (HelmRelease: spec.chart.spec.version, OCIRepository: spec.ref.tag,
+    HelmChart: spec.version). `current` is the field's value as the cluster sees it (the spec
+    value, e.g. a range like ">=1.0.0", not the resolved chart version); when given, it breaks
+    ties between candidates and is checked against what Git holds.
+    """
+
+    kind: str
+    name: str
+    namespace: str
+    field: str = ""
+    current: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in FIELDS:
+            raise ValueError(f"unsupported kind {self.kind!r}; expected one of {sorted(FIELDS)}")
+        allowed = FIELDS[self.kind][1]
+        if not self.field:
+            object.__setattr__(self, "field", FIELDS[self.kind][2])
+        elif self.field not in allowed:
+            raise ValueError(f"{self.kind} field must be one of {allowed}, not {self.field!r}")
+
+    @property
+    def group(self) -> str:
+        return FIELDS[self.kind][0]
+
+    @property
+    def field_path(self) -> tuple[str, ...]:
+        return tuple(self.field.split("."))
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name} {self.field}"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A place in the repository that sets the target field (before its line is looked up)."""
+
+    path: str
+    doc_index: int
+    key_path: scalars.KeyPath
+    via: str
+    embedded: scalars.Embedded | None = None
+
+
+@dataclass(frozen=True)
+class Identity:
+    """How kustomize would see an object at some point of the build: for selector matching."""
+
+    kind: str
+    group: str
+    version: str
+    name: str
+    namespace: str | None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+def api_group_version(doc: Mapping[str, Any]) -> tuple[str, str]:
+    api = str(doc.get("apiVersion") or "")
+    group, _, version = api.rpartition("/")
+    return group, version
+
+
+def identity_of(doc: Mapping[str, Any]) -> Identity | None:
+    """The identity of a Kubernetes object document, or None if it is not one."""
+    meta = doc.get("metadata")
+    if not isinstance(doc.get("kind"), str) or not isinstance(meta, dict) or "name" not in meta:
+        return None
+    group, version = api_group_version(doc)
+    ns = meta.get("namespace")
+    return Identity(
+        kind=doc["kind"],
+        group=group,
+        version=version,
+        name=str(meta["name"]),
+        namespace=str(ns) if ns else None,
+        labels=_str_map(meta.get("labels")),
+        annotations=_str_map(meta.get("annotations")),
+    )
+
+
+def _str_map(value: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def load_documents(text: str) -> list[Any]:
+    """All documents of a YAML stream as plain data; raises yaml.YAMLError."""
+    return list(yaml.load_all(text, Loader=_LOADER))
+
+
+def read_documents(path: Path) -> list[Any] | None:
+    """Read a manifest file; None when it is unreadable or not YAML (e.g. a Go template)."""
+    try:
+        return load_documents(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+
+
+def yaml_files(directory: Path) -> Iterator[Path]:
+    """Every *.yaml / *.yml below `directory`, sorted; skips dot-directories (.git) and symlinks out."""
+    resolved = directory.resolve()
+    for path in sorted(directory.rglob("*")):
+        rel = path.relative_to(directory).parts
+        if any(part.startswith(".") for part in rel[:-1]) or ".git" in rel:
+            continue
+        # A symlink may point out of the checkout; never read outside it.
+        if path.suffix in (".yaml", ".yml") and path.is_file() and path.resolve().is_relative_to(resolved):
+            yield path
+
+
+def has_path(doc: Any, key_path: Sequence[scalars.Key]) -> bool:
+    """True when `doc` holds a scalar (not a mapping or list) at `key_path`."""
+    for key in key_path:
+        in_map = isinstance(key, str) and isinstance(doc, dict) and key in doc
+        in_list = isinstance(key, int) and isinstance(doc, list) and 0 <= key < len(doc)
+        if not (in_map or in_list):
+            return False
+        doc = doc[key]
+    return not isinstance(doc, dict | list) and doc is not None
+
+
+def json_pointer(pointer: str) -> tuple[str, ...]:
+    """Split an RFC 6901 pointer (/spec/chart/spec/version) into keys."""
+    if not pointer.startswith("/"):
+        return ()
+    return tuple(part.replace("~1", "/").replace("~0", "~") for part in pointer[1:].split("/"))
+
+
+def _full_match(pattern: Any, value: str | None) -> bool:
+    """kustomize selector fields are regular expressions anchored at both ends."""
+    if pattern in (None, ""):
+        return True
+    try:
+        return re.fullmatch(str(pattern), value or "") is not None
+    except re.error:
+        return str(pattern) == value
+
+
+def _requirements(selector: str) -> list[str]:
+    parts, depth, cur = [], 0, ""
+    for ch in selector:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    return [p for p in [*parts, cur.strip()] if p]
+
+
+def label_selector_matches(selector: str, labels: Mapping[str, str]) -> bool:
+    """Evaluate a Kubernetes label selector string (equality- and set-based)."""
+    for req in _requirements(selector):
+        match = re.fullmatch(r"\s*(\S+?)\s+(in|notin)\s+\((.*)\)\s*", req)
+        if match:
+            key, op, values = match.group(1), match.group(2), {v.strip() for v in match.group(3).split(",")}
+            if (op == "in") != (key in labels and labels[key] in values):
+                return False
+        elif "!=" in req:
+            key, value = (s.strip() for s in req.split("!=", 1))
+            if labels.get(key) == value:
+                return False
+        elif "=" in req:
+            key, value = (s.strip() for s in req.replace("==", "=").split("=", 1))
+            if labels.get(key) != value:
+                return False
+        elif req.startswith("!"):
+            if req[1:].strip() in labels:
+                return False
+        elif req not in labels:
+            return False
+    return True
+
+
+def selector_matches(selector: Mapping[str, Any], ident: Identity) -> bool:
+    """Does a kustomize patch `target:` select this object?"""
+    return (
+        _full_match(selector.get("kind"), ident.kind)
+        and _full_match(selector.get("group"), ident.group)
+        and _full_match(selector.get("version"), ident.version)
+        and _full_match(selector.get("name"), ident.name)
+        and _full_match(selector.get("namespace"), ident.namespace)
+        and label_selector_matches(str(selector.get("labelSelector") or ""), ident.labels)
+        and label_selector_matches(str(selector.get("annotationSelector") or ""), ident.annotations)
+    )
