@@ -15,6 +15,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from fluxcd_helm_upgrader import logs
+
 
 class SourceAuthError(Exception):
     """Credentials for a chart source could not be read or are invalid.
@@ -66,6 +68,13 @@ def _raw_data(secret: Any) -> Mapping[str, Any]:
     return data or {}
 
 
+# Keys of Flux-format Secrets that hold no secret (masking them would hide ordinary words in logs).
+_PUBLIC_KEYS = frozenset({
+    "username", "ca.crt", "tls.crt", "caFile", "certFile", "known_hosts", "identity.pub",
+    "githubAppID", "githubAppInstallationID", "githubAppBaseURL",
+})
+
+
 def decode(namespace: str, name: str, raw: Mapping[str, Any]) -> SecretData:
     """Decode a Secret's base64 `data` map into bytes (a Secret's `data` is always base64)."""
     decoded: dict[str, bytes] = {}
@@ -76,6 +85,10 @@ def decode(namespace: str, name: str, raw: Mapping[str, Any]) -> SecretData:
             raise SourceAuthError(
                 f"secret {namespace}/{name}: key {key!r} is not valid base64"
             ) from None
+    for key, value in decoded.items():
+        # Every secret value read is masked in all later log lines, whatever logs it by mistake.
+        if key not in _PUBLIC_KEYS:
+            logs.remember_secret(value)
     return SecretData(namespace=namespace, name=name, data=decoded)
 
 
