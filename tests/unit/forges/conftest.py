@@ -1,0 +1,42 @@
+"""Fixtures for the forge tests: a running GitHub stand-in, a GitHub App key pair, a sleep recorder."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from tests.unit.forges.support import REPO, TOKEN, Sleeps
+
+from fluxcd_helm_upgrader.forges import app_tokens, retrying, standin
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def policy(sleeps: Sleeps) -> retrying.RetryPolicy:
+    return retrying.RetryPolicy(max_attempts=4, base_delay=1.0, max_delay=30.0, sleep=sleeps)
+
+
+@pytest.fixture(scope="session")
+def app_keys() -> tuple[str, str]:
+    """(private PEM, public PEM) of a throwaway GitHub App key."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return private, public
+
+
+@pytest.fixture
+async def gh(app_keys: tuple[str, str]) -> AsyncIterator[standin.GitHubStandIn]:
+    app_tokens.clear_cache()
+    app = standin.App(app_id=4242, installation_id=77, public_key_pem=app_keys[1])
+    server = standin.GitHubStandIn(token=TOKEN, repositories=(REPO,), app=app)
+    async with server:
+        yield server
