@@ -67,6 +67,15 @@ class Settings:
         ),
     )
 
+    tick_seconds: float = field(
+        default=5.0,
+        metadata=_meta(
+            "TICK_SECONDS",
+            "How often each UpgraderConfig is looked at to see whether its spec.interval elapsed or a "
+            "reconcile was requested; the upper bound on the delay of a `reconcile.fluxcd.io/requestedAt` run.",
+        ),
+    )
+
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Build the settings from `env` (normally os.environ); raise SettingsError on a bad value."""
@@ -84,6 +93,7 @@ class Settings:
             fetch_concurrency=_integer(env, "fetch_concurrency", minimum=1),
             fetch_timeout_seconds=_seconds(env, "fetch_timeout_seconds"),
             webhook_port=_port(env, "webhook_port"),
+            tick_seconds=_seconds(env, "tick_seconds"),
         )
 
 

@@ -1,1 +1,1 @@
-"""proposals package."""
+"""UpgradeProposal lifecycle: naming, storage through the API, and the serialized Git/PR worker."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any, Protocol
 
 from fluxcd_helm_upgrader import logs
@@ -29,7 +29,7 @@ class SourceAuthError(Exception):
 class SecretsApi(Protocol):
     """The one method of kubernetes_asyncio's `CoreV1Api` this module uses (fakes implement it)."""
 
-    async def read_namespaced_secret(self, name: str, namespace: str) -> Any: ...
+    def read_namespaced_secret(self, name: str, namespace: str) -> Awaitable[Any]: ...
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -69,10 +69,20 @@ def _raw_data(secret: Any) -> Mapping[str, Any]:
 
 
 # Keys of Flux-format Secrets that hold no secret (masking them would hide ordinary words in logs).
-_PUBLIC_KEYS = frozenset({
-    "username", "ca.crt", "tls.crt", "caFile", "certFile", "known_hosts", "identity.pub",
-    "githubAppID", "githubAppInstallationID", "githubAppBaseURL",
-})
+_PUBLIC_KEYS = frozenset(
+    {
+        "username",
+        "ca.crt",
+        "tls.crt",
+        "caFile",
+        "certFile",
+        "known_hosts",
+        "identity.pub",
+        "githubAppID",
+        "githubAppInstallationID",
+        "githubAppBaseURL",
+    }
+)
 
 
 def decode(namespace: str, name: str, raw: Mapping[str, Any]) -> SecretData:
@@ -82,9 +92,7 @@ def decode(namespace: str, name: str, raw: Mapping[str, Any]) -> SecretData:
         try:
             decoded[key] = base64.b64decode(value or "", validate=True)
         except (binascii.Error, ValueError, TypeError):
-            raise SourceAuthError(
-                f"secret {namespace}/{name}: key {key!r} is not valid base64"
-            ) from None
+            raise SourceAuthError(f"secret {namespace}/{name}: key {key!r} is not valid base64") from None
     for key, value in decoded.items():
         # Every secret value read is masked in all later log lines, whatever logs it by mistake.
         if key not in _PUBLIC_KEYS:

@@ -1,1 +1,1 @@
-"""status package."""
+"""kstatus conditions and the status bodies the operator writes."""

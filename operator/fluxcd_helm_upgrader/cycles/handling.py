@@ -1,0 +1,108 @@
+"""What the UpgraderConfig handler does on a due tick: validate, check, sync proposals, build the status.
+
+Returns the status patch and the events to post; the handler applies them. Errors that stop the whole cycle
+(invalid spec, missing secret, a 403 from the API) become Ready=False with a message saying what to fix; the
+operator keeps running and retries on the next interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubernetes_asyncio.client.exceptions import ApiException
+
+from fluxcd_helm_upgrader import config as config_
+from fluxcd_helm_upgrader import kube
+from fluxcd_helm_upgrader.cycles import reporting, running
+from fluxcd_helm_upgrader.cycles.view import FluxView
+from fluxcd_helm_upgrader.proposals import syncing
+from fluxcd_helm_upgrader.services import Services
+from fluxcd_helm_upgrader.sources import secrets
+from fluxcd_helm_upgrader.status import reasons
+
+
+@dataclass
+class Handled:
+    status: dict[str, Any]
+    events: list[syncing.Event] = field(default_factory=list)
+    outcome: running.Outcome | None = None
+    sync: syncing.SyncResult | None = None
+
+
+async def handle(
+    services: Services,
+    body: Mapping[str, Any],
+    view: FluxView,
+    *,
+    now: str,
+    requested_at: str | None,
+) -> Handled:
+    meta = body.get("metadata") or {}
+    old_status: Mapping[str, Any] = body.get("status") or {}
+    generation = meta.get("generation")
+    namespace = str(meta.get("namespace"))
+
+    def blocked(reason: str, message: str) -> Handled:
+        status = reporting.blocked_status(
+            old_status,
+            reason=reason,
+            message=message,
+            generation=generation,
+            now=now,
+            requested_at=requested_at,
+        )
+        old_ready = _ready_message(old_status)
+        events = [] if old_ready == message else [syncing.Event(body, "Warning", reason, message)]
+        return Handled(status=status, events=events)
+
+    try:
+        cfg = config_.parse(body.get("spec") or {})
+    except config_.ConfigError as error:
+        return blocked(reasons.INVALID_CONFIG, str(error))
+    try:
+        await _check_secrets(services, namespace, cfg)
+        existing = await services.proposals.list_for_config(namespace, str(meta.get("name")))
+        outcome = await running.run(
+            cfg,
+            view,
+            fetcher=services.fetcher,
+            secrets_api=services.core,
+            skipped_targets=syncing.skipped_targets(existing),
+        )
+        owner = {"namespace": namespace, "name": meta.get("name"), "uid": meta.get("uid")}
+        synced = await syncing.sync(services.proposals, owner, outcome, existing)
+    except secrets.SourceAuthError as error:
+        return blocked(reasons.SECRET_NOT_FOUND, str(error))
+    except ApiException as error:
+        if error.status == 403:
+            return blocked(reasons.FORBIDDEN, kube.forbidden_message(error, "use", "the API", namespace))
+        raise
+    status = reporting.cycle_status(
+        old_status,
+        outcome,
+        proposals_open=synced.open_count,
+        generation=generation,
+        now=now,
+        requested_at=requested_at,
+    )
+    events = list(synced.events)
+    warning = reporting.failure_transition(old_status, status)
+    if warning:
+        events.append(syncing.Event(body, "Warning", "CheckFailed", warning))
+    return Handled(status=status, events=events, outcome=outcome, sync=synced)
+
+
+async def _check_secrets(services: Services, namespace: str, cfg: config_.UpgraderConfigSpec) -> None:
+    """Fail early, naming the Secret, when a referenced Git or PR secret does not exist."""
+    names = {n for n in (cfg.git.secret_name, cfg.pull_requests.secret_name) if n}
+    for name in sorted(names):
+        await secrets.read_secret(services.core, namespace, name)
+
+
+def _ready_message(status: Mapping[str, Any]) -> str | None:
+    for condition in status.get("conditions") or ():
+        if condition.get("type") == reasons.READY:
+            return str(condition.get("message"))
+    return None

@@ -1,0 +1,116 @@
+"""Map a cycle's outcome to the UpgraderConfig's status and events. Pure.
+
+Ready=True/Succeeded when every release in scope was checked; Ready=True/PartiallyChecked when some could not be
+(listed in status.failedReleases, so the working ones still count); Ready=False/PartiallyChecked when every
+release failed; Ready=False with InvalidConfig/SecretNotFound/Forbidden when the cycle could not start.
+Events are produced only on transitions (a new set of failing releases), never on a quiet tick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fluxcd_helm_upgrader.cycles.running import Outcome
+from fluxcd_helm_upgrader.status import conditions, reasons
+
+MAX_LISTED = 50  # failedReleases entries kept in status; the count in the message is complete
+
+
+def failed_releases(outcome: Outcome) -> list[dict[str, str]]:
+    return [
+        {"release": f.release.key, "reason": f.failure.reason, "message": f.failure.message}
+        for f in outcome.failed[:MAX_LISTED]
+    ]
+
+
+def cycle_status(
+    old_status: Mapping[str, Any],
+    outcome: Outcome,
+    *,
+    proposals_open: int,
+    generation: int | None,
+    now: str,
+    requested_at: str | None,
+) -> dict[str, Any]:
+    """The status patch after a completed cycle."""
+    checked, failed = len(outcome.checked), len(outcome.failed)
+    outdated = len(outcome.outdated)
+    if failed == 0:
+        ready, reason = True, reasons.SUCCEEDED
+        message = f"checked {checked} releases, {outdated} outdated"
+    else:
+        ready, reason = checked > 0, reasons.PARTIALLY_CHECKED
+        names = ", ".join(f.release.key for f in outcome.failed[:5]) + (", ..." if failed > 5 else "")
+        message = f"checked {checked} releases, {outdated} outdated; {failed} could not be checked: {names}"
+    status: dict[str, Any] = {
+        "conditions": _ready(old_status, ready, reason, message, generation, now),
+        "observedGeneration": generation,
+        "lastCheckTime": now,
+        "releasesChecked": checked,
+        "releasesOutdated": outdated,
+        "proposalsOpen": proposals_open,
+        "failedReleases": failed_releases(outcome),
+    }
+    if requested_at:
+        status["lastHandledReconcileAt"] = requested_at
+    return status
+
+
+def blocked_status(
+    old_status: Mapping[str, Any],
+    *,
+    reason: str,
+    message: str,
+    generation: int | None,
+    now: str,
+    requested_at: str | None,
+) -> dict[str, Any]:
+    """The status patch when a cycle could not run at all (bad spec, missing secret, forbidden)."""
+    status: dict[str, Any] = {
+        "conditions": _ready(old_status, False, reason, message, generation, now),
+        "observedGeneration": generation,
+        "lastCheckTime": now,
+    }
+    if requested_at:
+        status["lastHandledReconcileAt"] = requested_at
+    return status
+
+
+def _ready(
+    old_status: Mapping[str, Any], ready: bool, reason: str, message: str, generation: int | None, now: str
+) -> list[dict[str, Any]]:
+    result = conditions.set_condition(
+        old_status.get("conditions"),
+        type_=reasons.READY,
+        status=ready,
+        reason=reason,
+        message=message,
+        generation=generation,
+        now=now,
+    )
+    stalled = reason in (reasons.INVALID_CONFIG, reasons.SECRET_NOT_FOUND, reasons.FORBIDDEN)
+    if stalled:
+        return conditions.set_condition(
+            result,
+            type_=reasons.STALLED,
+            status=True,
+            reason=reason,
+            message=message,
+            generation=generation,
+            now=now,
+        )
+    return conditions.remove_condition(result, reasons.STALLED)
+
+
+def failure_transition(old_status: Mapping[str, Any], new_status: Mapping[str, Any]) -> str | None:
+    """A Warning event message when the set of failing releases changed to a non-empty one, else None."""
+    before = _failing(old_status.get("failedReleases") or ())
+    after = _failing(new_status.get("failedReleases") or ())
+    if after and after != before:
+        return "; ".join(entry["message"] for entry in new_status.get("failedReleases") or ())[:1000]
+    return None
+
+
+def _failing(entries: Sequence[Mapping[str, Any]]) -> set[tuple[str, str]]:
+    return {(str(e.get("release")), str(e.get("reason"))) for e in entries}

@@ -1,0 +1,73 @@
+"""UpgraderConfig handlers: the periodic check cycle.
+
+Kopf timers have one interval per handler, but every config has its own `spec.interval`; so the timer ticks
+every few seconds (`UPGRADER_TICK_SECONDS`) and `checking.scheduling.due` decides whether this config's cycle is
+due: on its interval, at once after a spec change, and at once after `reconcile.fluxcd.io/requestedAt` changes.
+A quiet tick reads nothing and writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from typing import Any, cast
+
+import kopf
+
+from fluxcd_helm_upgrader import config as config_
+from fluxcd_helm_upgrader import settings
+from fluxcd_helm_upgrader.checking import scheduling
+from fluxcd_helm_upgrader.cycles import handling
+from fluxcd_helm_upgrader.cycles.view import FluxView
+from fluxcd_helm_upgrader.handlers import ids
+from fluxcd_helm_upgrader.status import conditions
+from fluxcd_helm_upgrader.structs import kinds
+
+K = kinds.UPGRADER_CONFIG
+TICK_SECONDS = settings.Settings.from_env(os.environ).tick_seconds
+
+
+def clock(body: kopf.Body) -> scheduling.Clock:
+    """The scheduling inputs of one config; an unparsable interval falls back to 30m (the cycle reports it)."""
+    spec, status, meta = body.get("spec") or {}, body.get("status") or {}, body.get("metadata") or {}
+    try:
+        interval = config_.parse(spec).interval_seconds
+    except config_.ConfigError:
+        interval = 1800.0
+    return scheduling.Clock(
+        suspend=bool(spec.get("suspend")),
+        interval_seconds=interval,
+        generation=meta.get("generation"),
+        observed_generation=status.get("observedGeneration"),
+        last_check_time=status.get("lastCheckTime"),
+        requested_at=(meta.get("annotations") or {}).get(kinds.RECONCILE_REQUESTED_AT),
+        last_handled_reconcile_at=status.get("lastHandledReconcileAt"),
+    )
+
+
+@kopf.timer(K.group, K.version, K.plural, interval=TICK_SECONDS, id=ids.CONFIG_CYCLE)
+async def upgraderconfig_cycle(
+    body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any
+) -> None:
+    """Run this config's check cycle when it is due and write the result into its status."""
+    current = clock(body)
+    why = scheduling.due(current, datetime.datetime.now(datetime.UTC))
+    if why in (scheduling.Why.NOT_DUE, scheduling.Why.SUSPENDED):
+        return
+    logger.info("check cycle starting: %s", why.value)
+    handled = await handling.handle(
+        memo.services,
+        body,
+        FluxView.from_indexes(**kwargs),
+        now=conditions.now_rfc3339(),
+        requested_at=current.requested_at,
+    )
+    patch.status.update(handled.status)
+    for event in handled.events:
+        kopf.event(cast(kopf.Body, dict(event.body)), type=event.type, reason=event.reason, message=event.message)
+    logger.info("check cycle done: %s", _ready_message(handled.status))
+
+
+def _ready_message(status: dict[str, Any]) -> str:
+    found = conditions.find(status.get("conditions"), "Ready")
+    return str(found.get("message")) if found else "no Ready condition"

@@ -1,0 +1,72 @@
+"""Kubernetes API access for the operator's own calls (kubernetes-asyncio) and Kopf's login.
+
+Kopf and our client log in the same way: the in-cluster service account when present, otherwise the kubeconfig
+named by `$KUBECONFIG` *at call time* (kubernetes-asyncio reads `$KUBECONFIG` only at import, which breaks tests and
+the demo that start an API emulator later). Called by `handlers.lifecycle` at startup.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+from kubernetes_asyncio import client, config
+from kubernetes_asyncio.client.exceptions import ApiException
+
+MERGE_PATCH = "application/merge-patch+json"
+
+
+async def load_configuration() -> client.Configuration:
+    """A client configuration from the service account, or from `$KUBECONFIG` / ~/.kube/config."""
+    configuration = client.Configuration()
+    try:
+        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    except config.ConfigException:
+        path = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+        await config.load_kube_config(config_file=path, client_configuration=configuration)
+    return configuration
+
+
+async def connection_info(configuration: client.Configuration) -> kopf.ConnectionInfo:
+    """Translate a kubernetes-asyncio configuration into Kopf's credentials."""
+    maybe: Any = configuration.get_api_key_with_prefix("BearerToken")
+    header: str | None = await maybe if inspect.isawaitable(maybe) else maybe
+    parts = header.split(" ", 1) if header else []
+    scheme, token = (None, None) if not parts else (None, parts[0]) if len(parts) == 1 else (parts[0], parts[1])
+    return kopf.ConnectionInfo(
+        server=str(configuration.host),
+        ca_path=configuration.ssl_ca_cert,
+        insecure=not configuration.verify_ssl,
+        username=configuration.username or None,
+        password=configuration.password or None,
+        scheme=scheme,
+        token=token,
+        certificate_path=configuration.cert_file,
+        private_key_path=configuration.key_file,
+    )
+
+
+def status_of(error: BaseException) -> int | None:
+    """The HTTP status of an API error, or None for anything else."""
+    return error.status if isinstance(error, ApiException) else None
+
+
+def forbidden_message(error: ApiException, verb: str, resource: str, namespace: str | None) -> str:
+    """A message naming the permission the operator lacks, for a Ready=False condition."""
+    where = f" in namespace {namespace!r}" if namespace else " cluster-wide"
+    return (
+        f"the operator's service account may not {verb} {resource}{where}; "
+        f"grant it in the operator's Role/ClusterRole (API answered {error.status} {error.reason})"
+    )
+
+
+def plain(body: Any) -> Any:
+    """Deep-copy a Kopf body (or any mapping/list tree) into plain dicts and lists."""
+    if isinstance(body, Mapping):
+        return {str(k): plain(v) for k, v in body.items()}
+    if isinstance(body, list | tuple):
+        return [plain(v) for v in body]
+    return body

@@ -1,0 +1,122 @@
+"""Logging setup: plain text or one JSON object per line, with secrets redacted on every handler.
+
+`configure()` is called once by the CLI before Kopf starts. The redaction filter is attached to every root
+handler (Kopf's included), so a token that reaches a log call by mistake is still masked. Values read from
+Secrets at run time are registered with `remember_secret()` and masked verbatim as well.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from typing import Any
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # URL userinfo: https://user:pass@host -> https://***@host
+    (re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s:@]+(?::[^/\s@]*)?@"), r"\g<scheme>***@"),
+    (re.compile(r"(?i)\b(authorization\s*[:=]\s*)(bearer|basic|token)\s+[^\s'\",]+"), r"\1\2 ***"),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 ***"),
+    (re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"), "***"),
+    (
+        re.compile(r"(?i)\b(password|passwd|token|secret|bearerToken|apikey|api_key)(\s*[=:]\s*)[^\s,;'\"]+"),
+        r"\1\2***",
+    ),
+    (
+        re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
+        "***PRIVATE KEY***",
+    ),
+)
+
+_known_lock = threading.Lock()
+_known: set[str] = set()
+
+
+def remember_secret(value: str | bytes | None) -> None:
+    """Mask this exact value in every later log line (called whenever a Secret value is read)."""
+    if value is None:
+        return
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    text = text.strip()
+    if len(text) >= 6:  # shorter values would mask ordinary words
+        with _known_lock:
+            _known.add(text)
+            for line in text.splitlines():
+                if len(line.strip()) >= 12:
+                    _known.add(line.strip())
+
+
+def redact(text: str) -> str:
+    """Mask secrets in a string: known secret values, URL userinfo, tokens, passwords, private keys."""
+    with _known_lock:
+        known = sorted(_known, key=len, reverse=True)
+    for value in known:
+        if value in text:
+            text = text.replace(value, "***")
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's message (with its args merged) through `redact`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string must not hide the record
+            message = str(record.msg)
+        record.msg = redact(message)
+        record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with Kopf's object reference and our structured fields when present."""
+
+    FIELDS = ("config", "release", "proposal", "repository", "chart")
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        k8s = getattr(record, "k8s_ref", None)
+        if isinstance(k8s, dict):
+            entry["object"] = {k: k8s.get(k) for k in ("kind", "namespace", "name") if k8s.get(k)}
+        for name in self.FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                entry[name] = value
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, sort_keys=False)
+
+
+def configure(*, verbose: bool = False, json_logs: bool = False) -> None:
+    """Set up the root logger once: level, format, and the redaction filter on every handler."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        JsonFormatter() if json_logs else logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    )
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    install_filter()
+    for noisy in ("aiohttp.access", "git.cmd", "urllib3", "hishel", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def install_filter() -> None:
+    """Attach the redaction filter to every handler of the root logger (idempotent)."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())

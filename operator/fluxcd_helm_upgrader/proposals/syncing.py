@@ -1,0 +1,155 @@
+"""Turn a cycle's decisions into UpgradeProposals: create, retarget, withdraw. One event per transition.
+
+Called by the UpgraderConfig handler after each cycle. A proposal is keyed by its release; a newer target updates
+the same proposal (its phase goes back to Pending so the Git worker rewrites the same branch and PR). A release that
+is current again (someone bumped it by hand) has its proposal deleted while no PR is open for it (phase Pending or
+Failed); proposals with an open, merged or applied PR are kept so users can still see what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fluxcd_helm_upgrader.checking import decisions
+from fluxcd_helm_upgrader.cycles.running import Checked, Outcome
+from fluxcd_helm_upgrader.proposals import naming
+from fluxcd_helm_upgrader.proposals.store import ProposalStore
+from fluxcd_helm_upgrader.status import conditions, reasons
+
+PENDING, OPEN, MERGED, CLOSED, APPLIED, FAILED = "Pending", "Open", "Merged", "Closed", "Applied", "Failed"
+ACTIVE_PHASES = frozenset({PENDING, OPEN, FAILED})
+WITHDRAWABLE = frozenset({PENDING, FAILED, ""})
+
+
+@dataclass(frozen=True)
+class Event:
+    """A Kubernetes event to post on an object (its body) after the sync."""
+
+    body: Mapping[str, Any]
+    type: str
+    reason: str
+    message: str
+
+
+@dataclass
+class SyncResult:
+    created: list[str] = field(default_factory=list)
+    retargeted: list[str] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    proposals: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> latest body
+
+    @property
+    def open_count(self) -> int:
+        return sum(1 for body in self.proposals.values() if _phase(body) in ACTIVE_PHASES)
+
+
+def _phase(body: Mapping[str, Any]) -> str:
+    return str((body.get("status") or {}).get("phase") or "")
+
+
+def skipped_targets(existing: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Per release key, the targets whose PR was closed without merge (not proposed again)."""
+    result: dict[str, list[str]] = {}
+    for body in existing:
+        release = (body.get("spec") or {}).get("release") or {}
+        key = f"{release.get('namespace')}/{release.get('name')}"
+        result[key] = list((body.get("status") or {}).get("skippedTargets") or [])
+    return result
+
+
+def proposal_spec(config_name: str, checked: Checked) -> dict[str, Any]:
+    """The spec of the proposal for one outdated release (DESIGN.md schema)."""
+    repo = checked.source.repository
+    return {
+        "configRef": {"name": config_name},
+        "release": {"namespace": checked.release.namespace, "name": checked.release.name},
+        "chart": checked.source.chart,
+        "source": {"kind": "HelmRepository", "namespace": repo.namespace, "name": repo.name, "url": repo.url},
+        "currentVersion": checked.source.current or "*",
+        "targetVersion": checked.decision.target,
+    }
+
+
+def _pending_status(existing_status: Mapping[str, Any] | None, message: str, generation: int | None) -> dict[str, Any]:
+    status = dict(existing_status or {})
+    status["phase"] = PENDING
+    status["message"] = message
+    status["conditions"] = conditions.set_condition(
+        status.get("conditions"),
+        type_=reasons.READY,
+        status=False,
+        reason=reasons.AWAITING_PUSH,
+        message=message,
+        generation=generation,
+    )
+    return status
+
+
+async def sync(
+    store: ProposalStore,
+    owner: Mapping[str, Any],
+    outcome: Outcome,
+    existing: Sequence[dict[str, Any]],
+) -> SyncResult:
+    """Create/retarget/withdraw proposals in the owner's namespace; return what changed and the events."""
+    namespace, config_name = owner["namespace"], owner["name"]
+    result = SyncResult(proposals={b["metadata"]["name"]: b for b in existing})
+    for checked in outcome.checked:
+        name = naming.proposal_name(checked.release.namespace, checked.release.name)
+        current = result.proposals.get(name)
+        if checked.decision.outcome is not decisions.Outcome.PROPOSE:
+            if current is not None and _phase(current) in WITHDRAWABLE:
+                await store.delete(namespace, name)
+                result.proposals.pop(name, None)
+                result.withdrawn.append(name)
+                result.events.append(
+                    Event(
+                        dict(owner),
+                        "Normal",
+                        "ProposalWithdrawn",
+                        f"{checked.release.key} is current ({checked.decision.message}); proposal {name} removed",
+                    )
+                )
+            continue
+        spec = proposal_spec(config_name, checked)
+        message = (
+            f"{checked.source.chart} {spec['currentVersion']} -> {spec['targetVersion']}: waiting for the Git worker"
+        )
+        if current is None:
+            body = await store.create(namespace, name, spec, owner)
+            body = await store.patch_status(namespace, name, _pending_status(None, message, _gen(body)))
+            result.created.append(name)
+            result.events.append(Event(body, "Normal", "ProposalCreated", _describe(checked, spec)))
+        elif (current.get("spec") or {}).get("targetVersion") != spec["targetVersion"] or _spec_differs(current, spec):
+            retarget = (current.get("spec") or {}).get("targetVersion") != spec["targetVersion"]
+            body = await store.patch_spec(namespace, name, spec)
+            if retarget:
+                body = await store.patch_status(
+                    namespace, name, _pending_status(current.get("status"), message, _gen(body))
+                )
+                result.retargeted.append(name)
+                result.events.append(Event(body, "Normal", "TargetUpdated", _describe(checked, spec)))
+        else:
+            body = current
+        result.proposals[name] = body
+    return result
+
+
+def _gen(body: Mapping[str, Any]) -> int | None:
+    generation = (body.get("metadata") or {}).get("generation")
+    return int(generation) if generation is not None else None
+
+
+def _spec_differs(current: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
+    old = current.get("spec") or {}
+    return any(old.get(key) != value for key, value in spec.items())
+
+
+def _describe(checked: Checked, spec: Mapping[str, Any]) -> str:
+    return (
+        f"{checked.release.key}: chart {spec['chart']} {spec['currentVersion']} -> {spec['targetVersion']} "
+        f"(newest allowed {checked.decision.newest})"
+    )

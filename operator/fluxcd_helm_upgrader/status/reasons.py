@@ -1,0 +1,40 @@
+"""Condition types and reasons, documented in one place.
+
+Users read these in `kubectl describe` and the README's troubleshooting table is keyed by them.
+"""
+
+from __future__ import annotations
+
+# Condition types (kstatus, as Flux uses them).
+READY = "Ready"
+RECONCILING = "Reconciling"
+STALLED = "Stalled"
+
+# UpgraderConfig reasons.
+SUCCEEDED = "Succeeded"  # the last cycle checked every release in scope
+PARTIALLY_CHECKED = "PartiallyChecked"  # some releases could not be checked; see status.failedReleases
+INVALID_CONFIG = "InvalidConfig"  # the spec cannot be used; the message names the field to fix
+SECRET_NOT_FOUND = "SecretNotFound"  # a referenced Secret or key does not exist
+FORBIDDEN = "Forbidden"  # the API server refused a call; the message names the missing permission
+SUSPENDED = "Suspended"  # spec.suspend is true: no cycles run
+PROGRESSING = "Progressing"  # a cycle is running
+
+# UpgradeProposal reasons.
+AWAITING_PUSH = "AwaitingPush"  # Pending: the Git worker has not pushed the branch yet
+PULL_REQUEST_OPEN = "PullRequestOpen"
+PULL_REQUEST_MERGED = "PullRequestMerged"
+PULL_REQUEST_CLOSED = "PullRequestClosed"
+UPGRADE_APPLIED = "UpgradeApplied"
+MANIFEST_NOT_FOUND = "ManifestNotFound"
+MANIFEST_AMBIGUOUS = "ManifestAmbiguous"
+GIT_FAILED = "GitFailed"
+FORGE_FAILED = "ForgeFailed"
+
+# Per-release failure reasons listed in UpgraderConfig status.failedReleases.
+SOURCE_NOT_FOUND = "SourceNotFound"
+SOURCE_UNSUPPORTED = "SourceUnsupported"
+FETCH_FAILED = "FetchFailed"
+INDEX_INVALID = "IndexInvalid"
+CHART_NOT_FOUND = "ChartNotFound"
+AUTH_FAILED = "AuthFailed"
+RANGE_UNSUPPORTED = "RangeUnsupported"

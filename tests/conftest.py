@@ -1,0 +1,19 @@
+"""Project-wide test settings: fast operator ticks, private cache dirs, and a $KUBECONFIG that never points at a
+real cluster. Set before any test module imports the handlers (the tick is read at import)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+os.environ.setdefault("UPGRADER_TICK_SECONDS", "0.2")
+os.environ.setdefault("UPGRADER_CACHE_DIR", tempfile.mkdtemp(prefix="upgrader-test-cache-"))
+# kubernetes_asyncio reads $KUBECONFIG at import; make sure nothing here can reach a developer's cluster.
+os.environ["KUBECONFIG"] = os.path.join(tempfile.gettempdir(), "upgrader-tests-no-such-kubeconfig")
+
+try:
+    from kubernetes_asyncio.config import kube_config
+except ImportError:  # pragma: no cover
+    pass
+else:
+    kube_config.KUBE_CONFIG_DEFAULT_LOCATION = os.environ["KUBECONFIG"]
