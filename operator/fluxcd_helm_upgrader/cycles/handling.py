@@ -15,9 +15,9 @@ from kubernetes_asyncio.client.exceptions import ApiException
 
 from fluxcd_helm_upgrader import config as config_
 from fluxcd_helm_upgrader import kube
-from fluxcd_helm_upgrader.cycles import reporting, running
+from fluxcd_helm_upgrader.cycles import jobs, reporting, running
 from fluxcd_helm_upgrader.cycles.view import FluxView
-from fluxcd_helm_upgrader.proposals import syncing
+from fluxcd_helm_upgrader.proposals import syncing, worker
 from fluxcd_helm_upgrader.services import Services
 from fluxcd_helm_upgrader.sources import secrets
 from fluxcd_helm_upgrader.status import reasons
@@ -29,6 +29,7 @@ class Handled:
     events: list[syncing.Event] = field(default_factory=list)
     outcome: running.Outcome | None = None
     sync: syncing.SyncResult | None = None
+    jobs: list[worker.Job] = field(default_factory=list)
 
 
 async def handle(
@@ -91,7 +92,8 @@ async def handle(
     warning = reporting.failure_transition(old_status, status)
     if warning:
         events.append(syncing.Event(body, "Warning", "CheckFailed", warning))
-    return Handled(status=status, events=events, outcome=outcome, sync=synced)
+    work = jobs.jobs_for(namespace, str(meta.get("name")), cfg, synced.proposals.values(), outcome, view)
+    return Handled(status=status, events=events, outcome=outcome, sync=synced, jobs=work)
 
 
 async def _check_secrets(services: Services, namespace: str, cfg: config_.UpgraderConfigSpec) -> None:

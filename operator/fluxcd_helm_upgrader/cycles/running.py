@@ -12,6 +12,7 @@ import functools
 import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 from fluxcd_helm_upgrader import config as config_
 from fluxcd_helm_upgrader.checking import decisions, indexes, policy, scope
@@ -74,7 +75,7 @@ def releases_in_scope(cfg: config_.UpgraderConfigSpec, view: FluxView) -> list[f
 def to_policy(cfg: config_.UpgraderConfigSpec) -> policy.Policy:
     return policy.Policy(
         include_prerelease=cfg.policy.include_prerelease,
-        allowed_updates=cfg.policy.allowed_updates,
+        allowed_updates=cast(policy.AllowedUpdates, str(cfg.policy.allowed_updates)),
         ignore=tuple(
             policy.IgnoreRule(chart=rule.chart, versions=rule.versions, release=rule.release)
             for rule in cfg.policy.ignore

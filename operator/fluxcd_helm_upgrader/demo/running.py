@@ -1,100 +1,83 @@
 """`fluxcd-helm-upgrader demo`: the whole flow on this machine, with no network and no real cluster.
 
-Starts the API emulator, a local chart repository and the real operator; applies a small Flux fleet (a
-HelmRepository and three HelmReleases) and an UpgraderConfig; waits for a check cycle; prints the config and the
-proposals as `kubectl get` would. Exit code 0 when the config became Ready, 1 otherwise.
+Starts the API emulator, a local chart repository, a local bare Git repository seeded with a small Flux fleet
+(base + overlay) and the real operator with provider `none` (push the branch only). Applies the fleet's Flux
+objects and an UpgraderConfig, waits until every proposal's branch is pushed, then prints the config and the
+proposals as `kubectl get` would, and the `git diff` of each pushed branch. Exit code 0 when the config became
+Ready and every proposal is Open, 1 otherwise.
 """
 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from fluxcd_helm_upgrader.demo import charts, cluster, tables
+from fluxcd_helm_upgrader.demo import charts, cluster, fleet, tables
 
-NAMESPACE = "flux-system"
-RELEASES = (
-    # (namespace, name, chart, version in Git): what the demo fleet runs.
-    ("apps", "podinfo", "podinfo", "6.5.0"),
-    ("apps", "cache", "redis", "17.x"),
-    ("ingress", "ingress-nginx", "ingress-nginx", "4.11.3"),
-)
+NAMESPACE = fleet.FLUX_NAMESPACE
+CHANGES = "- kind: added\n  description: {text}\n"
 CHARTS = {
     "podinfo": ["6.4.1", "6.5.0", "6.6.3", "6.7.1", "7.0.0-rc.1"],
     "redis": ["17.11.0", "17.17.1", "18.0.0", "18.19.4"],
-    "ingress-nginx": ["4.10.0", "4.11.3"],
 }
 
 
-def fleet(chart_url: str, git_url: str) -> list[dict[str, Any]]:
-    """The Flux objects and the UpgraderConfig the demo applies."""
-    objects: list[dict[str, Any]] = [
-        {
-            "apiVersion": "source.toolkit.fluxcd.io/v1",
-            "kind": "HelmRepository",
-            "metadata": {"name": "demo-charts", "namespace": NAMESPACE},
-            "spec": {"url": chart_url, "interval": "10m"},
-        }
-    ]
-    for namespace, name, chart, version in RELEASES:
-        objects.append(
-            {
-                "apiVersion": "helm.toolkit.fluxcd.io/v2",
-                "kind": "HelmRelease",
-                "metadata": {"name": name, "namespace": namespace},
-                "spec": {
-                    "interval": "10m",
-                    "chart": {
-                        "spec": {
-                            "chart": chart,
-                            "version": version,
-                            "sourceRef": {
-                                "kind": "HelmRepository",
-                                "name": "demo-charts",
-                                "namespace": NAMESPACE,
-                            },
-                        }
-                    },
-                },
-            }
-        )
-    objects.append(
-        {
-            "apiVersion": "helmupgrader.io/v1alpha1",
-            "kind": "UpgraderConfig",
-            "metadata": {"name": "demo", "namespace": NAMESPACE},
-            "spec": {"interval": "30m", "git": {"url": git_url}, "pullRequests": {"provider": "none"}},
-        }
-    )
-    return objects
+def chart_server() -> charts.ChartServer:
+    server = charts.ChartServer()
+    repo = server.repo("demo")
+    for chart, versions in CHARTS.items():
+        for version in versions:
+            note = CHANGES.format(text=f"{chart} {version} release notes")
+            repo.add(chart, version, appVersion=version, annotations={"artifacthub.io/changes": note})
+    return server
+
+
+def upgrader_config(git_url: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "helmupgrader.io/v1alpha1",
+        "kind": "UpgraderConfig",
+        "metadata": {"name": "demo", "namespace": NAMESPACE},
+        "spec": {"interval": "30m", "git": {"url": git_url, "branch": "main"}, "pullRequests": {"provider": "none"}},
+    }
 
 
 async def main(*, workdir: str | None, timeout: float, out: TextIO) -> int:
-    server = charts.ChartServer()
+    server = chart_server()
     await server.start()
-    server.repo("demo", CHARTS)
     root = cluster.crds_root()
-    try:
-        async with cluster.local_cluster(Path(workdir) if workdir else None) as local:
-            for body in fleet(server.repo_url("demo"), "file:///tmp/demo-fleet.git"):
-                local.apply(body)
-            async with local.run_operator():
-                config = await _wait_ready(local, timeout)
-            print("$ kubectl get upgraderconfigs -A", file=out)
-            print(tables.render([config], tables.printer_columns(root / "crds/upgraderconfigs.yaml")), file=out)
-            print(file=out)
-            print("$ kubectl get upgradeproposals -A", file=out)
-            proposals = sorted(local.list("upgradeproposals"), key=lambda b: b["metadata"]["name"])
-            print(
-                tables.render(proposals, tables.printer_columns(root / "crds/upgradeproposals.yaml")),
-                file=out,
-            )
-            ready = _ready(config)
-            return 0 if ready and ready.get("status") == "True" else 1
-    finally:
-        await server.stop()
+    with tempfile.TemporaryDirectory(prefix="upgrader-demo-") as scratch:
+        base = Path(workdir) if workdir else Path(scratch)
+        base.mkdir(parents=True, exist_ok=True)
+        git_url = fleet.seed(base)
+        try:
+            async with cluster.local_cluster(base) as local:
+                for body in [*fleet.cluster_objects(server.repo_url("demo")), upgrader_config(git_url)]:
+                    local.apply(body)
+                async with local.run_operator():
+                    config = await _wait(local, timeout)
+                proposals = sorted(local.list("upgradeproposals"), key=lambda b: b["metadata"]["name"])
+                print("$ kubectl get upgraderconfigs -A", file=out)
+                print(tables.render([config], tables.printer_columns(root / "crds/upgraderconfigs.yaml")), file=out)
+                print(file=out)
+                print("$ kubectl get upgradeproposals -A", file=out)
+                print(tables.render(proposals, tables.printer_columns(root / "crds/upgradeproposals.yaml")), file=out)
+                for proposal in proposals:
+                    branch = ((proposal.get("status") or {}).get("pullRequest") or {}).get("branch")
+                    if branch:
+                        print(f"\n$ git diff main...{branch}", file=out)
+                        print(fleet.branch_diff(git_url, branch).rstrip(), file=out)
+                ready = _ready(config)
+                all_open = bool(proposals) and all(_phase(p) == "Open" for p in proposals)
+                return 0 if ready and ready.get("status") == "True" and all_open else 1
+        finally:
+            await server.stop()
+
+
+def _phase(body: dict[str, Any]) -> str:
+    return str((body.get("status") or {}).get("phase") or "")
 
 
 def _ready(body: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -104,10 +87,13 @@ def _ready(body: dict[str, Any] | None) -> dict[str, Any] | None:
     return None
 
 
-async def _wait_ready(local: cluster.LocalCluster, timeout: float) -> dict[str, Any]:
+async def _wait(local: cluster.LocalCluster, timeout: float) -> dict[str, Any]:
+    """Until the config is Ready and no proposal is still Pending (or the timeout)."""
     deadline = time.monotonic() + timeout
     while True:
         config = local.get("upgraderconfigs", NAMESPACE, "demo") or {}
-        if _ready(config) or time.monotonic() > deadline:
+        proposals = local.list("upgradeproposals", NAMESPACE)
+        settled = proposals and all(_phase(p) not in ("", "Pending") for p in proposals)
+        if (_ready(config) and settled) or time.monotonic() > deadline:
             return config
         await asyncio.sleep(0.1)

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 _FILTER = re.compile(r'^(?P<list>\w+)\[\?\(@\.(?P<key>\w+)=="(?P<value>[^"]*)"\)\]$')
+_STEP = re.compile(r'\w+\[\?\(@\.\w+=="[^"]*"\)\]|[^.]+')
 
 
 def printer_columns(crd_path: Path) -> list[dict[str, Any]]:
@@ -27,7 +28,7 @@ def printer_columns(crd_path: Path) -> list[dict[str, Any]]:
 def evaluate(body: Mapping[str, Any], path: str) -> Any:
     """Evaluate a printer-column JSONPath against a body; None when any step is missing."""
     current: Any = body
-    for step in path.strip(".").split("."):
+    for step in _STEP.findall(path):
         if current is None:
             return None
         match = _FILTER.match(step)

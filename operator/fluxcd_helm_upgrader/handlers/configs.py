@@ -63,6 +63,8 @@ async def upgraderconfig_cycle(
         requested_at=current.requested_at,
     )
     patch.status.update(handled.status)
+    for job in handled.jobs:
+        memo.services.workers.submit(job)
     for event in handled.events:
         kopf.event(cast(kopf.Body, dict(event.body)), type=event.type, reason=event.reason, message=event.message)
     logger.info("check cycle done: %s", _ready_message(handled.status))

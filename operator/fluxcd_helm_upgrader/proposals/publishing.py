@@ -1,0 +1,287 @@
+"""The Git worker's job for one proposal: push the one-line change and open or update its PR; follow the PR.
+
+Called by `proposals.worker.WorkerPool`, one job at a time per repository. For a Pending or Failed proposal:
+fetch the clone, locate the line, edit that one scalar, commit, push our branch (force-with-lease), open or update
+the PR (found by head branch first, so restarts and two clusters sharing a repository never duplicate it). For an
+Open or Merged one: look at the PR (merged → Merged; closed without merge → Closed, target skipped) and at the
+cluster (it runs the target → Applied). Results land in the proposal's status with one event per transition.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes_asyncio import client
+
+from fluxcd_helm_upgrader import kube_events
+from fluxcd_helm_upgrader.checking import applying, indexes
+from fluxcd_helm_upgrader.forges import base, texts
+from fluxcd_helm_upgrader.gitops import credentials, editing, locating, repos
+from fluxcd_helm_upgrader.proposals import access, naming, phases
+from fluxcd_helm_upgrader.proposals.store import ProposalStore
+from fluxcd_helm_upgrader.proposals.worker import Job
+from fluxcd_helm_upgrader.sources import secrets
+from fluxcd_helm_upgrader.status import reasons
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Context:
+    """The shared services a job uses."""
+
+    api: client.ApiClient
+    core: secrets.SecretsApi
+    store: ProposalStore
+    workspace: repos.Workspace
+
+
+class Failure(Exception):
+    """A job failed for a reason the user can act on; becomes phase Failed."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+async def process(ctx: Context, job: Job) -> None:
+    """Run one job; every failure ends in the proposal's status, never in an exception."""
+    body = await ctx.store.get(job.namespace, job.name)
+    if body is None:
+        return
+    status: Mapping[str, Any] = body.get("status") or {}
+    phase = str(status.get("phase") or phases.PENDING)
+    if phase in (phases.CLOSED, phases.APPLIED):
+        return
+    try:
+        if phase in (phases.OPEN, phases.MERGED):
+            new_status, event = await _follow(ctx, job, body)
+        else:
+            new_status, event = await _publish(ctx, job, body)
+    except Failure as failure:
+        new_status = phases.failed(status, failure.reason, str(failure), _gen(body))
+        event = ("Warning", failure.reason, str(failure)) if status.get("message") != str(failure) else None
+    if new_status is None:
+        return
+    updated = await ctx.store.patch_status(job.namespace, job.name, new_status)
+    if event is not None:
+        await kube_events.post(ctx.api, updated, *event)
+
+
+Event = tuple[str, str, str]
+
+
+async def _follow(ctx: Context, job: Job, body: Mapping[str, Any]) -> tuple[dict[str, Any] | None, Event | None]:
+    spec, status = body.get("spec") or {}, body.get("status") or {}
+    target = str(spec.get("targetVersion"))
+    release = f"{spec['release']['namespace']}/{spec['release']['name']}"
+    if applying.runs_target(job.deployed_version, target):
+        message = f"{release} runs chart {spec['chart']} {job.deployed_version} (target {target})"
+        return phases.applied(status, message, _gen(body)), ("Normal", "UpgradeApplied", message)
+    if status.get("phase") == phases.MERGED:
+        return None, None
+    forge = await _forge(ctx, job)
+    pull = await _guard(forge.find_pull_request(_branch(job, spec)))
+    if pull is None or pull.title != _title(spec):
+        return None, None
+    if pull.state == "merged":
+        message = f"pull request #{pull.number} merged; waiting for Flux to apply {target}"
+        return phases.merged(status, message, _gen(body)), ("Normal", "PullRequestMerged", message)
+    if pull.state == "closed":
+        message = f"pull request #{pull.number} closed without merge; {target} is skipped until a newer version"
+        return phases.closed(status, target, message, _gen(body)), ("Normal", "PullRequestClosed", message)
+    return None, None
+
+
+async def _publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> tuple[dict[str, Any] | None, Event | None]:
+    spec, status = body.get("spec") or {}, body.get("status") or {}
+    target, branch, title = str(spec["targetVersion"]), _branch(job, spec), _title(spec)
+    forge = await _forge(ctx, job)
+    existing = await _guard(forge.find_pull_request(branch))
+    if existing is not None and existing.title == title and existing.state != "open":
+        return await _follow_closed(job, body, existing)
+    repo = await _git(ctx.workspace.prepare(job.config.git.url.original, job.config.git.branch, await _creds(ctx, job)))
+    location = _locate(repo, job, spec)
+    data = await _git(ctx.workspace.read_file(repo, location.path))
+    try:
+        edited = editing.edit_scalars(data, [location.edit(target)])
+    except editing.EditError as error:
+        raise Failure(reasons.MANIFEST_NOT_FOUND, f"cannot edit {location.path}:{location.line}: {error}") from None
+    prs = job.config.pull_requests
+    commit_message = f"{title}\n\nProposed by fluxcd-helm-upgrader ({job.namespace}/{job.name})."
+    try:
+        await ctx.workspace.commit_and_push(
+            repo,
+            branch=branch,
+            files={location.path: edited},
+            message=commit_message,
+            author_name=job.config.git.author_name,
+            author_email=job.config.git.author_email,
+            allowed_prefix=prefix_of(job),
+        )
+    except repos.GitError as error:
+        if error.kind != repos.ErrorKind.EMPTY:
+            raise Failure(reasons.GIT_FAILED, f"push of branch {branch} failed ({error.kind}): {error}") from None
+    request = base.PullRequestRequest(
+        repository=prs.repository or "",
+        base=repo.base_branch,
+        head=branch,
+        title=title,
+        body=_body(job, spec, location),
+        labels=prs.labels,
+        assignees=prs.assignees,
+        reviewers=prs.reviewers,
+        draft=prs.draft,
+    )
+    result = await _guard(forge.open_or_update(request))
+    where = f"{location.path}:{location.line}"
+    if result.pull_request is None:
+        message = f"branch {branch} pushed ({where} -> {target}); provider none opens no pull request"
+        reason = "BranchPushed"
+    else:
+        verb = "opened" if result.action == "created" else "updated"
+        message = f"pull request #{result.number} {verb}: {where} -> {target}"
+        reason = "PullRequestOpened" if result.action == "created" else "PullRequestUpdated"
+    for warning in result.warnings:
+        logger.warning("proposal %s/%s: %s", job.namespace, job.name, warning)
+    new_status = phases.opened(
+        status,
+        number=result.number,
+        url=result.url,
+        branch=branch,
+        path=location.path,
+        line=location.line,
+        message=message,
+        generation=_gen(body),
+    )
+    return new_status, ("Normal", reason, message)
+
+
+async def _follow_closed(
+    job: Job, body: Mapping[str, Any], pull: base.PullRequest
+) -> tuple[dict[str, Any] | None, Event | None]:
+    """A PR for this very target exists but is no longer open: never reopen it; record what happened."""
+    status, target = body.get("status") or {}, str((body.get("spec") or {}).get("targetVersion"))
+    if pull.state == "merged":
+        message = f"pull request #{pull.number} was merged; waiting for Flux to apply {target}"
+        return phases.merged(status, message, _gen(body)), ("Normal", "PullRequestMerged", message)
+    message = f"pull request #{pull.number} was closed without merge; {target} is skipped until a newer version"
+    return phases.closed(status, target, message, _gen(body)), ("Normal", "PullRequestClosed", message)
+
+
+def prefix_of(job: Job) -> str:
+    return job.config.pull_requests.branch_prefix
+
+
+def _branch(job: Job, spec: Mapping[str, Any]) -> str:
+    release = spec.get("release") or {}
+    return naming.branch_name(prefix_of(job), str(release.get("namespace")), str(release.get("name")))
+
+
+def _title(spec: Mapping[str, Any]) -> str:
+    release = spec.get("release") or {}
+    return texts.title(
+        str(spec.get("chart")), str(spec.get("targetVersion")), str(release.get("namespace")), str(release.get("name"))
+    )
+
+
+def _locate(repo: repos.PreparedRepo, job: Job, spec: Mapping[str, Any]) -> locating.Location:
+    release = spec.get("release") or {}
+    target = locating.Target(
+        kind="HelmRelease",
+        name=str(release.get("name")),
+        namespace=str(release.get("namespace")),
+        current=str(spec.get("currentVersion")) if spec.get("currentVersion") not in (None, "*") else None,
+    )
+    try:
+        return locating.locate(
+            repo.path,
+            target,
+            kustomization_path=job.kustomization_path,
+            search_path=job.config.git.path,
+            flux_kustomization=job.kustomization,
+        )
+    except locating.Ambiguous as error:
+        raise Failure(reasons.MANIFEST_AMBIGUOUS, str(error)) from None
+    except locating.LocateError as error:
+        raise Failure(reasons.MANIFEST_NOT_FOUND, str(error)) from None
+
+
+def _body(job: Job, spec: Mapping[str, Any], location: locating.Location) -> str:
+    release, source = spec.get("release") or {}, spec.get("source") or {}
+    current, target = str(spec.get("currentVersion")), str(spec.get("targetVersion"))
+    by_version = {v.version: v for v in job.versions}
+    newest = _resolve(target, job.versions)
+    facts = texts.Facts(
+        proposal_namespace=job.namespace,
+        proposal_name=job.name,
+        release_namespace=str(release.get("namespace")),
+        release_name=str(release.get("name")),
+        chart=str(spec.get("chart")),
+        from_version=current,
+        to_version=target,
+        source_url=str(source.get("url") or ""),
+        manifest_path=location.path,
+        manifest_line=location.line,
+        app_version_from=by_version[current].app_version if current in by_version else None,
+        app_version_to=newest.app_version if newest else None,
+        deprecated=bool(newest and newest.deprecated),
+    )
+    changes = [(v.version, [_change(c) for c in v.changes]) for v in job.versions if v.changes]
+    return texts.body(facts, changes)
+
+
+def _resolve(target: str, versions: tuple[indexes.ChartVersion, ...]) -> indexes.ChartVersion | None:
+    exact = [v for v in versions if v.version == target or v.version.lstrip("v") == target.lstrip("v")]
+    if exact:
+        return exact[0]
+    matching = [v for v in versions if applying.runs_target(v.version, target)]
+    return matching[0] if matching else None
+
+
+def _change(change: indexes.Change) -> texts.Change:
+    return texts.Change(
+        kind=change.kind or "changed",
+        description=change.description,
+        links=tuple(texts.ChangeLink(link.name or link.url, link.url) for link in change.links),
+    )
+
+
+def _gen(body: Mapping[str, Any]) -> int | None:
+    generation = (body.get("metadata") or {}).get("generation")
+    return int(generation) if generation is not None else None
+
+
+async def _forge(ctx: Context, job: Job) -> base.Forge:
+    try:
+        return await access.forge_for(ctx.core, job.namespace, job.config)
+    except secrets.SourceAuthError as error:
+        raise Failure(reasons.FORGE_FAILED, str(error)) from None
+
+
+async def _creds(ctx: Context, job: Job) -> credentials.Credentials:
+    try:
+        return await access.git_credentials(ctx.core, job.namespace, job.config)
+    except (secrets.SourceAuthError, credentials.CredentialError) as error:
+        raise Failure(reasons.GIT_FAILED, str(error)) from None
+
+
+async def _guard(awaitable: Any) -> Any:
+    try:
+        return await awaitable
+    except base.ForgeError as error:
+        raise Failure(reasons.FORGE_FAILED, f"{error.kind}: {error}") from None
+
+
+async def _git(awaitable: Any) -> Any:
+    try:
+        return await awaitable
+    except repos.GitError as error:
+        raise Failure(reasons.GIT_FAILED, f"git ({error.kind}): {error}") from None
+    except credentials.CredentialError as error:
+        raise Failure(reasons.GIT_FAILED, str(error)) from None
+    except FileNotFoundError as error:
+        raise Failure(reasons.MANIFEST_NOT_FOUND, f"file vanished from the repository: {error}") from None

@@ -1,0 +1,100 @@
+"""One serialized worker per Git repository: proposals of one repository are processed one at a time.
+
+The check cycle submits a `Job` for every proposal that may need Git or PR work; jobs for the same
+(git URL, base branch) go through one asyncio queue and one task, so two pushes to one repository never overlap,
+while different repositories proceed in parallel. A newer job for a proposal already queued replaces the queued
+one (no pile-up). A failing job is logged and never stops the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from fluxcd_helm_upgrader import config as config_
+from fluxcd_helm_upgrader.checking import indexes
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything the worker needs about one proposal besides the proposal object itself."""
+
+    namespace: str  # the proposal's (and config's) namespace
+    name: str  # the proposal's name
+    config_name: str
+    config: config_.UpgraderConfigSpec
+    kustomization: tuple[str, str] | None = None  # Flux Kustomization (namespace, name) that applied the release
+    kustomization_path: str | None = None  # its spec.path, relative to the repository root
+    deployed_version: str | None = None  # the chart version the cluster runs now
+    versions: tuple[indexes.ChartVersion, ...] = ()  # the chart's index entries: appVersion, changes, deprecated
+
+    @property
+    def repo_key(self) -> tuple[str, str]:
+        return (self.config.git.url.original, self.config.git.branch or "")
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.namespace, self.name)
+
+
+Process = Callable[[Job], Awaitable[None]]
+
+
+class WorkerPool:
+    """Queues and tasks, one per repository; `process` is called for each job, serially per repository."""
+
+    def __init__(self, process: Process) -> None:
+        self._process = process
+        self._queues: dict[tuple[str, str], asyncio.Queue[tuple[str, str]]] = {}
+        self._latest: dict[tuple[str, str], Job] = {}
+        self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._busy: set[tuple[str, str]] = set()
+
+    def submit(self, job: Job) -> None:
+        """Queue a job; a job already queued for the same proposal is replaced by this newer one."""
+        queued = job.key in self._latest
+        self._latest[job.key] = job
+        if queued:
+            return
+        queue = self._queues.get(job.repo_key)
+        if queue is None:
+            queue = self._queues[job.repo_key] = asyncio.Queue()
+            self._tasks[job.repo_key] = asyncio.create_task(self._run(job.repo_key, queue))
+        queue.put_nowait(job.key)
+
+    async def _run(self, repo_key: tuple[str, str], queue: asyncio.Queue[tuple[str, str]]) -> None:
+        while True:
+            key = await queue.get()
+            job = self._latest.pop(key, None)
+            if job is None:
+                continue
+            self._busy.add(repo_key)
+            try:
+                await self._process(job)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one broken proposal never stops the others
+                logger.exception("proposal %s/%s: unexpected error in the Git worker", *key)
+            finally:
+                self._busy.discard(repo_key)
+                queue.task_done()
+
+    @property
+    def idle(self) -> bool:
+        return not self._latest and not self._busy
+
+    async def join(self) -> None:
+        """Wait until every queued job is done (tests and the demo use it)."""
+        for queue in list(self._queues.values()):
+            await queue.join()
+
+    async def close(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        self._tasks.clear()
+        self._queues.clear()
