@@ -125,12 +125,17 @@ async def test_outdated_releases_get_proposals_by_policy(local, chart_server) ->
     # 6.5.0 -> 6.7.1: the 7.0.0-rc.1 prerelease is skipped (and would be a major step).
     assert podinfo["spec"]["currentVersion"] == "6.5.0"
     assert podinfo["spec"]["targetVersion"] == "6.7.1"
-    assert podinfo["status"]["phase"] == "Pending"
+    # The config's Git URL points nowhere: the Git worker reports that on the proposal, not on the config.
+    first_status = podinfo["status"]
+    assert first_status["phase"] in ("Pending", "Failed"), first_status
     assert podinfo["metadata"]["ownerReferences"][0]["name"] == "fleet"
     # allowedUpdates: minor stops at the major boundary: 1.3.0, not 2.0.0.
     assert cache["spec"]["targetVersion"] == "1.3.0"
     # A range that admits the newest allowed version gets nothing: Flux upgrades it by itself.
     assert _proposal(local, "apps.ranged") is None
+    failed = local.get("upgradeproposals", "flux-system", "apps.podinfo")["status"]
+    assert failed["phase"] == "Failed"
+    assert "git (not-found)" in failed["message"] and "file:///tmp/fleet.git" in failed["message"]
     second = [s for s in chart_server.seen[before:] if s.path == "/main/index.yaml"]
     assert second and all(s.if_none_match and s.status == 304 for s in second), second
     events = local.list("events", "flux-system")

@@ -90,9 +90,7 @@ def test_missing_known_hosts_is_a_credential_error(ssh_server: sshd.SshServer, t
         credentials.from_secret(_secret(ssh_server, known_hosts=b""), secret_name="flux-system", url=url)
 
 
-async def test_a_key_the_server_does_not_know_is_an_auth_error(
-    ssh_server: sshd.SshServer, tmp_path: Path
-) -> None:
+async def test_a_key_the_server_does_not_know_is_an_auth_error(ssh_server: sshd.SshServer, tmp_path: Path) -> None:
     stranger, stranger_pub = sshd.keygen(tmp_path / "stranger")
     url = ssh_server.url(_bare_remote(tmp_path))
     secret = _secret(ssh_server, identity=stranger, **{"identity.pub": stranger_pub})

@@ -25,13 +25,13 @@ pytestmark = pytest.mark.skipif(
 
 REPOSITORY = "charts/podinfo"
 # (version, appVersion): pushed in this deliberately unsorted order.
-CHARTS = [("6.7.1", "6.7.1"), ("1.2.3+build", "1.2.3"), ("7.0.0-rc.1", "7.0.0"), ("6.5.0", "6.5.0"),
-          ("6.6.0", "6.6.0")]
+CHARTS = [("6.7.1", "6.7.1"), ("1.2.3+build", "1.2.3"), ("7.0.0-rc.1", "7.0.0"), ("6.5.0", "6.5.0"), ("6.6.0", "6.6.0")]
 USER, PASSWORD = "flux", "s3cret-pa55"
 
 
-async def _push_all(session: aiohttp.ClientSession, url: str, headers: dict[str, str] | None = None,
-                    repository: str = REPOSITORY) -> dict[str, str]:
+async def _push_all(
+    session: aiohttp.ClientSession, url: str, headers: dict[str, str] | None = None, repository: str = REPOSITORY
+) -> dict[str, str]:
     """Push CHARTS plus a `latest` tag; return {tag: manifest digest}."""
     digests = {}
     for version, app_version in CHARTS:
@@ -75,13 +75,19 @@ def basic_registry(tmp_path: Path) -> Iterator[registry.RegistryProcess]:
 
 
 @pytest.fixture
-async def token_setup(tmp_path: Path) -> AsyncIterator[tuple[registry.RegistryProcess, registry.TokenServer,
-                                                             registry.TokenIssuer]]:
+async def token_setup(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[registry.RegistryProcess, registry.TokenServer, registry.TokenIssuer]]:
     issuer = registry.TokenIssuer()
     server = await registry.start_token_server(issuer, username=USER, password=PASSWORD)
-    auth = {"token": {"realm": server.realm, "service": registry.TOKEN_SERVICE,
-                      "issuer": registry.TOKEN_ISSUER,
-                      "rootcertbundle": str(issuer.write_bundle(tmp_path / "bundle.pem"))}}
+    auth = {
+        "token": {
+            "realm": server.realm,
+            "service": registry.TOKEN_SERVICE,
+            "issuer": registry.TOKEN_ISSUER,
+            "rootcertbundle": str(issuer.write_bundle(tmp_path / "bundle.pem")),
+        }
+    }
     reg = registry.start_registry(tmp_path / "registry", auth)
     yield reg, server, issuer
     reg.stop()
@@ -118,8 +124,9 @@ async def test_metadata_falls_back_to_the_chart_tarball(
     session: aiohttp.ClientSession, anonymous_registry: registry.RegistryProcess
 ) -> None:
     # Some tools push an empty config; Chart.yaml then only lives in the tarball layer.
-    await registry.push_chart(session, anonymous_registry.url, REPOSITORY, "podinfo", "6.8.0", "6.8.0-app",
-                              config=b"{}")
+    await registry.push_chart(
+        session, anonymous_registry.url, REPOSITORY, "podinfo", "6.8.0", "6.8.0-app", config=b"{}"
+    )
     metadata = await oci.OciClient(session).chart_metadata(_ref(anonymous_registry), "6.8.0")
     assert metadata["appVersion"] == "6.8.0-app"
 
@@ -176,8 +183,7 @@ async def test_token_flow(
 
     assert sorted(await client.list_tags(ref, creds)) == sorted(digests)
     assert server.requests == [
-        {"service": registry.TOKEN_SERVICE, "scopes": [f"repository:{REPOSITORY}:pull"],
-         "authenticated": True}
+        {"service": registry.TOKEN_SERVICE, "scopes": [f"repository:{REPOSITORY}:pull"], "authenticated": True}
     ]
     # The cached token serves the next calls: the token service is not asked again.
     assert await client.manifest_digest(ref, "6.7.1", creds) == digests["6.7.1"]
@@ -204,8 +210,9 @@ async def test_anonymous_token_for_public_repository(
     reg, server, issuer = token_setup
     public = "public/podinfo"
     push_token = issuer.mint([{"type": "repository", "name": public, "actions": ["pull", "push"]}])
-    await registry.push_chart(session, reg.url, public, "podinfo", "6.5.0", "6.5.0",
-                              headers={"Authorization": f"Bearer {push_token}"})
+    await registry.push_chart(
+        session, reg.url, public, "podinfo", "6.5.0", "6.5.0", headers={"Authorization": f"Bearer {push_token}"}
+    )
     tags = await oci.OciClient(session).list_tags(_ref(reg, public))
     assert tags == ["6.5.0"]
     assert server.requests == [

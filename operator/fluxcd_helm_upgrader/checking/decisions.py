@@ -20,7 +20,8 @@ Rules, in order:
    Range -> if it admits the newest candidate, UP_TO_DATE (Flux upgrades by itself); else PROPOSE
    the range rewritten in the same style (`ranges.rewrite`), or UNSUPPORTED_RANGE.
    A skipped target is compared with what would be written (the exact version or rewritten range),
-   so a closed PR for ``7.x`` skips every 7.* until 8.* appears.
+   so a closed PR for ``7.x`` skips every 7.* until 8.* appears. When the newest candidate is
+   skipped, nothing older is proposed either (a closed PR means "not this, wait for newer").
 """
 
 from __future__ import annotations
@@ -147,8 +148,9 @@ def decide(
                     invalid_versions=invalid,
                 )
         if _is_skipped(target, version, skipped_targets, exact=exact is not None):
+            # The newest candidate's PR was closed: propose nothing older either, until a newer one appears.
             skipped.append(raw)
-            continue
+            break
         return Decision(
             Outcome.PROPOSE,
             f"{chart} {resolved or text} -> {raw} (write {target})",

@@ -3,7 +3,7 @@
 The UpgraderConfig handler ticks often (a few seconds) and asks this module whether a cycle is due; the cycle then
 runs at the config's own `spec.interval`, at once after a spec change (new generation), and at once when
 `flux reconcile`-style tooling sets the `reconcile.fluxcd.io/requestedAt` annotation to a value not yet handled
-(recorded in status.lastHandledReconcileAt, as Flux controllers do).
+(recorded in status.lastHandledReconcileAt, as Flux controllers do), and once right after the operator starts.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ class Why(enum.Enum):
     NOT_DUE = "not due"
     SUSPENDED = "suspended"
     FIRST = "never checked"
+    STARTUP = "operator started"
     SPEC_CHANGED = "spec changed"
     REQUESTED = "reconcile requested"
     INTERVAL = "interval elapsed"
@@ -35,6 +36,7 @@ class Clock:
     last_check_time: str | None
     requested_at: str | None
     last_handled_reconcile_at: str | None
+    ran_in_this_process: bool = True  # False on the first tick after the operator (re)started
 
 
 def parse_time(text: str | None) -> datetime.datetime | None:
@@ -57,6 +59,9 @@ def due(clock: Clock, now: datetime.datetime) -> Why:
     last = parse_time(clock.last_check_time)
     if last is None:
         return Why.FIRST
+    if not clock.ran_in_this_process:
+        # In-memory work (the Git queue) is lost on restart: check at once instead of after a whole interval.
+        return Why.STARTUP
     if clock.generation is not None and clock.generation != clock.observed_generation:
         return Why.SPEC_CHANGED
     if (now - last).total_seconds() >= clock.interval_seconds:

@@ -60,6 +60,13 @@ class _Fault:
     status: int
     headers: dict[str, str]
     message: str
+    method: str | None = None  # only requests with this method (None: any)
+    path_suffix: str | None = None  # only requests whose path ends so (None: any)
+
+    def applies(self, request: web.Request) -> bool:
+        return (self.method is None or request.method == self.method) and (
+            self.path_suffix is None or request.path.endswith(self.path_suffix)
+        )
 
 
 class GitHubStandIn:
@@ -97,8 +104,9 @@ class GitHubStandIn:
         app.router.add_post(p + "/repos/{owner}/{repo}/pulls", self._create_pull)
         app.router.add_get(p + "/repos/{owner}/{repo}/pulls/{number:\\d+}", self._get_pull)
         app.router.add_patch(p + "/repos/{owner}/{repo}/pulls/{number:\\d+}", self._update_pull)
-        app.router.add_post(p + "/repos/{owner}/{repo}/pulls/{number:\\d+}/requested_reviewers",
-                            self._request_reviewers)
+        app.router.add_post(
+            p + "/repos/{owner}/{repo}/pulls/{number:\\d+}/requested_reviewers", self._request_reviewers
+        )
         app.router.add_post(p + "/repos/{owner}/{repo}/issues/{number:\\d+}/labels", self._add_labels)
         app.router.add_post(p + "/repos/{owner}/{repo}/issues/{number:\\d+}/assignees", self._add_assignees)
         app.router.add_post(p + "/app/installations/{installation:\\d+}/access_tokens", self._mint_token)
@@ -127,14 +135,27 @@ class GitHubStandIn:
 
     # -- test controls ------------------------------------------------------------------------------
 
-    def fail_next(self, count: int, status: int = 502, message: str = "Server Error") -> None:
-        """The next ``count`` requests get ``status`` (a 5xx by default) before anything else."""
-        self._faults.append(_Fault(count, status, {}, message))
+    def fail_next(
+        self,
+        count: int,
+        status: int = 502,
+        message: str = "Server Error",
+        *,
+        method: str | None = None,
+        path_suffix: str | None = None,
+    ) -> None:
+        """The next ``count`` requests (optionally only those with ``method`` and a path ending in
+        ``path_suffix``) get ``status`` (a 5xx by default) before anything else. ``count`` 0 clears faults."""
+        if count == 0:
+            self._faults.clear()
+            return
+        self._faults.append(_Fault(count, status, {}, message, method, path_suffix))
 
     def rate_limit_next(self, count: int, retry_after: int = 1, status: int = 403) -> None:
         """The next ``count`` requests hit a secondary rate limit with ``Retry-After``."""
-        self._faults.append(_Fault(count, status, {"Retry-After": str(retry_after)},
-                                   "You have exceeded a secondary rate limit."))
+        self._faults.append(
+            _Fault(count, status, {"Retry-After": str(retry_after)}, "You have exceeded a secondary rate limit.")
+        )
 
     def too_many_requests_next(self, count: int) -> None:
         """The next ``count`` requests get a bare 429 (no Retry-After)."""
@@ -160,7 +181,8 @@ class GitHubStandIn:
     def _answer(self, status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
         self._remaining = max(self._remaining - 1, 0)
         all_headers = {
-            "x-ratelimit-limit": "5000", "x-ratelimit-remaining": str(self._remaining),
+            "x-ratelimit-limit": "5000",
+            "x-ratelimit-remaining": str(self._remaining),
             "x-ratelimit-reset": str(int(datetime.datetime.now(datetime.UTC).timestamp()) + 3600),
             **(headers or {}),
         }
@@ -173,15 +195,16 @@ class GitHubStandIn:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
-        path = request.path[len(self.prefix):] if request.path.startswith(self.prefix + "/") else request.path
+        path = request.path[len(self.prefix) :] if request.path.startswith(self.prefix + "/") else request.path
         response = await self._dispatch(request, handler)
-        self.calls.append(Call(request.method, path, dict(request.query), body,
-                               "Authorization" in request.headers, response.status))
+        self.calls.append(
+            Call(request.method, path, dict(request.query), body, "Authorization" in request.headers, response.status)
+        )
         return response
 
     async def _dispatch(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         for fault in self._faults:
-            if fault.remaining > 0:
+            if fault.remaining > 0 and fault.applies(request):
                 fault.remaining -= 1
                 return self._answer(fault.status, payloads.error(fault.message), fault.headers)
         denied = self._check_auth(request)
@@ -200,15 +223,19 @@ class GitHubStandIn:
             if self.app_config is None or scheme.lower() != "bearer":
                 return self._answer(401, payloads.error("A JSON web token could not be decoded"))
             try:
-                claims = jwt.decode(credential, self.app_config.public_key_pem, algorithms=["RS256"],
-                                    options={"require": ["iss", "iat", "exp"]}, leeway=90)
+                claims = jwt.decode(
+                    credential,
+                    self.app_config.public_key_pem,
+                    algorithms=["RS256"],
+                    options={"require": ["iss", "iat", "exp"]},
+                    leeway=90,
+                )
             except jwt.PyJWTError:
                 return self._answer(401, payloads.error("A JSON web token could not be decoded"))
             if str(claims["iss"]) != str(self.app_config.app_id):
                 return self._answer(401, payloads.error("Integration not found"))
             return None
-        if scheme.lower() in ("token", "bearer") and (
-                credential == self.token or credential in self.minted_tokens):
+        if scheme.lower() in ("token", "bearer") and (credential == self.token or credential in self.minted_tokens):
             return None
         return self._answer(401, payloads.error("Bad credentials"))
 
@@ -249,18 +276,40 @@ class GitHubStandIn:
         data = await request.json()
         head = str(data.get("head", "")).split(":")[-1]
         if not data.get("title") or not head or not data.get("base"):
-            return self._answer(422, payloads.error("Validation Failed", errors=[
-                {"resource": "PullRequest", "code": "missing_field", "field": "title"}]))
+            return self._answer(
+                422,
+                payloads.error(
+                    "Validation Failed", errors=[{"resource": "PullRequest", "code": "missing_field", "field": "title"}]
+                ),
+            )
         if any(pr.head == head and pr.state == "open" for pr in pulls.values()):
-            return self._answer(422, payloads.error("Validation Failed", errors=[
-                {"resource": "PullRequest", "code": "custom",
-                 "message": f"A pull request already exists for {owner}:{head}."}]))
+            return self._answer(
+                422,
+                payloads.error(
+                    "Validation Failed",
+                    errors=[
+                        {
+                            "resource": "PullRequest",
+                            "code": "custom",
+                            "message": f"A pull request already exists for {owner}:{head}.",
+                        }
+                    ],
+                ),
+            )
         number = self._next_number
         self._next_number += 1
         stamp = payloads.now()
-        pr = payloads.PullState(number=number, id=1000 + number, title=data["title"], body=data.get("body"),
-                                head=head, base=data["base"], draft=bool(data.get("draft", False)),
-                                created_at=stamp, updated_at=stamp)
+        pr = payloads.PullState(
+            number=number,
+            id=1000 + number,
+            title=data["title"],
+            body=data.get("body"),
+            head=head,
+            base=data["base"],
+            draft=bool(data.get("draft", False)),
+            created_at=stamp,
+            updated_at=stamp,
+        )
         pulls[number] = pr
         return self._answer(201, payloads.pull(self.urls, owner, repo, pr))
 
@@ -303,9 +352,13 @@ class GitHubStandIn:
         data = await request.json()
         bad = [login for login in data.get("reviewers", []) if login in self.rejected_reviewers]
         if bad:
-            return self._answer(422, payloads.error(
-                "Reviews may only be requested from collaborators. One or more of the users or teams "
-                f"you specified is not a collaborator of the {owner}/{repo} repository."))
+            return self._answer(
+                422,
+                payloads.error(
+                    "Reviews may only be requested from collaborators. One or more of the users or teams "
+                    f"you specified is not a collaborator of the {owner}/{repo} repository."
+                ),
+            )
         pr.reviewers += [r for r in data.get("reviewers", []) if r not in pr.reviewers]
         pr.team_reviewers += [t for t in data.get("team_reviewers", []) if t not in pr.team_reviewers]
         return self._answer(201, payloads.pull(self.urls, owner, repo, pr))

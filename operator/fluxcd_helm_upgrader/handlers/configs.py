@@ -27,7 +27,7 @@ K = kinds.UPGRADER_CONFIG
 TICK_SECONDS = settings.Settings.from_env(os.environ).tick_seconds
 
 
-def clock(body: kopf.Body) -> scheduling.Clock:
+def clock(body: kopf.Body, *, ran_in_this_process: bool = True) -> scheduling.Clock:
     """The scheduling inputs of one config; an unparsable interval falls back to 30m (the cycle reports it)."""
     spec, status, meta = body.get("spec") or {}, body.get("status") or {}, body.get("metadata") or {}
     try:
@@ -42,6 +42,7 @@ def clock(body: kopf.Body) -> scheduling.Clock:
         last_check_time=status.get("lastCheckTime"),
         requested_at=(meta.get("annotations") or {}).get(kinds.RECONCILE_REQUESTED_AT),
         last_handled_reconcile_at=status.get("lastHandledReconcileAt"),
+        ran_in_this_process=ran_in_this_process,
     )
 
 
@@ -50,11 +51,12 @@ async def upgraderconfig_cycle(
     body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any
 ) -> None:
     """Run this config's check cycle when it is due and write the result into its status."""
-    current = clock(body)
+    current = clock(body, ran_in_this_process=bool(memo.get("cycled")))
     why = scheduling.due(current, datetime.datetime.now(datetime.UTC))
     if why in (scheduling.Why.NOT_DUE, scheduling.Why.SUSPENDED):
         return
     logger.info("check cycle starting: %s", why.value)
+    memo["cycled"] = True  # per-object memo: this config has had a cycle in this process
     handled = await handling.handle(
         memo.services,
         body,

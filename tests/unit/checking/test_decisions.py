@@ -74,8 +74,10 @@ CASES = {
         "6.5.0", Outcome.IGNORED, policy=policy.Policy(ignore=(policy.IgnoreRule(release="apps/podinfo"),))
     ),
     "ignore-chart": Case("6.5.0", Outcome.IGNORED, policy=policy.Policy(ignore=(policy.IgnoreRule(chart="pod*"),))),
-    "skipped-target": Case("6.5.0", Outcome.PROPOSE, "7.0.0", "7.0.0", "6.5.0", skipped=("7.2.3",)),
-    "skipped-target-other-spelling": Case("6.5.0", Outcome.PROPOSE, "7.0.0", "7.0.0", "6.5.0", skipped=("v7.2.3",)),
+    # A closed PR skips its target and everything older, until a newer version appears (as Renovate does).
+    "skipped-target": Case("6.5.0", Outcome.UP_TO_DATE, resolved="6.5.0", skipped=("7.2.3",)),
+    "skipped-target-other-spelling": Case("6.5.0", Outcome.UP_TO_DATE, resolved="6.5.0", skipped=("v7.2.3",)),
+    "newer-than-skipped": Case("6.5.0", Outcome.PROPOSE, "7.2.3", "7.2.3", "6.5.0", skipped=("7.0.0",)),
     "skipped-all": Case("7.0.0", Outcome.UP_TO_DATE, resolved="7.0.0", skipped=("7.2.3",)),
     "invalid-versions-counted": Case(
         "6.5.0", Outcome.PROPOSE, "7.2.3", "7.2.3", "6.5.0", available=[*PODINFO, "latest", "1.0rc1", ""], invalid=3

@@ -32,6 +32,8 @@ BASE = scheduling.Clock(
         ({"requested_at": "x", "last_handled_reconcile_at": "x"}, Why.NOT_DUE),
         ({"suspend": True, "last_check_time": None}, Why.SUSPENDED),
         ({"interval_seconds": 300}, Why.INTERVAL),
+        ({"ran_in_this_process": False}, Why.STARTUP),
+        ({"ran_in_this_process": False, "suspend": True}, Why.SUSPENDED),
     ],
 )
 def test_due(changes: dict, expected: Why) -> None:

@@ -1,0 +1,76 @@
+"""Shared setup for the pull-request e2e tests: a seeded fleet, charts, a GitHub stand-in and the cluster."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fluxcd_helm_upgrader.demo import charts, cluster, fleet
+from fluxcd_helm_upgrader.demo import running as demo
+from fluxcd_helm_upgrader.forges import standin
+from tests.e2e import harness
+
+CANARY = "ghp_CANARY0123456789abcdefCANARY0123456789"
+NAMESPACE = fleet.FLUX_NAMESPACE
+
+
+@dataclass
+class Setup:
+    local: cluster.LocalCluster
+    charts: charts.ChartServer
+    github: standin.GitHubStandIn
+    git_url: str
+
+    def config(self, git: dict[str, Any] | None = None, **pull_requests: Any) -> dict[str, Any]:
+        body = demo.upgrader_config(self.git_url)
+        body["metadata"]["name"] = "fleet"
+        body["spec"]["git"].update(git or {})
+        body["spec"]["pullRequests"] = {
+            "provider": "github", "apiURL": self.github.api_url, "repository": "acme/fleet",
+            "secretRef": {"name": "github"}, "labels": ["dependencies"], **pull_requests,
+        }  # fmt: skip
+        return body
+
+    def proposal(self, name: str) -> dict[str, Any] | None:
+        return self.local.get("upgradeproposals", NAMESPACE, name)
+
+    def phase(self, name: str) -> str | None:
+        return ((self.proposal(name) or {}).get("status") or {}).get("phase")
+
+    async def reconcile(self, stamp: str) -> None:
+        """Ask for a cycle now (as `flux reconcile` would) and wait until it ran."""
+        body = self.local.get("upgraderconfigs", NAMESPACE, "fleet")
+        assert body is not None
+        body["metadata"].setdefault("annotations", {})["reconcile.fluxcd.io/requestedAt"] = stamp
+        self.local.apply(body)
+        await harness.wait_for(
+            lambda: (self.local.get("upgraderconfigs", NAMESPACE, "fleet") or {}).get("status", {}).get(
+                "lastHandledReconcileAt") == stamp,
+            what=f"cycle {stamp}",
+        )  # fmt: skip
+
+
+def secret(name: str, data: dict[str, bytes | str]) -> dict[str, Any]:
+    encoded = {k: base64.b64encode(v.encode() if isinstance(v, str) else v).decode() for k, v in data.items()}
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": NAMESPACE},
+            "type": "Opaque", "data": encoded}  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
+    git_url = fleet.seed(tmp_path)
+    server = demo.chart_server()
+    await server.start()
+    try:
+        async with standin.GitHubStandIn(token=CANARY, repositories=("acme/fleet",)) as github:
+            async with cluster.local_cluster(tmp_path) as local:
+                for body in fleet.cluster_objects(server.repo_url("demo")):
+                    local.apply(body)
+                local.apply(secret("github", {"token": CANARY}))
+                yield Setup(local, server, github, git_url)
+    finally:
+        await server.stop()
