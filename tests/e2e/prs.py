@@ -66,11 +66,13 @@ async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
     server = demo.chart_server()
     await server.start()
     try:
-        async with standin.GitHubStandIn(token=CANARY, repositories=("acme/fleet",)) as github:
-            async with cluster.local_cluster(tmp_path) as local:
-                for body in fleet.cluster_objects(server.repo_url("demo")):
-                    local.apply(body)
-                local.apply(secret("github", {"token": CANARY}))
-                yield Setup(local, server, github, git_url)
+        async with (
+            standin.GitHubStandIn(token=CANARY, repositories=("acme/fleet",)) as github,
+            cluster.local_cluster(tmp_path) as local,
+        ):
+            for body in fleet.cluster_objects(server.repo_url("demo")):
+                local.apply(body)
+            local.apply(secret("github", {"token": CANARY}))
+            yield Setup(local, server, github, git_url)
     finally:
         await server.stop()

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from tests.e2e import harness
 
 from fluxcd_helm_upgrader.demo import charts, cluster
+from tests.e2e import harness
 
 pytestmark = pytest.mark.e2e
 

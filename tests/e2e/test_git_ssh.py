@@ -10,9 +10,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tests.support import sshd
 
 from fluxcd_helm_upgrader.gitops import credentials, repos
+from tests.support import sshd
 
 PREFIX = "helm-upgrader/"
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from tests.support import registry
 
 from fluxcd_helm_upgrader.checking import oci_tags
 from fluxcd_helm_upgrader.sources import oci
+from tests.support import registry
 
 pytestmark = pytest.mark.skipif(
     not registry.REGISTRY_BINARY.exists(),
