@@ -7,6 +7,7 @@ import os
 import tempfile
 
 os.environ.setdefault("UPGRADER_TICK_SECONDS", "0.2")
+os.environ.setdefault("UPGRADER_METRICS_PORT", "0")  # tests that need the endpoint start it on an ephemeral port
 os.environ.setdefault("UPGRADER_CACHE_DIR", tempfile.mkdtemp(prefix="upgrader-test-cache-"))
 # kubernetes_asyncio reads $KUBECONFIG at import; make sure nothing here can reach a developer's cluster.
 os.environ["KUBECONFIG"] = os.path.join(tempfile.gettempdir(), "upgrader-tests-no-such-kubeconfig")

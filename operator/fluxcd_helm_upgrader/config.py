@@ -194,9 +194,7 @@ class _Object:
             raise ConfigError(self.at(key), f"expected a list of strings, got {_kind(value)}")
         for index, item in enumerate(value):
             if not isinstance(item, str) or not item.strip():
-                raise ConfigError(
-                    f"{self.at(key)}[{index}]", f"expected a non-empty string, got {_kind(item)}"
-                )
+                raise ConfigError(f"{self.at(key)}[{index}]", f"expected a non-empty string, got {_kind(item)}")
         return tuple(item.strip() for item in value)
 
     def enum(self, key: str, kind: type[enum.StrEnum], default: str) -> str:
@@ -207,9 +205,7 @@ class _Object:
         return value
 
     def secret_name(self, key: str) -> str | None:
-        return _Object(self.value.get(key), self.at(key), ("name",)).string(
-            "name", required=key in self.value
-        )
+        return _Object(self.value.get(key), self.at(key), ("name",)).string("name", required=key in self.value)
 
 
 def parse(spec: Mapping[str, Any]) -> UpgraderConfigSpec:
@@ -252,18 +248,14 @@ def _scope(scope: _Object) -> ScopeSpec:
             "is set but clusterWide is true; set clusterWide: false to watch only these namespaces",
         )
     if not cluster_wide and not namespaces:
-        raise ConfigError(
-            scope.at("namespaces"), "clusterWide is false, so list the namespaces to watch here"
-        )
+        raise ConfigError(scope.at("namespaces"), "clusterWide is false, so list the namespaces to watch here")
     return ScopeSpec(cluster_wide=cluster_wide, namespaces=namespaces, selector=_selector(scope))
 
 
 def _selector(scope: _Object) -> Mapping[str, Any]:
     selector = scope.object("selector")
     labels = selector.value.get("matchLabels") or {}
-    if not isinstance(labels, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in labels.items()
-    ):
+    if not isinstance(labels, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
         raise ConfigError(selector.at("matchLabels"), 'expected a map of strings, e.g. {tier: "web"}')
     raw_expressions = selector.value.get("matchExpressions") or []
     if not isinstance(raw_expressions, list):
@@ -274,9 +266,7 @@ def _selector(scope: _Object) -> Mapping[str, Any]:
         key, operator = item.string("key", required=True), item.string("operator", required=True)
         values = item.strings("values")
         if operator not in ("In", "NotIn", "Exists", "DoesNotExist"):
-            raise ConfigError(
-                item.at("operator"), f"{operator!r} is not one of In, NotIn, Exists, DoesNotExist"
-            )
+            raise ConfigError(item.at("operator"), f"{operator!r} is not one of In, NotIn, Exists, DoesNotExist")
         if (operator in ("In", "NotIn")) != bool(values):
             need = "needs values" if operator in ("In", "NotIn") else "takes no values"
             raise ConfigError(item.at("values"), f"operator {operator} {need}")
@@ -319,9 +309,7 @@ def _repo_path(git: _Object) -> str:
     assert text is not None
     normal = posixpath.normpath(text)
     if text.startswith("/") or normal == ".." or normal.startswith("../"):
-        raise ConfigError(
-            git.at("path"), f"{text!r} must be relative to the repository root, e.g. ./clusters/prod"
-        )
+        raise ConfigError(git.at("path"), f"{text!r} must be relative to the repository root, e.g. ./clusters/prod")
     return normal
 
 
@@ -365,20 +353,14 @@ def _policy(policy: _Object) -> PolicySpec:
     for index, raw in enumerate(raw_ignore):
         rule = _Object(raw, f"{policy.at('ignore')}[{index}]", ("chart", "versions", "release"))
         if not rule.value:
-            raise ConfigError(
-                rule.path, "an empty rule would ignore everything; set chart, release or versions"
-            )
+            raise ConfigError(rule.path, "an empty rule would ignore everything; set chart, release or versions")
         release = rule.string("release")
         if release is not None and not _RELEASE.match(release):
             raise ConfigError(rule.at("release"), f"{release!r} is not namespace/name, e.g. apps/podinfo")
-        rules.append(
-            IgnoreSpec(chart=rule.string("chart"), versions=rule.string("versions"), release=release)
-        )
+        rules.append(IgnoreSpec(chart=rule.string("chart"), versions=rule.string("versions"), release=release))
     return PolicySpec(
         include_prerelease=policy.boolean("includePrerelease", False),
-        allowed_updates=AllowedUpdates(
-            policy.enum("allowedUpdates", AllowedUpdates, AllowedUpdates.MAJOR.value)
-        ),
+        allowed_updates=AllowedUpdates(policy.enum("allowedUpdates", AllowedUpdates, AllowedUpdates.MAJOR.value)),
         ignore=tuple(rules),
     )
 

@@ -68,9 +68,7 @@ def _choice(value: object, allowed: tuple[str, ...]) -> str:
 class Metrics:
     """The operator's metric series in a private registry, with one method per thing that happened."""
 
-    def __init__(
-        self, *, version: str = fluxcd_helm_upgrader.__version__, process_metrics: bool = True
-    ) -> None:
+    def __init__(self, *, version: str = fluxcd_helm_upgrader.__version__, process_metrics: bool = True) -> None:
         self.registry = prometheus_client.CollectorRegistry(auto_describe=True)
         registry = self.registry
         if process_metrics:
@@ -185,9 +183,7 @@ class Metrics:
 
     # --- what the cycle runner reports -------------------------------------------------------------
 
-    def observe_cycle(
-        self, config: str, seconds: float, result: str, checked: int, outdated: int, failed: int
-    ) -> None:
+    def observe_cycle(self, config: str, seconds: float, result: str, checked: int, outdated: int, failed: int) -> None:
         """One check cycle of `config` ("namespace/name") finished after `seconds` with `result`."""
         name = _label(config)
         for known in CYCLE_RESULTS:
@@ -227,9 +223,7 @@ class Metrics:
 
     def pull_request(self, action: str, result: str) -> None:
         """A pull request was "created" or "updated", with result "success" or "failed"."""
-        self.pull_requests.labels(
-            action=_choice(action, PR_ACTIONS), result=_choice(result, PR_RESULTS)
-        ).inc()
+        self.pull_requests.labels(action=_choice(action, PR_ACTIONS), result=_choice(result, PR_RESULTS)).inc()
 
     def git_operation(self, operation: str, result: str, seconds: float) -> None:
         """A Git `operation` (clone, fetch, push, commit) ended with `result` after `seconds`."""

@@ -7,16 +7,17 @@ Created by `handlers.lifecycle.operator_startup`; closed by `operator_cleanup`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kubernetes_asyncio import client
 
 from fluxcd_helm_upgrader import metrics as metrics_
 from fluxcd_helm_upgrader import settings as settings_
+from fluxcd_helm_upgrader import triggering, webhooks
 from fluxcd_helm_upgrader.gitops import repos
 from fluxcd_helm_upgrader.proposals import publishing, worker
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
-from fluxcd_helm_upgrader.sources import helm_http
+from fluxcd_helm_upgrader.sources import helm_http, secrets
 
 
 @dataclass
@@ -28,6 +29,8 @@ class Services:
     proposals: ProposalStore
     workers: worker.WorkerPool
     metrics: metrics_.Metrics
+    triggers: triggering.Triggers = field(default_factory=triggering.Triggers)
+    receiver: webhooks.Receiver | None = None
 
     @classmethod
     async def create(cls, configuration: client.Configuration) -> Services:
@@ -35,8 +38,9 @@ class Services:
         api = client.ApiClient(configuration=configuration)
         core = client.CoreV1Api(api)
         proposals = ProposalStore(api)
+        metrics = metrics_.Metrics()
         context = publishing.Context(
-            api=api, core=core, store=proposals, workspace=repos.Workspace(current.cache_dir / "git")
+            api=api, core=core, store=proposals, workspace=repos.Workspace(current.cache_dir / "git"), metrics=metrics
         )
 
         async def process(job: worker.Job) -> None:
@@ -53,10 +57,26 @@ class Services:
             ),
             proposals=proposals,
             workers=worker.WorkerPool(process),
-            metrics=metrics_.Metrics(),
+            metrics=metrics,
         )
 
+    async def start_servers(self) -> None:
+        """Start the metrics endpoint and the webhook receiver when their ports are set (0 = off)."""
+        if self.settings.metrics_port:
+            await self.metrics.start_server(self.settings.metrics_port)
+        if self.settings.webhook_port:
+            self.receiver = webhooks.Receiver(
+                secret_provider=self._webhook_secret, trigger=self.triggers.push, trigger_config=self.triggers.config
+            )
+            await self.receiver.start(self.settings.webhook_port)
+
+    async def _webhook_secret(self) -> bytes:
+        data = await secrets.read_secret(self.core, self.settings.namespace, self.settings.webhook_secret)
+        return data.require("token")
+
     async def close(self) -> None:
+        if self.receiver is not None:
+            await self.receiver.stop()
         await self.workers.close()
         await self.metrics.stop()
         await self.fetcher.close()

@@ -67,6 +67,17 @@ class Settings:
         ),
     )
 
+    webhook_secret: str = field(
+        default="fluxcd-helm-upgrader-webhook",
+        metadata=_meta(
+            "WEBHOOK_SECRET",
+            "Name of the Secret (in the operator's namespace, key `token`) holding the webhook HMAC secret.",
+        ),
+    )
+    namespace: str = field(
+        default="fluxcd-helm-upgrader",
+        metadata=_meta("NAMESPACE", "The operator's own namespace (set from the pod's namespace by deploy/)."),
+    )
     tick_seconds: float = field(
         default=5.0,
         metadata=_meta(
@@ -94,6 +105,8 @@ class Settings:
             fetch_timeout_seconds=_seconds(env, "fetch_timeout_seconds"),
             webhook_port=_port(env, "webhook_port"),
             tick_seconds=_seconds(env, "tick_seconds"),
+            webhook_secret=(env.get(env_name("webhook_secret")) or str(_default("webhook_secret"))).strip(),
+            namespace=(env.get(env_name("namespace")) or str(_default("namespace"))).strip(),
         )
 
 

@@ -68,9 +68,7 @@ def parse_duration_ns(text: str) -> int:
                 f" (one of ns, us, ms, s, m, h); {_HINT}"
             )
         if unit not in _UNITS_NS:
-            raise ValueError(
-                f"invalid duration {text!r}: unknown unit {unit!r} (use ns, us, ms, s, m or h); {_HINT}"
-            )
+            raise ValueError(f"invalid duration {text!r}: unknown unit {unit!r} (use ns, us, ms, s, m or h); {_HINT}")
         scale = _UNITS_NS[unit]
         value = int(whole or "0") * scale
         if frac:

@@ -22,6 +22,7 @@ class Why(enum.Enum):
     STARTUP = "operator started"
     SPEC_CHANGED = "spec changed"
     REQUESTED = "reconcile requested"
+    WEBHOOK = "webhook"
     INTERVAL = "interval elapsed"
 
 
@@ -37,6 +38,7 @@ class Clock:
     requested_at: str | None
     last_handled_reconcile_at: str | None
     ran_in_this_process: bool = True  # False on the first tick after the operator (re)started
+    triggered: bool = False  # a webhook asked for a cycle now
 
 
 def parse_time(text: str | None) -> datetime.datetime | None:
@@ -56,6 +58,8 @@ def due(clock: Clock, now: datetime.datetime) -> Why:
         return Why.SUSPENDED
     if clock.requested_at and clock.requested_at != clock.last_handled_reconcile_at:
         return Why.REQUESTED
+    if clock.triggered:
+        return Why.WEBHOOK
     last = parse_time(clock.last_check_time)
     if last is None:
         return Why.FIRST

@@ -50,7 +50,8 @@ class Outcome:
 
     checked: tuple[Checked, ...]
     failed: tuple[Failed, ...]
-    fetches: Mapping[str, str]  # redacted index URL -> "fetched" | "not_modified" | "cached" | "error"
+    # redacted index URL -> ("fetched" | "not_modified" | "cached" | "error", bytes downloaded)
+    fetches: Mapping[str, tuple[str, int]]
 
     @property
     def outdated(self) -> tuple[Checked, ...]:
@@ -110,7 +111,7 @@ async def run(
         wanted.setdefault((repo.namespace, repo.name), (repo, set()))[1].add(target.chart)
         resolved.append((release, target))
 
-    fetches: dict[str, str] = {}
+    fetches: dict[str, tuple[str, int]] = {}
     results: dict[tuple[str, str], _IndexResult] = {}
     async with fetcher.cycle() as cycle:
         keys = list(wanted)
@@ -157,7 +158,7 @@ async def _read_index(
     secrets_api: secrets.SecretsApi,
     repo: flux.HelmRepository,
     charts: set[str],
-    fetches: dict[str, str],
+    fetches: dict[str, tuple[str, int]],
 ) -> _IndexResult:
     names = frozenset(charts)
     where = f"HelmRepository {repo.namespace}/{repo.name}"
@@ -172,11 +173,11 @@ async def _read_index(
     except secrets.SourceAuthError as error:
         return _IndexResult(None, Failure(reasons.AUTH_FAILED, f"{where}: {error}"))
     except helm_http.FetchError as error:
-        fetches[error.url] = "error"
+        fetches[error.url] = ("error", 0)
         return _IndexResult(None, Failure(reasons.FETCH_FAILED, f"{where}: {error}"))
     except indexes.InvalidIndex as error:
         return _IndexResult(None, Failure(reasons.INDEX_INVALID, f"{where}: {error}"))
-    fetches[fetched.url] = fetched.status
+    fetches[fetched.url] = (fetched.status, fetched.bytes_read)
     return _IndexResult(fetched.value, None)
 
 

@@ -10,6 +10,7 @@ Ready and every proposal is Open, 1 otherwise.
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -45,6 +46,7 @@ def upgrader_config(git_url: str) -> dict[str, Any]:
 
 
 async def main(*, workdir: str | None, timeout: float, out: TextIO) -> int:
+    os.environ.setdefault("UPGRADER_METRICS_PORT", "0")  # the demo serves no metrics: never clash with a real one
     server = chart_server()
     await server.start()
     root = cluster.crds_root()

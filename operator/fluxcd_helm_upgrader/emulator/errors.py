@@ -100,8 +100,7 @@ def unsupported_media_type(content_type: str, accepted: list[str]) -> ApiError:
     return ApiError(
         415,
         "UnsupportedMediaType",
-        f"the body of the request was in an unknown format - accepted media types include: "
-        f"{', '.join(accepted)}",
+        f"the body of the request was in an unknown format - accepted media types include: {', '.join(accepted)}",
     )
 
 

@@ -108,9 +108,7 @@ def _same_group(api_version: str, resource: Resource) -> bool:
     return bool(resource.group) and group == resource.group
 
 
-def updated_object(
-    resource: Resource, old: dict[str, Any], candidate: Any, subresource: str | None
-) -> dict[str, Any]:
+def updated_object(resource: Resource, old: dict[str, Any], candidate: Any, subresource: str | None) -> dict[str, Any]:
     """Merge a client's full desired object into the stored one, as an update or a /status update."""
     if not isinstance(candidate, dict) or not isinstance(candidate.get("metadata", {}), dict):
         raise errors.bad_request("the body of the request must be a JSON object with object metadata")
@@ -118,8 +116,7 @@ def updated_object(
     given_name = meta(candidate).get("name")
     if given_name and given_name != old_meta.get("name"):
         raise errors.bad_request(
-            f"the name of the object ({given_name}) does not match the name on "
-            f"the URL ({old_meta.get('name')})"
+            f"the name of the object ({given_name}) does not match the name on the URL ({old_meta.get('name')})"
         )
     if subresource == "status":
         new = copy.deepcopy(old)

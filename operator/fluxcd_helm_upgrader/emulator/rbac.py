@@ -47,9 +47,7 @@ class Rule:
             return False
         base = resource.split("/")[0]
         if not (
-            "*" in self.resources
-            or resource in self.resources
-            or (resource != base and f"{base}/*" in self.resources)
+            "*" in self.resources or resource in self.resources or (resource != base and f"{base}/*" in self.resources)
         ):
             return False
         if self.resource_names and name not in self.resource_names:

@@ -124,9 +124,7 @@ def resources_from_crd(doc: dict[str, Any]) -> list[Resource]:
     names = spec.get("names") or {}
     group, plural, kind = spec.get("group"), names.get("plural"), names.get("kind")
     if not (group and plural and kind and spec.get("versions")):
-        raise errors.bad_request(
-            "CustomResourceDefinition needs spec.group, spec.names.plural/kind, spec.versions"
-        )
+        raise errors.bad_request("CustomResourceDefinition needs spec.group, spec.names.plural/kind, spec.versions")
     result = []
     for version in spec["versions"]:
         if not version.get("served", True):

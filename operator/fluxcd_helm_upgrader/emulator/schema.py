@@ -80,9 +80,9 @@ def _validate(kind: str, group: str, name: str, schema: dict[str, Any], obj: dic
     causes = []
     for error in sorted(validator.iter_errors(obj), key=lambda e: list(e.absolute_path)):
         field = (
-            ".".join(
-                str(part) if not isinstance(part, int) else f"[{part}]" for part in error.absolute_path
-            ).replace(".[", "[")
+            ".".join(str(part) if not isinstance(part, int) else f"[{part}]" for part in error.absolute_path).replace(
+                ".[", "["
+            )
             or "<root>"
         )
         causes.append((field, f"Invalid value: {json.dumps(error.instance)[:80]}: {error.message}"))

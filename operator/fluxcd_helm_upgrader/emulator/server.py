@@ -143,9 +143,7 @@ class ApiEmulator:
         """Store an apiextensions.k8s.io/v1 CRD; its kinds appear in discovery and become servable."""
         resource = self.catalogue.find("customresourcedefinitions")
         body = copy.deepcopy(dict(doc))
-        name = body.get("metadata", {}).get("name") or (
-            f"{body['spec']['names']['plural']}.{body['spec']['group']}"
-        )
+        name = body.get("metadata", {}).get("name") or (f"{body['spec']['names']['plural']}.{body['spec']['group']}")
         body.setdefault("metadata", {})["name"] = name
         self.store.put(resource, body)
 
@@ -181,9 +179,7 @@ class ApiEmulator:
     def list(
         self, plural_or_kind: str, namespace: str | None = None, label_selector: str | None = None
     ) -> builtins.list[dict[str, Any]]:
-        found = self.store.select(
-            self.resource(plural_or_kind), namespace, selectors.label_selector(label_selector)
-        )
+        found = self.store.select(self.resource(plural_or_kind), namespace, selectors.label_selector(label_selector))
         return copy.deepcopy(found)
 
     def put_object(self, obj: Mapping[str, Any], plural_or_kind: str | None = None) -> dict[str, Any]:
@@ -215,9 +211,7 @@ class ApiEmulator:
             response = web.json_response(exc.status(), status=exc.code)
         except Exception as exc:  # a bug in the emulator: answer like an apiserver panic, keep serving
             logger.exception("emulator failed on %s %s", request.method, request.path)
-            response = web.json_response(
-                errors.ApiError(500, "InternalError", repr(exc)).status(), status=500
-            )
+            response = web.json_response(errors.ApiError(500, "InternalError", repr(exc)).status(), status=500)
         self._record(request, target, response.status)
         return response
 
@@ -277,9 +271,7 @@ class ApiEmulator:
         method, query = request.method, request.query
         watch = method == "GET" and watching.is_watch(query.get("watch"))
         verb = rbac.verb_for(method, target.name, watch)
-        self.authorizer.check(
-            verb, target.resource.group, target.rbac_resource, target.namespace, target.name
-        )
+        self.authorizer.check(verb, target.resource.group, target.rbac_resource, target.namespace, target.name)
         if query.get("dryRun"):
             raise errors.bad_request("dryRun is not supported by the API emulator")
         resource, namespace, name = target.resource, target.namespace, target.name

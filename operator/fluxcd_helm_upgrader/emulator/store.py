@@ -51,9 +51,7 @@ class Store:
 
     # Events and subscriptions.
 
-    def _emit(
-        self, event_type: str, resource: Resource, obj: dict[str, Any], old: dict[str, Any] | None
-    ) -> None:
+    def _emit(self, event_type: str, resource: Resource, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         if self.history.maxlen and len(self.history) == self.history.maxlen:
             self.compacted_rv = self.history[0].rv
         event = Event(self.rv, event_type, resource.group_plural, obj, old)
@@ -104,18 +102,14 @@ class Store:
         """Objects in one namespace, or everywhere when `namespace` is None; sorted like etcd keys."""
         items = [
             objects.served_as(resource, obj)
-            for (ns, _), obj in sorted(
-                self._bucket(resource).items(), key=lambda kv: (kv[0][0] or "", kv[0][1])
-            )
+            for (ns, _), obj in sorted(self._bucket(resource).items(), key=lambda kv: (kv[0][0] or "", kv[0][1]))
             if namespace is None or ns == namespace
         ]
         return [obj for obj in items if predicate is None or predicate(obj)]
 
     # Writes.
 
-    def _store(
-        self, resource: Resource, obj: dict[str, Any], event_type: str, old: dict[str, Any] | None
-    ) -> None:
+    def _store(self, resource: Resource, obj: dict[str, Any], event_type: str, old: dict[str, Any] | None) -> None:
         self.rv += 1
         obj["metadata"]["resourceVersion"] = str(self.rv)
         key = self._key(resource, obj["metadata"].get("namespace"), obj["metadata"]["name"])

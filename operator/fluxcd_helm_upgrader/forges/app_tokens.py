@@ -80,7 +80,10 @@ async def installation_token(
 
     fresh: _Cached = await retrying.call(
         f"create an installation token for GitHub App {app_id} installation {installation_id}",
-        op, retry or retrying.RetryPolicy(), (private_key_pem,))
+        op,
+        retry or retrying.RetryPolicy(),
+        (private_key_pem,),
+    )
     _CACHE[cache_key] = fresh
     return fresh.token
 

@@ -68,8 +68,9 @@ def credentials_from_secret(data: Mapping[str, str]) -> Credentials:
         key = data.get("githubAppPrivateKey", "")
         if not (app_id.isdigit() and installation_id.isdigit() and key.strip()):
             raise base.ForgeError(
-                "a GitHub App secret needs githubAppID and githubAppInstallationID (integers) and "
-                "githubAppPrivateKey", "invalid")
+                "a GitHub App secret needs githubAppID and githubAppInstallationID (integers) and githubAppPrivateKey",
+                "invalid",
+            )
         return AppCredentials(int(app_id), int(installation_id), key)
     for key in ("token", "bearerToken", "password"):
         if data.get(key):
@@ -94,8 +95,7 @@ def _to_pull_request(pr: Any) -> base.PullRequest:
         state = "open"
     else:
         state = "closed"
-    return base.PullRequest(number=pr.number, url=pr.html_url, state=state,
-                            head_branch=pr.head.ref, title=pr.title)
+    return base.PullRequest(number=pr.number, url=pr.html_url, state=state, head_branch=pr.head.ref, title=pr.title)
 
 
 class GitHubForge:
@@ -122,7 +122,8 @@ class GitHubForge:
             self._secrets = (credentials.token,)
         else:
             auth = githubkit.AppInstallationAuthStrategy(
-                credentials.app_id, credentials.private_key_pem, credentials.installation_id)
+                credentials.app_id, credentials.private_key_pem, credentials.installation_id
+            )
             self._secrets = (credentials.private_key_pem,)
         self._github: githubkit.GitHub[Any] = githubkit.GitHub(
             auth,
@@ -149,14 +150,21 @@ class GitHubForge:
     async def _list(self, branch: str, state: typing.Literal["open", "all"]) -> list[base.PullRequest]:
         async def op() -> list[base.PullRequest]:
             response = await self._github.rest.pulls.async_list(
-                self._owner, self._name, head=f"{self._owner}:{branch}", state=state,
-                sort="created", direction="desc", per_page=20)
+                self._owner,
+                self._name,
+                head=f"{self._owner}:{branch}",
+                state=state,
+                sort="created",
+                direction="desc",
+                per_page=20,
+            )
             # githubkit's annotation says ``list?[...]`` (its ``list`` method shadows the builtin).
             prs = typing.cast(list[Any], response.parsed_data)
             return [_to_pull_request(pr) for pr in prs]
 
         result: list[base.PullRequest] = await self._call(
-            f"list {state} pull requests of {self.repository} for branch {branch}", op)
+            f"list {state} pull requests of {self.repository} for branch {branch}", op
+        )
         # GitHub filters by head already; filter again so a lax server cannot hand us another branch.
         return [pr for pr in result if pr.head_branch == branch]
 
@@ -203,8 +211,7 @@ class GitHubForge:
 
     async def open_or_update(self, request: base.PullRequestRequest) -> base.PullRequestResult:
         if request.repository != self.repository:
-            raise base.ForgeError(
-                f"this forge serves {self.repository}, not {request.repository}", "invalid")
+            raise base.ForgeError(f"this forge serves {self.repository}, not {request.repository}", "invalid")
         async with self._session():
             return await self._open_or_update(request)
 
@@ -231,22 +238,29 @@ class GitHubForge:
     async def _create(self, request: base.PullRequestRequest) -> base.PullRequest:
         async def op() -> base.PullRequest:
             response = await self._github.rest.pulls.async_create(
-                self._owner, self._name, title=request.title, head=request.head,
-                base=request.base, body=request.body, draft=request.draft)
+                self._owner,
+                self._name,
+                title=request.title,
+                head=request.head,
+                base=request.base,
+                body=request.body,
+                draft=request.draft,
+            )
             return _to_pull_request(response.parsed_data)
 
         result: base.PullRequest = await self._call(
-            f"create pull request {request.head} -> {request.base} in {self.repository}", op)
+            f"create pull request {request.head} -> {request.base} in {self.repository}", op
+        )
         return result
 
     async def _update(self, number: int, request: base.PullRequestRequest) -> base.PullRequestResult:
         async def op() -> base.PullRequest:
             response = await self._github.rest.pulls.async_update(
-                self._owner, self._name, number, title=request.title, body=request.body)
+                self._owner, self._name, number, title=request.title, body=request.body
+            )
             return _to_pull_request(response.parsed_data)
 
-        updated: base.PullRequest = await self._call(
-            f"update pull request {self.repository}#{number}", op)
+        updated: base.PullRequest = await self._call(f"update pull request {self.repository}#{number}", op)
         warnings = await self._add_labels(number, request.labels)
         return base.PullRequestResult("updated", updated, tuple(warnings))
 
@@ -266,7 +280,8 @@ class GitHubForge:
 
         async def op() -> None:
             response = await self._github.rest.issues.async_add_labels(
-                self._owner, self._name, number, labels=list(labels))
+                self._owner, self._name, number, labels=list(labels)
+            )
             response.parsed_data  # noqa: B018 - validates the payload
 
         return await self._best_effort(f"add labels to {self.repository}#{number}", op)
@@ -277,7 +292,8 @@ class GitHubForge:
 
         async def op() -> None:
             response = await self._github.rest.issues.async_add_assignees(
-                self._owner, self._name, number, assignees=list(assignees))
+                self._owner, self._name, number, assignees=list(assignees)
+            )
             response.parsed_data  # noqa: B018 - validates the payload
 
         return await self._best_effort(f"add assignees to {self.repository}#{number}", op)
@@ -292,10 +308,12 @@ class GitHubForge:
         async def op() -> None:
             if teams:
                 response = await self._github.rest.pulls.async_request_reviewers(
-                    self._owner, self._name, number, reviewers=users, team_reviewers=teams)
+                    self._owner, self._name, number, reviewers=users, team_reviewers=teams
+                )
             else:
                 response = await self._github.rest.pulls.async_request_reviewers(
-                    self._owner, self._name, number, reviewers=users)
+                    self._owner, self._name, number, reviewers=users
+                )
             response.parsed_data  # noqa: B018 - validates the payload
 
         return await self._best_effort(f"request reviewers on {self.repository}#{number}", op)

@@ -116,10 +116,10 @@ async def call(
     """Run ``operation`` under ``policy``; raise ``base.ForgeError`` on failure. ``what`` names it."""
     secrets = tuple(s for s in secrets if s)
 
-    def fail(message: str, kind: base.ErrorKind, status: int | None = None,
-             retry_after: float | None = None) -> base.ForgeError:
-        return base.ForgeError(redact(f"{what}: {message}", secrets), kind,
-                               status=status, retry_after=retry_after)
+    def fail(
+        message: str, kind: base.ErrorKind, status: int | None = None, retry_after: float | None = None
+    ) -> base.ForgeError:
+        return base.ForgeError(redact(f"{what}: {message}", secrets), kind, status=status, retry_after=retry_after)
 
     attempt = 0
     while True:
@@ -130,17 +130,26 @@ async def call(
             raise
         except pydantic.ValidationError as exc:
             # The payload did not match githubkit's model: retrying will not change it.
-            raise fail(f"unexpected response shape ({exc.error_count()} validation errors)",
-                       "server") from None
+            raise fail(f"unexpected response shape ({exc.error_count()} validation errors)", "server") from None
         except Exception as raw:
             error, delay = _decide(_unwrap(raw), attempt, policy, fail)
             if delay is None:
                 raise error from None
             if attempt >= policy.max_attempts:
-                raise base.ForgeError(f"{error.message} (gave up after {attempt} attempts)", error.kind,
-                                      status=error.status, retry_after=error.retry_after) from None
-            logger.warning("%s: attempt %d/%d failed (%s), retrying in %.1fs", what, attempt,
-                           policy.max_attempts, error.kind, delay)
+                raise base.ForgeError(
+                    f"{error.message} (gave up after {attempt} attempts)",
+                    error.kind,
+                    status=error.status,
+                    retry_after=error.retry_after,
+                ) from None
+            logger.warning(
+                "%s: attempt %d/%d failed (%s), retrying in %.1fs",
+                what,
+                attempt,
+                policy.max_attempts,
+                error.kind,
+                delay,
+            )
             await policy.sleep(delay)
 
 
@@ -156,8 +165,12 @@ def _decide(
         wait = max(exc.retry_after.total_seconds(), 0.0)
         status = exc.response.status_code
         message = _github_message(exc.response.raw_response) or "rate limit exceeded"
-        error = fail(f"HTTP {status}: {_REASONS['rate_limited']}: {message}; retry after {wait:.0f}s",
-                     "rate_limited", status, wait)
+        error = fail(
+            f"HTTP {status}: {_REASONS['rate_limited']}: {message}; retry after {wait:.0f}s",
+            "rate_limited",
+            status,
+            wait,
+        )
         # Never sleep less than GitHub asked (that prolongs the limit); if it asks for longer than
         # we are willing to block, fail now and let a later cycle try again.
         return error, (wait if wait <= policy.max_delay else None)
@@ -165,8 +178,7 @@ def _decide(
         status = exc.response.status_code
         kind = _classify(status)
         message = _github_message(exc.response.raw_response)
-        error = fail(f"HTTP {status}: {_REASONS[kind]}" + (f": {message}" if message else ""), kind,
-                     status)
+        error = fail(f"HTTP {status}: {_REASONS[kind]}" + (f": {message}" if message else ""), kind, status)
         return error, (backoff if kind in ("server", "rate_limited") else None)
     if isinstance(exc, ghexc.RequestError):  # includes RequestTimeout
         cause = exc.exc
@@ -174,8 +186,9 @@ def _decide(
             return fail(f"cannot reach GitHub: {type(cause).__name__}", "server"), backoff
         if isinstance(cause, jwt.PyJWTError | ValueError | TypeError):
             # Signing the GitHub App JWT failed: the private key is not a usable RSA PEM.
-            return fail(f"cannot sign the GitHub App JWT ({type(cause).__name__}): check the "
-                        "private key", "invalid"), None
+            return fail(
+                f"cannot sign the GitHub App JWT ({type(cause).__name__}): check the private key", "invalid"
+            ), None
         return fail(f"request failed: {type(cause).__name__}", "server"), None
     if isinstance(exc, ghexc.GitHubException):
         return fail(f"GitHub client error: {type(exc).__name__}", "invalid"), None

@@ -32,12 +32,14 @@ _MARKER = re.compile(
     r"<!-- fluxcd-helm-upgrader: proposal=(?P<proposal>[a-z0-9.-]+/[a-z0-9.-]+)"
     r" release=(?P<release>[a-z0-9.-]+/[a-z0-9.-]+) -->"
 )
-_SEMVER = re.compile(
-    r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$"
-)
+_SEMVER = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
 _KIND_TITLES = {
-    "added": "Added", "changed": "Changed", "deprecated": "Deprecated",
-    "removed": "Removed", "fixed": "Fixed", "security": "Security",
+    "added": "Added",
+    "changed": "Changed",
+    "deprecated": "Deprecated",
+    "removed": "Removed",
+    "fixed": "Fixed",
+    "security": "Security",
 }
 
 
@@ -112,6 +114,7 @@ def _link(name: str, url: str) -> str:
 
 # -- versions -------------------------------------------------------------------------------------------
 
+
 def _version_key(version: str) -> tuple[tuple[int, int, int], tuple[object, ...]] | None:
     match = _SEMVER.match(version.strip())
     if not match:
@@ -119,13 +122,15 @@ def _version_key(version: str) -> tuple[tuple[int, int, int], tuple[object, ...]
     core = (int(match[1]), int(match[2] or 0), int(match[3] or 0))
     pre = match[4]
     # A release sorts after its prereleases; numeric identifiers before alphanumeric ones (SemVer 11).
-    pre_key: tuple[object, ...] = (1,) if not pre else (
-        0, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split(".")))
+    pre_key: tuple[object, ...] = (
+        (1,) if not pre else (0, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split(".")))
+    )
     return core, pre_key
 
 
-def _between(changes: Sequence[tuple[str, Sequence[Change]]], low: str, high: str
-             ) -> list[tuple[str, Sequence[Change]]]:
+def _between(
+    changes: Sequence[tuple[str, Sequence[Change]]], low: str, high: str
+) -> list[tuple[str, Sequence[Change]]]:
     """Entries with low < version <= high, newest first; unparseable bounds do not filter."""
     low_key, high_key = _version_key(low), _version_key(high)
     kept = []
@@ -138,12 +143,14 @@ def _between(changes: Sequence[tuple[str, Sequence[Change]]], low: str, high: st
                 continue
         kept.append((version, entries))
     # Unparseable versions sort last rather than failing.
-    kept.sort(key=lambda item: (_version_key(item[0]) is not None, _version_key(item[0]) or ((0, 0, 0), ())),
-              reverse=True)
+    kept.sort(
+        key=lambda item: (_version_key(item[0]) is not None, _version_key(item[0]) or ((0, 0, 0), ())), reverse=True
+    )
     return kept
 
 
 # -- public API -----------------------------------------------------------------------------------------
+
 
 def title(chart: str, version: str, namespace: str, release: str) -> str:
     """``Update <chart> to <version> in <namespace>/<release>``, one line, at most 256 characters."""
@@ -156,8 +163,10 @@ def marker(proposal_namespace: str, proposal_name: str, release_namespace: str, 
     for name in (proposal_namespace, proposal_name, release_namespace, release_name):
         if not _NAME.match(name):
             raise ValueError(f"not a Kubernetes object name: {name!r}")
-    return (f"<!-- fluxcd-helm-upgrader: proposal={proposal_namespace}/{proposal_name}"
-            f" release={release_namespace}/{release_name} -->")
+    return (
+        f"<!-- fluxcd-helm-upgrader: proposal={proposal_namespace}/{proposal_name}"
+        f" release={release_namespace}/{release_name} -->"
+    )
 
 
 def parse_marker(body: str | None) -> dict[str, str] | None:
@@ -190,7 +199,8 @@ def changes_from_annotation(value: str) -> tuple[Change, ...]:
         elif isinstance(item, dict) and item.get("description"):
             links = tuple(
                 ChangeLink(str(link.get("name") or ""), str(link.get("url") or ""))
-                for link in item.get("links") or () if isinstance(link, dict) and link.get("url")
+                for link in item.get("links") or ()
+                if isinstance(link, dict) and link.get("url")
             )
             result.append(Change(str(item.get("kind") or ""), str(item["description"]), links))
     return tuple(result)
@@ -206,8 +216,7 @@ def _render_change(change: Change) -> str:
     return f"- {prefix}{escape(description)}" + (f" ({links})" if links else "")
 
 
-def body(facts: Facts, changes: Sequence[tuple[str, Sequence[Change]]] = (), *,
-         limit: int = BODY_LIMIT) -> str:
+def body(facts: Facts, changes: Sequence[tuple[str, Sequence[Change]]] = (), *, limit: int = BODY_LIMIT) -> str:
     """The Markdown PR body; ``changes`` is ``[(version, [Change, ...]), ...]`` in any order."""
     release = f"{facts.release_namespace}/{facts.release_name}"
     where = facts.manifest_path + (f":{facts.manifest_line}" if facts.manifest_line else "")
@@ -218,18 +227,29 @@ def body(facts: Facts, changes: Sequence[tuple[str, Sequence[Change]]] = (), *,
         "",
         "| Release | Chart | Version | Source | Manifest |",
         "| --- | --- | --- | --- | --- |",
-        "| " + " | ".join(_cell(c) for c in (
-            _code(release), escape(facts.chart),
-            f"{_code(facts.from_version)} → {_code(facts.to_version)}",
-            source, _code(where) if where else "—")) + " |",
+        "| "
+        + " | ".join(
+            _cell(c)
+            for c in (
+                _code(release),
+                escape(facts.chart),
+                f"{_code(facts.from_version)} → {_code(facts.to_version)}",
+                source,
+                _code(where) if where else "—",
+            )
+        )
+        + " |",
     ]
     if facts.app_version_to and facts.app_version_to != facts.app_version_from:
         before = _code(facts.app_version_from) if facts.app_version_from else "unknown"
         head += ["", f"App version: {before} → {_code(facts.app_version_to)}"]
     if facts.deprecated:
-        head += ["", "> [!WARNING]",
-                 f"> The chart {escape(facts.chart)} {_code(facts.to_version)} is marked **deprecated** "
-                 "by its maintainers: look for a successor before merging."]
+        head += [
+            "",
+            "> [!WARNING]",
+            f"> The chart {escape(facts.chart)} {_code(facts.to_version)} is marked **deprecated** "
+            "by its maintainers: look for a successor before merging.",
+        ]
     tail = [
         "",
         "---",
@@ -270,6 +290,9 @@ def _changes_section(entries: list[tuple[str, Sequence[Change]]], budget: int) -
         if len(items) < len(changes):
             break  # full: everything older is dropped, never a newer entry for an older one
     if shown < total:
-        lines += ["", f"_{total - shown} older change entries omitted to keep this description under "
-                      "GitHub's size limit; see the chart's source._"]
+        lines += [
+            "",
+            f"_{total - shown} older change entries omitted to keep this description under "
+            "GitHub's size limit; see the chart's source._",
+        ]
     return "\n".join(lines)

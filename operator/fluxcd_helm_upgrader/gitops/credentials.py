@@ -171,9 +171,7 @@ def _ssh_from_secret(data: Mapping[str, bytes], secret_name: str) -> SshKey:
     )
 
 
-def _http_from_secret(
-    data: Mapping[str, bytes], secret_name: str, token_provider: TokenProvider | None
-) -> Credentials:
+def _http_from_secret(data: Mapping[str, bytes], secret_name: str, token_provider: TokenProvider | None) -> Credentials:
     app_id = _text(data, "githubAppID", secret_name)
     if app_id is not None:
         installation_id = _text(data, "githubAppInstallationID", secret_name)

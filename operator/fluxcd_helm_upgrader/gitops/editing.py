@@ -78,9 +78,7 @@ def edit_scalars(data: bytes, edits: Sequence[ScalarEdit]) -> bytes:
         _check_new_value(edit)
         span = scalars.find_scalar(text, edit.doc_index, edit.key_path, edit.embedded)
         if span.value != edit.old:
-            raise EditError(
-                f"{_where(edit)} is {span.value!r} in the file, expected {edit.old!r}; refusing to edit"
-            )
+            raise EditError(f"{_where(edit)} is {span.value!r} in the file, expected {edit.old!r}; refusing to edit")
         spans.append((span, edit))
     spans.sort(key=lambda pair: pair[0].start)
     for (a, ea), (b, eb) in itertools.pairwise(spans):

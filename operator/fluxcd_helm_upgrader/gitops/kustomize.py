@@ -123,9 +123,7 @@ class Walker:
     def rel(self, path: Path) -> str:
         return path.resolve().relative_to(self.root).as_posix()
 
-    def build(
-        self, directory: Path, *, extra: Sequence[Patch] = (), namespace: str | None = None
-    ) -> list[Built]:
+    def build(self, directory: Path, *, extra: Sequence[Patch] = (), namespace: str | None = None) -> list[Built]:
         """Build `directory`; `extra` patches (a Flux Kustomization's) win over the top level's,
         and `namespace` (its targetNamespace) replaces the top level's `namespace:`."""
         return self._level(directory.resolve(), (), extra, namespace)

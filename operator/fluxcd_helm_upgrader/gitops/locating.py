@@ -152,9 +152,7 @@ def _without_label_selectors(patch: kustomize.Patch) -> kustomize.Patch:
     return kustomize.Patch(patch.docs, selector, patch.path, patch.holder, patch.where)
 
 
-def _flux_documents(
-    root: Path, search_path: str, namespace: str, name: str
-) -> list[tuple[str, int, dict[str, Any]]]:
+def _flux_documents(root: Path, search_path: str, namespace: str, name: str) -> list[tuple[str, int, dict[str, Any]]]:
     found = []
     for path in manifests.yaml_files((root / search_path).resolve()):
         text = path.read_bytes()
@@ -164,8 +162,7 @@ def _flux_documents(
             ident = manifests.identity_of(doc) if isinstance(doc, dict) else None
             if (
                 ident is not None
-                and (ident.kind, ident.group, ident.name)
-                == ("Kustomization", manifests.FLUX_KUSTOMIZE_GROUP, name)
+                and (ident.kind, ident.group, ident.name) == ("Kustomization", manifests.FLUX_KUSTOMIZE_GROUP, name)
                 and ident.namespace in (None, namespace)
             ):
                 found.append((path.relative_to(root).as_posix(), index, doc))
@@ -214,8 +211,7 @@ def _cluster_aware(
     notes = f" ({'; '.join(walker.notes)})" if walker.notes else ""
     if not matches:
         searched.append(
-            f"the kustomization at {rel} does not produce {target.kind} "
-            f"{target.namespace}/{target.name}{notes}"
+            f"the kustomization at {rel} does not produce {target.kind} {target.namespace}/{target.name}{notes}"
         )
         return None
     if len(matches) > 1:
@@ -226,8 +222,7 @@ def _cluster_aware(
     obj = matches[0]
     if not any(obj.tiers):
         raise NotFound(
-            f"{target}: defined in {obj.origin} (built from {rel}) but no base or patch "
-            f"sets {target.field}{notes}"
+            f"{target}: defined in {obj.origin} (built from {rel}) but no base or patch sets {target.field}{notes}"
         )
     return _pick(root, target, obj.tiers)
 
@@ -238,8 +233,7 @@ def _pick(root: Path, target: Target, tiers: Sequence[Sequence[manifests.Source]
     if len(winning) > 1:
         candidates = [_location(root, target, s) for s in winning]
         raise Ambiguous(
-            f"{target}: set by {len(winning)} patches at the same level: "
-            + ", ".join(str(c) for c in candidates),
+            f"{target}: set by {len(winning)} patches at the same level: " + ", ".join(str(c) for c in candidates),
             candidates,
         )
     return _location(root, target, winning[0])
@@ -255,9 +249,7 @@ def _location(root: Path, target: Target, source: manifests.Source) -> Location:
         span = scalars.find_scalar(scalars.decode(data), source.doc_index, source.key_path, source.embedded)
     except scalars.EditError as exc:
         raise NotFound(f"{target}: set in {source.path} ({source.via}) but not editable: {exc}") from exc
-    return Location(
-        source.path, source.doc_index, source.key_path, span.line, span.value, source.via, source.embedded
-    )
+    return Location(source.path, source.doc_index, source.key_path, span.line, span.value, source.via, source.embedded)
 
 
 def _checked(location: Location, target: Target) -> Location:

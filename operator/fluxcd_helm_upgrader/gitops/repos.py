@@ -109,9 +109,7 @@ class _Result:
 class Workspace:
     """Owns `cache_dir`: one persistent clone per (url, base branch)."""
 
-    def __init__(
-        self, cache_dir: Path, *, network_timeout: float = 300.0, local_timeout: float = 60.0
-    ) -> None:
+    def __init__(self, cache_dir: Path, *, network_timeout: float = 300.0, local_timeout: float = 60.0) -> None:
         self.cache_dir = Path(cache_dir)
         self.network_timeout = network_timeout
         self.local_timeout = local_timeout
@@ -160,8 +158,9 @@ class Workspace:
         """
         _check_ref_name(branch)
         if not allowed_prefix or not branch.startswith(allowed_prefix) or branch == allowed_prefix:
-            raise GitError(f"refusing to push branch {branch!r}: not under prefix {allowed_prefix!r}",
-                           ErrorKind.REFUSED)
+            raise GitError(
+                f"refusing to push branch {branch!r}: not under prefix {allowed_prefix!r}", ErrorKind.REFUSED
+            )
         if branch == repo.base_branch:
             raise GitError(f"refusing to push to the base branch {branch!r}", ErrorKind.REFUSED)
         if not files:
@@ -350,7 +349,8 @@ class _Runner:
         if check and returncode != 0:
             # push --porcelain reports rejections on stdout.
             detail = "\n".join(
-                line for line in (stderr + "\n" + out.decode("utf-8", "replace")).splitlines()
+                line
+                for line in (stderr + "\n" + out.decode("utf-8", "replace")).splitlines()
                 if line.strip() and not line.startswith("hint:")
             )[-2000:]
             safe = credentials.redact(detail, self._session.secrets)
@@ -373,7 +373,8 @@ def _check_ref_name(name: str) -> None:
         or "//" in name
         or "@{" in name
         or name == "@"
-        or any(c in name for c in " ~^:?*[\\\x7f") or any(ord(c) < 32 for c in name)
+        or any(c in name for c in " ~^:?*[\\\x7f")
+        or any(ord(c) < 32 for c in name)
         or any(part.startswith(".") for part in name.split("/"))
     )
     if bad:
@@ -397,4 +398,3 @@ def _write_files(root: Path, files: Mapping[str, bytes]) -> None:
             raise GitError(f"refusing to write {relpath!r}: it leaves the repository", ErrorKind.REFUSED)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
-

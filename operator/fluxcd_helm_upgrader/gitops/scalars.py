@@ -90,9 +90,7 @@ def _child(node: nodes.Node, key: Key, where: Sequence[Key]) -> tuple[nodes.Node
     raise EditError(f"no {describe([*where, key])} in the document")
 
 
-def _node_at(
-    docs: list[nodes.Node | None], doc_index: int, key_path: Sequence[Key]
-) -> tuple[nodes.Node, bool]:
+def _node_at(docs: list[nodes.Node | None], doc_index: int, key_path: Sequence[Key]) -> tuple[nodes.Node, bool]:
     if not 0 <= doc_index < len(docs):
         raise EditError(f"document {doc_index} does not exist (the file has {len(docs)})")
     node = docs[doc_index]
@@ -150,9 +148,7 @@ def _literal_block_indent(text: str, node: nodes.ScalarNode, where: str) -> tupl
     raise EditError(f"{where} is an empty block scalar")
 
 
-def find_scalar(
-    text: str, doc_index: int, key_path: Sequence[Key], embedded: Embedded | None = None
-) -> ScalarSpan:
+def find_scalar(text: str, doc_index: int, key_path: Sequence[Key], embedded: Embedded | None = None) -> ScalarSpan:
     """Locate a single-line scalar (optionally inside an embedded patch) in decoded text."""
     node, flow = _node_at(compose_documents(text), doc_index, key_path)
     if embedded is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import time
 from typing import Any, cast
 
 import kopf
@@ -17,7 +18,7 @@ import kopf
 from fluxcd_helm_upgrader import config as config_
 from fluxcd_helm_upgrader import settings
 from fluxcd_helm_upgrader.checking import scheduling
-from fluxcd_helm_upgrader.cycles import handling
+from fluxcd_helm_upgrader.cycles import handling, measuring
 from fluxcd_helm_upgrader.cycles.view import FluxView
 from fluxcd_helm_upgrader.handlers import ids
 from fluxcd_helm_upgrader.status import conditions
@@ -27,7 +28,7 @@ K = kinds.UPGRADER_CONFIG
 TICK_SECONDS = settings.Settings.from_env(os.environ).tick_seconds
 
 
-def clock(body: kopf.Body, *, ran_in_this_process: bool = True) -> scheduling.Clock:
+def clock(body: kopf.Body, *, ran_in_this_process: bool = True, triggered: bool = False) -> scheduling.Clock:
     """The scheduling inputs of one config; an unparsable interval falls back to 30m (the cycle reports it)."""
     spec, status, meta = body.get("spec") or {}, body.get("status") or {}, body.get("metadata") or {}
     try:
@@ -43,20 +44,30 @@ def clock(body: kopf.Body, *, ran_in_this_process: bool = True) -> scheduling.Cl
         requested_at=(meta.get("annotations") or {}).get(kinds.RECONCILE_REQUESTED_AT),
         last_handled_reconcile_at=status.get("lastHandledReconcileAt"),
         ran_in_this_process=ran_in_this_process,
+        triggered=triggered,
     )
 
 
 @kopf.timer(K.group, K.version, K.plural, interval=TICK_SECONDS, id=ids.CONFIG_CYCLE)
 async def upgraderconfig_cycle(
-    body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any
+    body: kopf.Body,
+    namespace: str | None,
+    name: str,
+    patch: kopf.Patch,
+    memo: kopf.Memo,
+    logger: kopf.Logger,
+    **kwargs: Any,
 ) -> None:
     """Run this config's check cycle when it is due and write the result into its status."""
-    current = clock(body, ran_in_this_process=bool(memo.get("cycled")))
+    key = f"{namespace}/{name}"
+    memo.services.triggers.seen(key, str((body.get("spec") or {}).get("git", {}).get("url", "")))
+    current = clock(body, ran_in_this_process=bool(memo.get("cycled")), triggered=memo.services.triggers.take(key))
     why = scheduling.due(current, datetime.datetime.now(datetime.UTC))
     if why in (scheduling.Why.NOT_DUE, scheduling.Why.SUSPENDED):
         return
     logger.info("check cycle starting: %s", why.value)
     memo["cycled"] = True  # per-object memo: this config has had a cycle in this process
+    started = time.monotonic()
     handled = await handling.handle(
         memo.services,
         body,
@@ -64,6 +75,7 @@ async def upgraderconfig_cycle(
         now=conditions.now_rfc3339(),
         requested_at=current.requested_at,
     )
+    measuring.record(memo.services.metrics, key, handled, time.monotonic() - started)
     patch.status.update(handled.status)
     for job in handled.jobs:
         memo.services.workers.submit(job)
@@ -75,3 +87,11 @@ async def upgraderconfig_cycle(
 def _ready_message(status: dict[str, Any]) -> str:
     found = conditions.find(status.get("conditions"), "Ready")
     return str(found.get("message")) if found else "no Ready condition"
+
+
+@kopf.on.delete(K.group, K.version, K.plural, id=ids.CONFIG_DELETED, optional=True)
+async def upgraderconfig_deleted(namespace: str | None, name: str, memo: kopf.Memo, **_: Any) -> None:
+    """Forget a deleted config's metrics series and webhook registration (no finalizer: optional)."""
+    key = f"{namespace}/{name}"
+    memo.services.triggers.forget(key)
+    memo.services.metrics.forget_config(key)

@@ -30,6 +30,7 @@ async def operator_startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_
     settings.networking.request_timeout = 60
     if getattr(memo, "services", None) is None:
         memo.services = await services.Services.create(await kube.load_configuration())
+        await memo.services.start_servers()
 
 
 @kopf.on.login()

@@ -17,6 +17,7 @@ from typing import Any
 from kubernetes_asyncio import client
 
 from fluxcd_helm_upgrader import kube_events
+from fluxcd_helm_upgrader import metrics as metrics_
 from fluxcd_helm_upgrader.checking import applying, indexes
 from fluxcd_helm_upgrader.forges import base, texts
 from fluxcd_helm_upgrader.gitops import credentials, editing, locating, repos
@@ -37,6 +38,7 @@ class Context:
     core: secrets.SecretsApi
     store: ProposalStore
     workspace: repos.Workspace
+    metrics: metrics_.Metrics
 
 
 class Failure(Exception):
@@ -103,7 +105,9 @@ async def _publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> tuple[dic
     existing = await _guard(forge.find_pull_request(branch))
     if existing is not None and existing.title == title and existing.state != "open":
         return await _follow_closed(job, body, existing)
-    repo = await _git(ctx.workspace.prepare(job.config.git.url.original, job.config.git.branch, await _creds(ctx, job)))
+    creds = await _creds(ctx, job)
+    with ctx.metrics.git_timer("fetch"):
+        repo = await _git(ctx.workspace.prepare(job.config.git.url.original, job.config.git.branch, creds))
     location = _locate(repo, job, spec)
     data = await _git(ctx.workspace.read_file(repo, location.path))
     try:
@@ -113,15 +117,16 @@ async def _publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> tuple[dic
     prs = job.config.pull_requests
     commit_message = f"{title}\n\nProposed by fluxcd-helm-upgrader ({job.namespace}/{job.name})."
     try:
-        await ctx.workspace.commit_and_push(
-            repo,
-            branch=branch,
-            files={location.path: edited},
-            message=commit_message,
-            author_name=job.config.git.author_name,
-            author_email=job.config.git.author_email,
-            allowed_prefix=prefix_of(job),
-        )
+        with ctx.metrics.git_timer("push"):
+            await ctx.workspace.commit_and_push(
+                repo,
+                branch=branch,
+                files={location.path: edited},
+                message=commit_message,
+                author_name=job.config.git.author_name,
+                author_email=job.config.git.author_email,
+                allowed_prefix=prefix_of(job),
+            )
     except repos.GitError as error:
         if error.kind != repos.ErrorKind.EMPTY:
             raise Failure(reasons.GIT_FAILED, f"push of branch {branch} failed ({error.kind}): {error}") from None
@@ -136,7 +141,17 @@ async def _publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> tuple[dic
         reviewers=prs.reviewers,
         draft=prs.draft,
     )
-    result = await _guard(forge.open_or_update(request))
+    action = "updated" if existing is not None else "created"
+    remaining = getattr(forge, "rate_limit_remaining", None)
+    try:
+        result = await _guard(forge.open_or_update(request))
+    except Failure:
+        ctx.metrics.pull_request(action, "failed")
+        ctx.metrics.github_call("error", remaining)
+        raise
+    ctx.metrics.pull_request(result.action if result.action != "pushed" else action, "success")
+    if result.pull_request is not None:
+        ctx.metrics.github_call("success", getattr(forge, "rate_limit_remaining", None))
     where = f"{location.path}:{location.line}"
     if result.pull_request is None:
         message = f"branch {branch} pushed ({where} -> {target}); provider none opens no pull request"

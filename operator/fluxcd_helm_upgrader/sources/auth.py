@@ -55,9 +55,12 @@ class RepoAuth:
     source: str = ""
 
     def __repr__(self) -> str:
-        parts = [f"basic={'yes' if self.has_basic else 'no'}", f"ca={'yes' if self.ca_pem else 'no'}",
-                 f"client_cert={'yes' if self.cert_pem else 'no'}",
-                 f"pass_credentials={self.pass_credentials}"]
+        parts = [
+            f"basic={'yes' if self.has_basic else 'no'}",
+            f"ca={'yes' if self.ca_pem else 'no'}",
+            f"client_cert={'yes' if self.cert_pem else 'no'}",
+            f"pass_credentials={self.pass_credentials}",
+        ]
         if self.source:
             parts.append(f"source={self.source!r}")
         return f"RepoAuth({', '.join(parts)})"
@@ -137,8 +140,7 @@ def _load_client_cert(context: ssl.SSLContext, cert_pem: bytes, key_pem: bytes, 
 
 
 @functools.lru_cache(maxsize=64)
-def _build_context(ca_pem: bytes | None, cert_pem: bytes | None, key_pem: bytes | None,
-                   source: str) -> ssl.SSLContext:
+def _build_context(ca_pem: bytes | None, cert_pem: bytes | None, key_pem: bytes | None, source: str) -> ssl.SSLContext:
     context = ssl.create_default_context()
     if ca_pem:
         try:
@@ -184,8 +186,9 @@ def _basic_from(data: secrets.SecretData) -> tuple[str | None, str | None]:
     return username, password
 
 
-def _tls_from(data: secrets.SecretData, cert_key: str, key_key: str,
-              ca_key: str) -> tuple[bytes | None, bytes | None, bytes | None]:
+def _tls_from(
+    data: secrets.SecretData, cert_key: str, key_key: str, ca_key: str
+) -> tuple[bytes | None, bytes | None, bytes | None]:
     cert, key, ca = data.get(cert_key) or None, data.get(key_key) or None, data.get(ca_key) or None
     if bool(cert) != bool(key):
         missing = key_key if cert else cert_key
@@ -196,8 +199,7 @@ def _tls_from(data: secrets.SecretData, cert_key: str, key_key: str,
     return cert, key, ca
 
 
-async def repo_auth_for(api: secrets.SecretsApi, namespace: str,
-                        spec: Mapping[str, Any]) -> RepoAuth | None:
+async def repo_auth_for(api: secrets.SecretsApi, namespace: str, spec: Mapping[str, Any]) -> RepoAuth | None:
     """Build the `RepoAuth` for a HelmRepository `spec` in `namespace`, or None if it has none.
 
     Reads `spec.secretRef` and `spec.certSecretRef` by name (one `get` each). Raises
@@ -222,7 +224,11 @@ async def repo_auth_for(api: secrets.SecretsApi, namespace: str,
         labels.append(f"secret {namespace}/{cert_name}")
         cert, key, ca = _tls_from(data, "tls.crt", "tls.key", "ca.crt")
     auth = RepoAuth(
-        username=username, password=password, ca_pem=ca, cert_pem=cert, key_pem=key,
+        username=username,
+        password=password,
+        ca_pem=ca,
+        cert_pem=cert,
+        key_pem=key,
         insecure=bool(spec.get("insecure", False)),
         pass_credentials=bool(spec.get("passCredentials", False)),
         source=" + ".join(labels),

@@ -100,12 +100,14 @@ def _split_userinfo(url: str, auth: auth_.RepoAuth | None) -> tuple[str, auth_.R
     parts = urllib.parse.urlsplit(url)
     if "@" not in parts.netloc:
         return url, auth
-    clean = urllib.parse.urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path,
-                                     parts.query, parts.fragment))
+    clean = urllib.parse.urlunsplit(
+        (parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, parts.fragment)
+    )
     if (auth is None or not auth.has_basic) and parts.username and parts.password:
         base = auth or auth_.RepoAuth()
-        auth = dataclasses.replace(base, username=urllib.parse.unquote(parts.username),
-                                   password=urllib.parse.unquote(parts.password))
+        auth = dataclasses.replace(
+            base, username=urllib.parse.unquote(parts.username), password=urllib.parse.unquote(parts.password)
+        )
     return clean, auth
 
 
@@ -140,10 +142,19 @@ class IndexFetcher:
     cache entry is dropped. trust_env: honour HTTP(S)_PROXY/NO_PROXY like Flux does.
     """
 
-    def __init__(self, *, session: aiohttp.ClientSession | None = None, max_bytes: int = 100 * MiB,
-                 timeout: float = 60.0, concurrency: int = 8, parse_concurrency: int = 2,
-                 max_redirects: int = 10, max_idle: float = 24 * 3600.0, trust_env: bool = True,
-                 user_agent: str = "fluxcd-helm-upgrader") -> None:
+    def __init__(
+        self,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        max_bytes: int = 100 * MiB,
+        timeout: float = 60.0,
+        concurrency: int = 8,
+        parse_concurrency: int = 2,
+        max_redirects: int = 10,
+        max_idle: float = 24 * 3600.0,
+        trust_env: bool = True,
+        user_agent: str = "fluxcd-helm-upgrader",
+    ) -> None:
         self.max_bytes = max_bytes
         self.timeout = timeout
         self.max_redirects = max_redirects
@@ -173,24 +184,31 @@ class IndexFetcher:
         """A per-cycle scope: each repository is fetched at most once inside it."""
         return FetchCycle(self)
 
-    async def fetch(self, repo_url: str, *, auth: auth_.RepoAuth | None,
-                    parse: Callable[[bytes], T], parse_key: Hashable) -> Fetched[T]:
+    async def fetch(
+        self, repo_url: str, *, auth: auth_.RepoAuth | None, parse: Callable[[bytes], T], parse_key: Hashable
+    ) -> Fetched[T]:
         """Fetch (conditionally) and parse `<repo_url>/index.yaml`. Raises FetchError."""
         return await self._fetch(repo_url, auth, parse, parse_key, memo=None)
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                auto_decompress=True, trust_env=self._trust_env,
+                auto_decompress=True,
+                trust_env=self._trust_env,
                 cookie_jar=aiohttp.DummyCookieJar(),  # never carry one repository's cookies to another
                 timeout=aiohttp.ClientTimeout(total=None),  # whole-fetch deadline is ours
                 headers={"User-Agent": self._user_agent},
             )
         return self._session
 
-    async def _fetch(self, repo_url: str, auth: auth_.RepoAuth | None, parse: Callable[[bytes], T],
-                     parse_key: Hashable, memo: dict[_CacheKey, _Entry | FetchError] | None,
-                     ) -> Fetched[T]:
+    async def _fetch(
+        self,
+        repo_url: str,
+        auth: auth_.RepoAuth | None,
+        parse: Callable[[bytes], T],
+        parse_key: Hashable,
+        memo: dict[_CacheKey, _Entry | FetchError] | None,
+    ) -> Fetched[T]:
         url, auth = _split_userinfo(index_url(repo_url), auth)
         shown = redact(url)
         key: _CacheKey = (url, auth)
@@ -256,8 +274,9 @@ class IndexFetcher:
             authorization = auth.authorization() if auth is not None else None
             if authorization and auth_.sends_credentials(auth, url, str(current)):
                 hop_headers["Authorization"] = authorization
-            async with self._get_session().get(current, headers=hop_headers, allow_redirects=False,
-                                               ssl=context if context is not None else True) as resp:
+            async with self._get_session().get(
+                current, headers=hop_headers, allow_redirects=False, ssl=context if context is not None else True
+            ) as resp:
                 if resp.status in _REDIRECTS and resp.headers.get("Location"):
                     current = current.join(yarl.URL(resp.headers["Location"]))
                     if current.scheme not in ("http", "https"):
@@ -269,8 +288,7 @@ class IndexFetcher:
                     entry.last_used = time.monotonic()
                     return _Outcome(entry=entry, status="not_modified", bytes_read=0, plain=None)
                 if resp.status != 200:
-                    raise FetchError(f"HTTP {_phrase(resp.status)}fetching {shown}", url=shown,
-                                     status=resp.status)
+                    raise FetchError(f"HTTP {_phrase(resp.status)}fetching {shown}", url=shown, status=resp.status)
                 body = helm_http_body.BodyReader(self.max_bytes)
                 try:
                     async for chunk in resp.content.iter_chunked(256 * 1024):
@@ -285,8 +303,7 @@ class IndexFetcher:
             return _Outcome(entry=fresh, status="fetched", bytes_read=body.received, plain=plain)
         raise FetchError(f"more than {self.max_redirects} redirects fetching {shown}", url=shown)
 
-    async def _parsed(self, entry: _Entry, parse: Callable[[bytes], T], parse_key: Hashable,
-                      plain: bytes | None) -> T:
+    async def _parsed(self, entry: _Entry, parse: Callable[[bytes], T], parse_key: Hashable, plain: bytes | None) -> T:
         entry.last_used = time.monotonic()
         if parse_key in entry.parsed:
             entry.parsed.move_to_end(parse_key)
@@ -298,8 +315,9 @@ class IndexFetcher:
             future.add_done_callback(lambda done: _parse_landed(entry, parse_key, done))
         return cast(T, await asyncio.shield(future))
 
-    async def _parse_into(self, entry: _Entry, parse: Callable[[bytes], T], parse_key: Hashable,
-                          plain: bytes | None) -> T:
+    async def _parse_into(
+        self, entry: _Entry, parse: Callable[[bytes], T], parse_key: Hashable, plain: bytes | None
+    ) -> T:
         async with self._parses:
             if plain is None:
                 plain = await asyncio.to_thread(gzip.decompress, entry.body_gz)
@@ -367,7 +385,8 @@ class FetchCycle:
     async def __aexit__(self, *exc: object) -> None:
         self._memo.clear()
 
-    async def fetch(self, repo_url: str, *, auth: auth_.RepoAuth | None,
-                    parse: Callable[[bytes], T], parse_key: Hashable) -> Fetched[T]:
+    async def fetch(
+        self, repo_url: str, *, auth: auth_.RepoAuth | None, parse: Callable[[bytes], T], parse_key: Hashable
+    ) -> Fetched[T]:
         """As `IndexFetcher.fetch`, but at most one request per repository in this cycle."""
         return await self._fetcher._fetch(repo_url, auth, parse, parse_key, memo=self._memo)

@@ -91,4 +91,4 @@ class BodyReader:
             raise BodyError("index body is truncated gzip")
         body = b"".join(self._parts)
         self._parts = []
-        return body[len(BOM):] if body.startswith(BOM) else body
+        return body[len(BOM) :] if body.startswith(BOM) else body

@@ -144,9 +144,7 @@ class OciClient:
             return digest
         return "sha256:" + hashlib.sha256(body).hexdigest()
 
-    async def chart_metadata(
-        self, ref: OciRef, tag: str, creds: RegistryCreds | None = None
-    ) -> dict[str, Any]:
+    async def chart_metadata(self, ref: OciRef, tag: str, creds: RegistryCreds | None = None) -> dict[str, Any]:
         """Chart.yaml of the chart at `tag`: from Helm's config blob when it has name and version
         (small), else from `<chart>/Chart.yaml` in the chart layer."""
         reply = await self._call(
@@ -167,13 +165,9 @@ class OciClient:
                 if metadata is not None:
                     return metadata
             chart_types = (oci_charts.HELM_CHART_MEDIA_TYPE, *oci_charts.LEGACY_CHART_MEDIA_TYPES)
-            layer = next(
-                (x for x in layers if isinstance(x, dict) and x.get("mediaType") in chart_types), None
-            )
+            layer = next((x for x in layers if isinstance(x, dict) and x.get("mediaType") in chart_types), None)
             if layer is None:
-                raise RegistryError(
-                    f"{ref}:{tag} is not a Helm chart (config media type {config.get('mediaType')!r})"
-                )
+                raise RegistryError(f"{ref}:{tag} is not a Helm chart (config media type {config.get('mediaType')!r})")
             tarball = await self._blob(ref, creds, layer, self._max_chart_bytes)
             return oci_charts.metadata_from_tarball(tarball)
         except oci_charts.ChartFormatError as exc:
@@ -186,9 +180,7 @@ class OciClient:
             raise RegistryError(f"{ref}: {exc}") from None
         return yarl.URL(f"{ref.base_url}/v2/{ref.repository}/manifests/{reference}")
 
-    async def _blob(
-        self, ref: OciRef, creds: RegistryCreds | None, descriptor: Mapping[str, Any], cap: int
-    ) -> bytes:
+    async def _blob(self, ref: OciRef, creds: RegistryCreds | None, descriptor: Mapping[str, Any], cap: int) -> bytes:
         digest = descriptor.get("digest")
         if not isinstance(digest, str) or not oci_refs.DIGEST_RE.match(digest):
             raise RegistryError(f"{ref}: a manifest descriptor has no valid digest")
@@ -243,9 +235,7 @@ class OciClient:
                 reason = "credentials rejected" if creds is not None else "authentication required"
                 raise RegistryError(f"{ref}: {reason}", 401)
 
-    async def _send(
-        self, method: str, url: yarl.URL, headers: Mapping[str, str], cap: int, ref: OciRef
-    ) -> _Reply:
+    async def _send(self, method: str, url: yarl.URL, headers: Mapping[str, str], cap: int, ref: OciRef) -> _Reply:
         """One request, retried on 429/5xx with backoff; the body is read (capped) for 2xx only."""
         for attempt in range(self._retries + 1):
             delay: float | None = None

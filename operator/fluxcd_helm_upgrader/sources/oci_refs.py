@@ -22,8 +22,10 @@ DOCKER_HUB_API = "registry-1.docker.io"
 
 # distribution's reference grammar: lower-case path components joined by "/".
 _COMPONENT_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
-_HOST_RE = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*"
-                      r"|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?$")
+_HOST_RE = re.compile(
+    r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*"
+    r"|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?$"
+)
 TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[A-Za-z0-9=_-]{32,}$")
 
@@ -65,7 +67,7 @@ def parse_ref(url: str, *, insecure: bool = False) -> OciRef:
     text = url.strip()
     if not text.startswith("oci://"):
         raise InvalidReference(f"not an oci:// URL: {text!r}")
-    rest = text[len("oci://"):].rstrip("/")
+    rest = text[len("oci://") :].rstrip("/")
     if any(ch in rest for ch in "?#@"):
         raise InvalidReference(f"an OCI source URL takes no query, digest or credentials: {text!r}")
     registry, sep, repository = rest.partition("/")

@@ -33,6 +33,7 @@ BASE = scheduling.Clock(
         ({"suspend": True, "last_check_time": None}, Why.SUSPENDED),
         ({"interval_seconds": 300}, Why.INTERVAL),
         ({"ran_in_this_process": False}, Why.STARTUP),
+        ({"triggered": True}, Why.WEBHOOK),
         ({"ran_in_this_process": False, "suspend": True}, Why.SUSPENDED),
     ],
 )
