@@ -8,9 +8,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from tests.unit.emulator import support
 
 from fluxcd_helm_upgrader.emulator import ApiEmulator
+from tests.unit.emulator import support
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-from tests.unit.emulator import support
 
 from fluxcd_helm_upgrader.emulator import ApiEmulator
+from tests.unit.emulator import support
 
 
 async def _get(http: aiohttp.ClientSession, path: str) -> tuple[int, Any]:

@@ -16,9 +16,9 @@ from typing import Any
 
 import kopf
 import pytest
-from tests.unit.emulator.support import make_emulator, widget
 
 from fluxcd_helm_upgrader.emulator import ApiEmulator
+from tests.unit.emulator.support import make_emulator, widget
 
 FINALIZER = "helmupgrader.io/finalizer"
 DIFFBASE = "helmupgrader.io/last-handled-configuration"

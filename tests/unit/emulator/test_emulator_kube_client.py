@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from kubernetes_asyncio import client, watch
 from kubernetes_asyncio.client.exceptions import ApiException
-from tests.unit.emulator.support import widget
 
 from fluxcd_helm_upgrader.emulator import ApiEmulator
+from tests.unit.emulator.support import widget
 
 ARGS = ("example.com", "v1", "default", "widgets")
 

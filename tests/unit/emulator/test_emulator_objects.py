@@ -7,9 +7,9 @@ import uuid
 from typing import Any
 
 import aiohttp
-from tests.unit.emulator.support import WIDGETS, widget
 
 from fluxcd_helm_upgrader.emulator import ApiEmulator
+from tests.unit.emulator.support import WIDGETS, widget
 
 MERGE = {"Content-Type": "application/merge-patch+json"}
 JSON_PATCH = {"Content-Type": "application/json-patch+json"}

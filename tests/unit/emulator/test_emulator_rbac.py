@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from tests.unit.emulator.support import make_emulator, widget
 
 from fluxcd_helm_upgrader.emulator import ApiEmulator
+from tests.unit.emulator.support import make_emulator, widget
 
 RULES = [
     {

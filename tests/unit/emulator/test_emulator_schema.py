@@ -6,6 +6,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+
 from tests.unit.emulator.support import WIDGETS, widget
 
 pytest.importorskip("jsonschema")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import aiohttp
 import yaml
-from tests.unit.emulator import support
-from tests.unit.emulator.support import WIDGETS, make_emulator, widget
 
 from fluxcd_helm_upgrader.emulator import ApiEmulator
+from tests.unit.emulator import support
+from tests.unit.emulator.support import WIDGETS, make_emulator, widget
 
 
 async def test_start_binds_loopback_ephemeral_port_and_stop_closes_it() -> None:

@@ -7,9 +7,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from tests.unit.emulator.support import widget
 
 from fluxcd_helm_upgrader.emulator import ApiEmulator
+from tests.unit.emulator.support import widget
 
 
 async def _call(

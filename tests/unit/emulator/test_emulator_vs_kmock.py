@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+
 from tests.unit.emulator.support import WIDGETS, make_emulator, widget
 
 kmock = pytest.importorskip("kmock")

@@ -9,9 +9,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from tests.unit.emulator.support import WIDGETS, make_emulator, widget
 
 from fluxcd_helm_upgrader.emulator import ApiEmulator
+from tests.unit.emulator.support import WIDGETS, make_emulator, widget
 
 ALL_WIDGETS = "/apis/example.com/v1/widgets"
 

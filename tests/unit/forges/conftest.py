@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from tests.unit.forges.support import REPO, TOKEN, Sleeps
 
 from fluxcd_helm_upgrader.forges import app_tokens, retrying, standin
+from tests.unit.forges.support import REPO, TOKEN, Sleeps
 
 
 @pytest.fixture

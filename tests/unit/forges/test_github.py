@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from tests.unit.forges.support import REPO, TOKEN, Sleeps
 
 from fluxcd_helm_upgrader.forges import base, github, retrying, standin
+from tests.unit.forges.support import REPO, TOKEN, Sleeps
 
 
 def request(**overrides: object) -> base.PullRequestRequest:

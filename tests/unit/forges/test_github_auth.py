@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from githubkit.compat import type_validate_python
 from githubkit_schemas.v2026_03_10 import models
-from tests.unit.forges.support import REPO, TOKEN, Sleeps
 
 from fluxcd_helm_upgrader.forges import app_tokens, base, github, retrying, standin
 from fluxcd_helm_upgrader.forges import standin_payloads as payloads
+from tests.unit.forges.support import REPO, TOKEN, Sleeps
 
 BRANCH = "helm-upgrader/apps/podinfo"
 

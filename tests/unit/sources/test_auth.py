@@ -14,9 +14,9 @@ import pytest
 from aiohttp import web
 from kubernetes_asyncio.client import V1ObjectMeta, V1Secret
 from kubernetes_asyncio.client.exceptions import ApiException
-from tests.unit.sources import http_fixtures as fx
 
 from fluxcd_helm_upgrader.sources import auth, helm_http, secrets
+from tests.unit.sources import http_fixtures as fx
 
 INDEX = b"apiVersion: v1\nentries: {}\n"
 CANARY = "CANARY-pw-0451"

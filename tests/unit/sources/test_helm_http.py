@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from tests.unit.sources import http_fixtures as fx
 
 from fluxcd_helm_upgrader.sources import auth, helm_http, helm_http_body
+from tests.unit.sources import http_fixtures as fx
 
 FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures"
 INDEX = (b"apiVersion: v1\nentries:\n  podinfo:\n  - version: 6.7.1\n"
