@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from fluxcd_helm_upgrader.demo import fleet
+
 T = TypeVar("T")
 
 
@@ -56,21 +58,9 @@ def helm_release(
     repo_namespace: str = "flux-system",
     labels: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    return {
-        "apiVersion": "helm.toolkit.fluxcd.io/v2",
-        "kind": "HelmRelease",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels or {}},
-        "spec": {
-            "interval": "10m",
-            "chart": {
-                "spec": {
-                    "chart": chart,
-                    "version": version,
-                    "sourceRef": {"kind": "HelmRepository", "name": repo, "namespace": repo_namespace},
-                }
-            },
-        },
-    }
+    return fleet.release(
+        namespace, name, chart, version, labels=labels, repository=repo, repository_namespace=repo_namespace
+    )
 
 
 def condition(body: dict[str, Any] | None, type_: str = "Ready") -> dict[str, Any] | None:

@@ -182,7 +182,10 @@ def release(
     *,
     labels: Mapping[str, str] | None = None,
     deployed: str | None = None,
+    repository: str = "demo-charts",
+    repository_namespace: str = FLUX_NAMESPACE,
 ) -> dict[str, Any]:
+    """A HelmRelease from a HelmRepository; `deployed` fills status.history as helm-controller would."""
     body: dict[str, Any] = {
         "apiVersion": "helm.toolkit.fluxcd.io/v2",
         "kind": "HelmRelease",
@@ -193,7 +196,7 @@ def release(
                 "spec": {
                     "chart": chart,
                     "version": version,
-                    "sourceRef": {"kind": "HelmRepository", "name": "demo-charts", "namespace": FLUX_NAMESPACE},
+                    "sourceRef": {"kind": "HelmRepository", "name": repository, "namespace": repository_namespace},
                 }
             },
         },
