@@ -21,7 +21,12 @@ async def operate(
     memo: kopf.Memo | None = None,
 ) -> None:
     """Run Kopf until `stop_flag` is set (or forever): cluster-wide when no namespaces are given."""
+    settings = kopf.OperatorSettings()
+    # With namespaces given, Kopf would still list namespaces cluster-wide to match patterns, which namespaced
+    # RBAC forbids (a minute of retries at start-up). Our namespaces are plain names: no scanning needed.
+    settings.scanning.disabled = bool(namespaces)
     await kopf.operator(
+        settings=settings,
         clusterwide=not namespaces,
         namespaces=list(namespaces),
         standalone=True,

@@ -11,6 +11,7 @@ import logging
 import subprocess
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from fluxcd_helm_upgrader.demo import fleet
@@ -189,3 +190,37 @@ async def test_git_over_ssh_with_a_deploy_key(tmp_path: Path, ssh_server) -> Non
             "fluxcd-helm-upgrader <fluxcd-helm-upgrader@users.noreply.github.com>"
             "|Update podinfo to 6.7.1 in apps/podinfo"
         )
+
+
+async def test_metrics_endpoint_after_a_cycle(tmp_path: Path, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with prs.setup(tmp_path) as s:
+        s.local.apply(s.config())
+        s.charts.repos["demo"].broken = False
+        async with s.local.run_operator() as memo:
+            await harness.wait_for(lambda: s.phase("apps.podinfo") == "Open", what="PR")
+            await s.reconcile("second")  # an unchanged index: a 304
+            await memo.services.workers.join()
+            port = await memo.services.metrics.start_server(0, host="127.0.0.1")
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"http://127.0.0.1:{port}/metrics") as response,
+            ):
+                assert response.status == 200
+                text = await response.text()
+    for series in (
+        'fluxcd_helm_upgrader_build_info{version="',
+        'fluxcd_helm_upgrader_cycles_total{config="flux-system/fleet",result="success"} 2.0',
+        'fluxcd_helm_upgrader_releases_checked{config="flux-system/fleet"} 2.0',
+        'fluxcd_helm_upgrader_releases_outdated{config="flux-system/fleet"} 2.0',
+        'fluxcd_helm_upgrader_proposals{config="flux-system/fleet",phase="Open"} 2.0',
+        'fluxcd_helm_upgrader_index_fetches_total{result="200"} 1.0',
+        'fluxcd_helm_upgrader_index_fetches_total{result="304"} 1.0',
+        'fluxcd_helm_upgrader_pull_requests_total{action="created",result="success"} 2.0',
+        'fluxcd_helm_upgrader_git_operations_total{operation="push",result="success"} 2.0',
+        "fluxcd_helm_upgrader_cycle_duration_seconds_bucket",
+        "fluxcd_helm_upgrader_github_rate_limit_remaining",
+    ):
+        assert series in text, series
+    assert prs.CANARY not in text
+    assert prs.CANARY not in caplog.text

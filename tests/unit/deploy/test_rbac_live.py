@@ -1,0 +1,102 @@
+"""The real operator under exactly the RBAC that deploy/ installs: the API emulator enforces the rendered ClusterRole
+(or the namespaced Roles), and the whole flow still ends in an open pull request without a single 403 the
+operator did not expect. The static checks in test_permissions.py compare lists; this runs the code."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fluxcd_helm_upgrader import permissions
+from fluxcd_helm_upgrader.demo import cluster, fleet
+from fluxcd_helm_upgrader.demo import running as demo
+from fluxcd_helm_upgrader.emulator import server
+from fluxcd_helm_upgrader.forges import standin
+from tests.e2e import harness, prs
+from tests.unit.deploy import rendering
+
+pytestmark = pytest.mark.e2e
+
+
+def cluster_role_rules() -> list[dict[str, Any]]:
+    role = rendering.one(rendering.render(rendering.CLUSTER_WIDE), "ClusterRole")
+    return [dict(rule) for rule in role["rules"]]
+
+
+def namespaced_rules() -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    objects = rendering.render(rendering.NAMESPACED)
+    deployment = rendering.one(objects, "Deployment")
+    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    watched = tuple(args[i + 1] for i, arg in enumerate(args) if arg == "--namespace")
+    # A Role is the emulator's rule limited to the Role's namespace.
+    rules = [
+        {**rule, "namespaces": [role["metadata"]["namespace"]]}
+        for role in rendering.of_kind(objects, "Role")
+        for rule in role["rules"]
+    ]
+    return rules, watched
+
+
+@contextlib.asynccontextmanager
+async def fleet_under(tmp_path: Path, rules: list[dict[str, Any]]) -> AsyncIterator[prs.Setup]:
+    """prs.setup(), but with the emulator enforcing `rules` for the operator's requests."""
+    git_url = fleet.seed(tmp_path)
+    charts = demo.chart_server()
+    await charts.start()
+    try:
+        async with (
+            standin.GitHubStandIn(token=prs.CANARY, repositories=("acme/fleet",)) as github,
+            cluster.local_cluster(tmp_path, rules=rules) as local,
+        ):
+            # In-process writes bypass RBAC: this is the user (or Flux) creating objects, not the operator.
+            for body in fleet.cluster_objects(charts.repo_url("demo")):
+                local.apply(body)
+            local.apply(prs.secret("github", {"token": prs.CANARY}))
+            yield prs.Setup(local, charts, github, git_url)
+    finally:
+        await charts.stop()
+
+
+def forbidden(entries: Iterable[server.AuditEntry]) -> set[tuple[str, str, str, str | None]]:
+    return {
+        (e.method, e.group, e.resource + (f"/{e.subresource}" if e.subresource else ""), e.namespace)
+        for e in entries
+        if e.status == 403
+    }
+
+
+async def test_cluster_wide_rbac_is_enough_for_the_whole_flow(tmp_path: Path) -> None:
+    async with fleet_under(tmp_path, cluster_role_rules()) as s:
+        s.local.apply(s.config())
+        async with s.local.run_operator():
+            await harness.wait_for(lambda: s.phase("apps.podinfo") == "Open", what="podinfo PR under the ClusterRole")
+        assert [p.head for p in s.github.pull_requests()].count("helm-upgrader/apps/podinfo") == 1
+        assert forbidden(s.local.api.failures) == set()
+
+
+# Kopf 1.45 would list namespaces cluster-wide in namespaced mode and retry the 403 for about a minute; the
+# operator turns Kopf's scanning off when given namespaces (operating.operate), so nothing may be refused here.
+
+
+async def test_namespaced_rbac_is_enough_for_the_whole_flow(tmp_path: Path) -> None:
+    rules, watched = namespaced_rules()
+    async with fleet_under(tmp_path, rules) as s:
+        s.local.apply(s.config())
+        async with s.local.run_operator(namespaces=watched):
+            await harness.wait_for(lambda: s.phase("apps.podinfo") == "Open", what="podinfo PR under the Roles")
+        assert not any(e.status == 403 and e.resource == "namespaces" for e in s.local.api.failures)
+        assert [p.head for p in s.github.pull_requests()].count("helm-upgrader/apps/podinfo") == 1
+        refused = forbidden(s.local.api.failures)
+    # Kopf may still try a cluster-wide CRD watch, be refused and carry on (permissions.py says why); nothing
+    # namespaced may be refused.
+    cluster_only = {
+        (p.api_group, p.resource)
+        for p in (*permissions.PERMISSIONS, *permissions.NOT_GRANTED)
+        if p.scope is permissions.Scope.CLUSTER
+    }
+    unexpected = {r for r in refused if (r[1], r[2]) not in cluster_only or r[3] is not None}
+    assert unexpected == set(), f"the operator was refused namespaced calls its Roles should allow: {unexpected}"
