@@ -8,6 +8,7 @@ the demo that start an API emulator later). Called by `handlers.lifecycle` at st
 from __future__ import annotations
 
 import inspect
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -54,12 +55,18 @@ def status_of(error: BaseException) -> int | None:
     return error.status if isinstance(error, ApiException) else None
 
 
-def forbidden_message(error: ApiException, verb: str, resource: str, namespace: str | None) -> str:
-    """A message naming the permission the operator lacks, for a Ready=False condition."""
-    where = f" in namespace {namespace!r}" if namespace else " cluster-wide"
+def forbidden_message(error: ApiException) -> str:
+    """A message naming the permission the operator lacks (the API server's own words), for Ready=False."""
+    reason = ""
+    try:
+        body = json.loads(error.body) if error.body else {}
+        reason = str(body.get("message") or "") if isinstance(body, dict) else ""
+    except (TypeError, ValueError):
+        reason = ""
+    reason = reason or f"HTTP {error.status} {error.reason}"
     return (
-        f"the operator's service account may not {verb} {resource}{where}; "
-        f"grant it in the operator's Role/ClusterRole (API answered {error.status} {error.reason})"
+        f"the operator's service account lacks a permission: {reason}; "
+        "grant it in the operator's ClusterRole or Role (see deploy/)"
     )
 
 

@@ -61,14 +61,16 @@ def secret(name: str, data: dict[str, bytes | str]) -> dict[str, Any]:
 
 
 @contextlib.asynccontextmanager
-async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
+async def setup(tmp_path: Path, rules: list[dict[str, Any]] | None = None) -> AsyncIterator[Setup]:
+    """The fleet, charts, GitHub stand-in and emulator; with `rules`, the emulator enforces them as RBAC on the
+    operator's requests (in-process writes, i.e. the user or Flux creating objects, bypass them)."""
     git_url = fleet.seed(tmp_path)
     server = demo.chart_server()
     await server.start()
     try:
         async with (
             standin.GitHubStandIn(token=CANARY, repositories=("acme/fleet",)) as github,
-            cluster.local_cluster(tmp_path) as local,
+            cluster.local_cluster(tmp_path, rules=rules) as local,
         ):
             for body in fleet.cluster_objects(server.repo_url("demo")):
                 local.apply(body)

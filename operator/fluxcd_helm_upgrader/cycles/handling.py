@@ -78,7 +78,7 @@ async def handle(
         return blocked(reasons.SECRET_NOT_FOUND, str(error))
     except ApiException as error:
         if error.status == 403:
-            return blocked(reasons.FORBIDDEN, kube.forbidden_message(error, "use", "the API", namespace))
+            return blocked(reasons.FORBIDDEN, kube.forbidden_message(error))
         raise
     status = reporting.cycle_status(
         old_status,

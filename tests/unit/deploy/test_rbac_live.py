@@ -5,17 +5,14 @@ operator did not expect. The static checks in test_permissions.py compare lists;
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fluxcd_helm_upgrader import permissions
-from fluxcd_helm_upgrader.demo import cluster, fleet
-from fluxcd_helm_upgrader.demo import running as demo
 from fluxcd_helm_upgrader.emulator import server
-from fluxcd_helm_upgrader.forges import standin
 from tests.e2e import harness, prs
 from tests.unit.deploy import rendering
 
@@ -41,24 +38,9 @@ def namespaced_rules() -> tuple[list[dict[str, Any]], tuple[str, ...]]:
     return rules, watched
 
 
-@contextlib.asynccontextmanager
-async def fleet_under(tmp_path: Path, rules: list[dict[str, Any]]) -> AsyncIterator[prs.Setup]:
+def fleet_under(tmp_path: Path, rules: list[dict[str, Any]]) -> contextlib.AbstractAsyncContextManager[prs.Setup]:
     """prs.setup(), but with the emulator enforcing `rules` for the operator's requests."""
-    git_url = fleet.seed(tmp_path)
-    charts = demo.chart_server()
-    await charts.start()
-    try:
-        async with (
-            standin.GitHubStandIn(token=prs.CANARY, repositories=("acme/fleet",)) as github,
-            cluster.local_cluster(tmp_path, rules=rules) as local,
-        ):
-            # In-process writes bypass RBAC: this is the user (or Flux) creating objects, not the operator.
-            for body in fleet.cluster_objects(charts.repo_url("demo")):
-                local.apply(body)
-            local.apply(prs.secret("github", {"token": prs.CANARY}))
-            yield prs.Setup(local, charts, github, git_url)
-    finally:
-        await charts.stop()
+    return prs.setup(tmp_path, rules=rules)
 
 
 def forbidden(entries: Iterable[server.AuditEntry]) -> set[tuple[str, str, str, str | None]]:
@@ -100,3 +82,15 @@ async def test_namespaced_rbac_is_enough_for_the_whole_flow(tmp_path: Path) -> N
     }
     unexpected = {r for r in refused if (r[1], r[2]) not in cluster_only or r[3] is not None}
     assert unexpected == set(), f"the operator was refused namespaced calls its Roles should allow: {unexpected}"
+
+
+async def test_a_missing_permission_is_named_on_the_config(tmp_path: Path) -> None:
+    rules = [rule for rule in cluster_role_rules() if "upgradeproposals" not in rule.get("resources", ())]
+    async with fleet_under(tmp_path, rules) as s:
+        s.local.apply(s.config())
+        async with s.local.run_operator():
+            ready = await harness.wait_for(
+                lambda: harness.condition(s.local.get("upgraderconfigs", prs.NAMESPACE, "fleet")), what="Ready"
+            )
+    assert (ready["status"], ready["reason"]) == ("False", "Forbidden")
+    assert '"upgradeproposals"' in ready["message"] and "list" in ready["message"], ready["message"]
