@@ -23,11 +23,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"(?i)\b(password|passwd|token|secret|bearerToken|apikey|api_key)(\s*[=:]\s*)[^\s,;'\"]+"),
         r"\1\2***",
     ),
-    (
-        re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
-        "***PRIVATE KEY***",
-    ),
 )
+_PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S)
 
 _known_lock = threading.Lock()
 _known: set[str] = set()
@@ -43,12 +40,14 @@ def remember_secret(value: str | bytes | None) -> None:
         with _known_lock:
             _known.add(text)
             for line in text.splitlines():
-                if len(line.strip()) >= 12:
+                # Each line of a multi-line secret (a key's base64 body) on its own; PEM armour is no secret.
+                if len(line.strip()) >= 12 and not line.startswith("-----"):
                     _known.add(line.strip())
 
 
 def redact(text: str) -> str:
     """Mask secrets in a string: known secret values, URL userinfo, tokens, passwords, private keys."""
+    text = _PEM.sub("***PRIVATE KEY***", text)  # whole blocks first, before known lines cut them apart
     with _known_lock:
         known = sorted(_known, key=len, reverse=True)
     for value in known:

@@ -44,6 +44,14 @@ def test_secrets_are_masked(stream: io.StringIO, message: str) -> None:
     assert "***" in text
 
 
+def test_a_remembered_key_still_masks_a_whole_pem_block(stream: io.StringIO) -> None:
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAB\n-----END OPENSSH PRIVATE KEY-----"
+    logs.remember_secret(key)
+    logging.getLogger("test.redaction").info("key was %s", key)
+    assert "b3BlbnNzaC1rZXktdjEAAAAB" not in stream.getvalue()
+    assert "***PRIVATE KEY***" in stream.getvalue()
+
+
 def test_values_read_from_secrets_are_masked_verbatim(stream: io.StringIO) -> None:
     logs.remember_secret(b"hunter2-correct-horse")
     logging.getLogger("test.redaction").warning("login with hunter2-correct-horse failed")
