@@ -26,7 +26,7 @@ os.environ.setdefault("UPGRADER_METRICS_PORT", "0")
 os.environ.setdefault("UPGRADER_CACHE_DIR", tempfile.mkdtemp(prefix="upgrader-bench-"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "operator"))
 
-from fluxcd_helm_upgrader.demo import charts, cluster, fleet  # noqa: E402
+from fluxcd_helm_upgrader.demo import charts, cluster, fleet
 
 CHARTS_PER_REPO = 20
 VERSIONS = 100
@@ -85,8 +85,8 @@ async def main(releases: int, repositories: int) -> int:
     total = _metric(text, 'fluxcd_helm_upgrader_cycle_duration_seconds_sum{config="flux-system/fleet"}')
     count = _metric(text, 'fluxcd_helm_upgrader_cycle_duration_seconds_count{config="flux-system/fleet"}')
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    first = total if count == 1 else float("nan")
-    print(f"fleet: {releases} HelmReleases, {repositories} repositories x {CHARTS_PER_REPO} charts x {VERSIONS} versions")
+    shape = f"{repositories} repositories x {CHARTS_PER_REPO} charts x {VERSIONS} versions"
+    print(f"fleet: {releases} HelmReleases, {shape}")
     print(f"first cycle:  checked {status.get('releasesChecked')} releases, {status.get('releasesOutdated')} outdated, "
           f"{proposals} proposals; {first_requests} index requests; wall time to status {first_wall:.2f} s")
     print(f"both cycles:  {count:.0f} cycles, {total:.2f} s in all (cycle-duration metric); "
