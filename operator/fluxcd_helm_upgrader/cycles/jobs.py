@@ -1,9 +1,11 @@
 """Which proposals the Git worker should look at after a cycle, and what it needs to know. Pure.
 
 Every proposal of the config that is not finished (Pending, Failed, Open, Merged) gets a job: Pending/Failed ones
-are published, Open/Merged ones are followed (PR state, deployed version). The job carries the release's Flux
-Kustomization and its `spec.path` (where in Git the release comes from) and the chart's index entries for the PR
-body.
+are published, Open/Merged ones are followed (PR state, deployed version). The job carries the Flux Kustomization
+and its `spec.path` of the object to edit (where in Git it comes from), the chart's index entries for the PR body,
+and the edit plan (`proposals.targets.EditPlan`): which object and field, and the new digest when an OCIRepository
+pins one. A Pending/Failed proposal whose plan depends on this cycle's registry answers (an OCIRepository) but whose
+release was not checked this cycle waits for the next cycle instead of being published half-informed.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fluxcd_helm_upgrader import config as config_
-from fluxcd_helm_upgrader.cycles.running import Outcome
+from fluxcd_helm_upgrader.cycles.running import Checked, Outcome
 from fluxcd_helm_upgrader.cycles.view import FluxView
-from fluxcd_helm_upgrader.proposals import phases
+from fluxcd_helm_upgrader.proposals import phases, targets
 from fluxcd_helm_upgrader.proposals.worker import Job
 
 ACTIVE = frozenset({phases.PENDING, phases.FAILED, phases.OPEN, phases.MERGED, ""})
@@ -26,6 +28,25 @@ def repo_path(path: str) -> str:
     return cleaned or "."
 
 
+def plan_for(checked: Checked) -> targets.EditPlan | None:
+    """The edit the worker makes for an outdated release, or None when there is nothing to write."""
+    target = checked.target
+    if target is None:
+        return None
+    edited = checked.source.edited
+    current = checked.source.current or None
+    return targets.EditPlan(
+        kind=edited.kind,
+        namespace=edited.namespace,
+        name=edited.name,
+        field=edited.field,
+        current=current,
+        target=target,
+        digest=checked.digest,
+        kustomization=edited.kustomization,
+    )
+
+
 def jobs_for(
     namespace: str,
     config_name: str,
@@ -34,14 +55,23 @@ def jobs_for(
     outcome: Outcome,
     view: FluxView,
 ) -> list[Job]:
-    versions = {c.release.key: c.versions for c in outcome.checked}
+    checked = {c.release.key: c for c in outcome.checked}
     jobs: list[Job] = []
     for body in proposals:
-        if str((body.get("status") or {}).get("phase") or "") not in ACTIVE:
+        phase = str((body.get("status") or {}).get("phase") or "")
+        if phase not in ACTIVE:
             continue
-        release_ref = (body.get("spec") or {}).get("release") or {}
+        spec = body.get("spec") or {}
+        release_ref = spec.get("release") or {}
         release = view.release(str(release_ref.get("namespace")), str(release_ref.get("name")))
-        kustomization = view.kustomization(release.kustomization if release else None)
+        found = checked.get(release.key) if release else None
+        plan = plan_for(found) if found else None
+        if plan is None or plan.target != spec.get("targetVersion"):
+            plan = targets.from_spec(spec)
+        if plan is None and phase in (phases.PENDING, phases.FAILED, ""):
+            continue  # published after the next cycle that checks its source
+        where = plan.kustomization if plan and plan.kustomization else (release.kustomization if release else None)
+        kustomization = view.kustomization(where)
         jobs.append(
             Job(
                 namespace=namespace,
@@ -51,7 +81,8 @@ def jobs_for(
                 kustomization=(kustomization.namespace, kustomization.name) if kustomization else None,
                 kustomization_path=repo_path(kustomization.path) if kustomization else None,
                 deployed_version=release.deployed_version if release else None,
-                versions=versions.get(release.key, ()) if release else (),
+                versions=found.versions if found else (),
+                edit=plan,
             )
         )
     return jobs

@@ -1,8 +1,15 @@
-"""One check cycle for one UpgraderConfig: scope → resolve → fetch each index once → decide per release.
+"""One check cycle for one UpgraderConfig: scope → resolve → fetch each index or tag list once → decide per release.
 
-Called by the UpgraderConfig timer handler. Network work is bounded by the fetcher's semaphores; parsing runs in
-threads inside the fetcher; the per-release decision is the pure `checking.decisions.decide`. One broken
-repository or release never stops the others: each failure becomes a `Failure` for that release only.
+Called by the UpgraderConfig timer handler. HTTP index fetches are bounded by the fetcher's semaphores (parsing runs
+in threads inside the fetcher); OCI registry calls go through `cycles.oci_checks` (one tag list per registry
+repository and credentials, bounded concurrency). The per-release decision is the pure `checking.decisions.decide`.
+One broken repository, registry or release never stops the others: each failure becomes a `Failure` for the
+releases that needed it only.
+
+OCI values: Helm spells a chart version's "+" as "_" in tags, so an OCIRepository `spec.ref.tag` is read as a
+version for the decision and the proposed value is the tag that carries the chosen version. When the
+OCIRepository also pins `spec.ref.digest`, the new tag's manifest digest is fetched so that both are written in one
+commit.
 """
 
 from __future__ import annotations
@@ -15,11 +22,12 @@ from dataclasses import dataclass
 from typing import cast
 
 from fluxcd_helm_upgrader import config as config_
-from fluxcd_helm_upgrader.checking import decisions, indexes, policy, scope
-from fluxcd_helm_upgrader.cycles import resolving
-from fluxcd_helm_upgrader.cycles.resolving import Failure, HttpChart
+from fluxcd_helm_upgrader.checking import decisions, indexes, oci_tags, policy, scope
+from fluxcd_helm_upgrader.cycles import oci_checks, resolving
+from fluxcd_helm_upgrader.cycles.resolving import Checkable, Failure, HttpChart, OciChart
 from fluxcd_helm_upgrader.cycles.view import FluxView
-from fluxcd_helm_upgrader.sources import auth, helm_http, secrets
+from fluxcd_helm_upgrader.proposals import targets
+from fluxcd_helm_upgrader.sources import auth, helm_http, oci, secrets
 from fluxcd_helm_upgrader.status import reasons
 from fluxcd_helm_upgrader.structs import flux
 
@@ -28,12 +36,23 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Checked:
-    """A release whose versions were read and decided on."""
+    """A release whose versions were read and decided on.
+
+    `write` is the value written to Git when it differs from the decision's target (an OCI tag spelled with "_");
+    `digest` is set when an OCIRepository pins a digest that must follow the new tag.
+    """
 
     release: flux.HelmRelease
-    source: HttpChart
+    source: Checkable
     decision: decisions.Decision
     versions: tuple[indexes.ChartVersion, ...]
+    write: str | None = None
+    digest: targets.DigestPin | None = None
+
+    @property
+    def target(self) -> str | None:
+        """The new value for Git (the proposal's spec.targetVersion)."""
+        return self.write if self.write is not None else self.decision.target
 
 
 @dataclass(frozen=True)
@@ -52,6 +71,7 @@ class Outcome:
     failed: tuple[Failed, ...]
     # redacted index URL -> ("fetched" | "not_modified" | "cached" | "error", bytes downloaded)
     fetches: Mapping[str, tuple[str, int]]
+    tag_lists: int = 0  # OCI tag lists fetched this cycle (one per registry repository and credentials)
 
     @property
     def outdated(self) -> tuple[Checked, ...]:
@@ -97,28 +117,44 @@ async def run(
     fetcher: helm_http.IndexFetcher,
     secrets_api: secrets.SecretsApi,
     skipped_targets: Mapping[str, Collection[str]] | None = None,
+    oci_client: oci.OciClient | None = None,
+    oci_concurrency: int = oci_checks.DEFAULT_CONCURRENCY,
 ) -> Outcome:
-    """Check every release in scope. `skipped_targets` maps release keys to targets closed without merge."""
+    """Check every release in scope. `skipped_targets` maps release keys to targets closed without merge.
+
+    `oci_client` is the operator's long-lived registry client (tokens cached across cycles); without one, a
+    client with a session for this cycle only is created when an OCI source is in scope.
+    """
     failed: list[Failed] = []
     wanted: dict[tuple[str, str], tuple[flux.HelmRepository, set[str]]] = {}
     resolved: list[tuple[flux.HelmRelease, HttpChart]] = []
+    oci_resolved: list[tuple[flux.HelmRelease, OciChart]] = []
     for release in releases_in_scope(cfg, view):
         target = resolving.resolve(release, view)
         if isinstance(target, Failure):
             failed.append(Failed(release, target))
-            continue
-        repo = target.repository
-        wanted.setdefault((repo.namespace, repo.name), (repo, set()))[1].add(target.chart)
-        resolved.append((release, target))
-
-    fetches: dict[str, tuple[str, int]] = {}
-    results: dict[tuple[str, str], _IndexResult] = {}
-    async with fetcher.cycle() as cycle:
-        keys = list(wanted)
-        outcomes = await asyncio.gather(*(_read_index(cycle, secrets_api, *wanted[key], fetches) for key in keys))
-        results = dict(zip(keys, outcomes, strict=True))
+        elif isinstance(target, OciChart):
+            oci_resolved.append((release, target))
+        else:
+            repo = target.repository
+            wanted.setdefault((repo.namespace, repo.name), (repo, set()))[1].add(target.chart)
+            resolved.append((release, target))
 
     rules = to_policy(cfg)
+    skipped = skipped_targets or {}
+    fetches: dict[str, tuple[str, int]] = {}
+    results: dict[tuple[str, str], _IndexResult] = {}
+    async with oci_checks.client_for_cycle(oci_client, bool(oci_resolved)) as client, fetcher.cycle() as cycle:
+        keys = list(wanted)
+        checks = oci_checks.OciChecks(client, secrets_api, concurrency=oci_concurrency) if client else None
+        http_reads = asyncio.gather(*(_read_index(cycle, secrets_api, *wanted[key], fetches) for key in keys))
+        oci_work = asyncio.gather(
+            *(_check_oci(checks, release, target, rules, skipped) for release, target in oci_resolved if checks)
+        )
+        outcomes, oci_results = await asyncio.gather(http_reads, oci_work)
+        results = dict(zip(keys, outcomes, strict=True))
+        tag_lists = checks.tag_lists_fetched if checks else 0
+
     checked: list[Checked] = []
     for release, target in resolved:
         result = results[(target.repository.namespace, target.repository.name)]
@@ -138,19 +174,68 @@ async def run(
                 )
             )
             continue
-        decision = decisions.decide(
-            release=release.key,
-            chart=target.chart,
-            current=target.current,
-            available=[v.version for v in versions],
-            policy=rules,
-            skipped_targets=tuple((skipped_targets or {}).get(release.key, ())),
-        )
+        decision = _decide(release, target.chart, target.current, [v.version for v in versions], rules, skipped)
         if decision.outcome is decisions.Outcome.UNSUPPORTED_RANGE:
             failed.append(Failed(release, Failure(reasons.RANGE_UNSUPPORTED, f"{release.key}: {decision.message}")))
             continue
         checked.append(Checked(release, target, decision, versions))
-    return Outcome(checked=tuple(checked), failed=tuple(failed), fetches=fetches)
+    for item in oci_results:
+        if isinstance(item, Checked):
+            checked.append(item)
+        else:
+            failed.append(item)
+    return Outcome(checked=tuple(checked), failed=tuple(failed), fetches=fetches, tag_lists=tag_lists)
+
+
+def _decide(
+    release: flux.HelmRelease,
+    chart: str,
+    current: str,
+    available: list[str],
+    rules: policy.Policy,
+    skipped: Mapping[str, Collection[str]],
+    *,
+    tags: bool = False,
+) -> decisions.Decision:
+    closed = tuple(skipped.get(release.key, ()))
+    if tags:  # closed targets were written as tags; the decision compares versions
+        closed = tuple(oci_tags.tag_to_version(t) for t in closed)
+    return decisions.decide(
+        release=release.key, chart=chart, current=current, available=available, policy=rules, skipped_targets=closed
+    )
+
+
+async def _check_oci(
+    checks: oci_checks.OciChecks | None,
+    release: flux.HelmRelease,
+    target: OciChart,
+    rules: policy.Policy,
+    skipped: Mapping[str, Collection[str]],
+) -> Checked | Failed:
+    """Tags → versions → decision for one release; a new digest when the OCIRepository pins one."""
+    assert checks is not None
+    try:
+        tag_list = await checks.tags(target)
+    except oci_checks.CheckFailure as error:
+        return Failed(release, Failure(error.reason, f"{release.key}: {target.origin.kind} "
+                                       f"{target.origin.namespace}/{target.origin.name}: {error.message}"))  # fmt: skip
+    current = target.current
+    if target.writes_tag:
+        current = "" if current == resolving.LATEST else oci_tags.tag_to_version(current)
+    available = [tagged.version for tagged in tag_list.versions]
+    decision = _decide(release, target.chart, current, available, rules, skipped, tags=target.writes_tag)
+    if decision.outcome is decisions.Outcome.UNSUPPORTED_RANGE:
+        return Failed(release, Failure(reasons.RANGE_UNSUPPORTED, f"{release.key}: {decision.message}"))
+    if decision.outcome is not decisions.Outcome.PROPOSE or not target.writes_tag or decision.newest is None:
+        return Checked(release, target, decision, ())
+    tag = tag_list.tag_of(decision.newest)
+    pin = None
+    if target.digest:
+        try:
+            pin = targets.DigestPin(target.digest, await checks.digest(target, tag))
+        except oci_checks.CheckFailure as error:
+            return Failed(release, Failure(error.reason, f"{release.key}: digest of {tag}: {error.message}"))
+    return Checked(release, target, decision, (), write=tag, digest=pin)
 
 
 async def _read_index(

@@ -20,8 +20,8 @@ from fluxcd_helm_upgrader import kube_events
 from fluxcd_helm_upgrader import metrics as metrics_
 from fluxcd_helm_upgrader.checking import applying, indexes
 from fluxcd_helm_upgrader.forges import base, texts
-from fluxcd_helm_upgrader.gitops import credentials, editing, locating, repos
-from fluxcd_helm_upgrader.proposals import access, naming, phases
+from fluxcd_helm_upgrader.gitops import credentials, locating, repos
+from fluxcd_helm_upgrader.proposals import access, changes, naming, phases, targets
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
 from fluxcd_helm_upgrader.proposals.worker import Job
 from fluxcd_helm_upgrader.sources import secrets
@@ -108,20 +108,16 @@ async def _publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> tuple[dic
     creds = await _creds(ctx, job)
     with ctx.metrics.git_timer("fetch"):
         repo = await _git(ctx.workspace.prepare(job.config.git.url.original, job.config.git.branch, creds))
-    location = _locate(repo, job, spec)
-    data = await _git(ctx.workspace.read_file(repo, location.path))
-    try:
-        edited = editing.edit_scalars(data, [location.edit(target)])
-    except editing.EditError as error:
-        raise Failure(reasons.MANIFEST_NOT_FOUND, f"cannot edit {location.path}:{location.line}: {error}") from None
+    change = await _prepare_change(ctx, repo, job, spec)
+    location = change.location
     prs = job.config.pull_requests
-    commit_message = f"{title}\n\nProposed by fluxcd-helm-upgrader ({job.namespace}/{job.name})."
+    commit_message = f"{title}\n\n{_edit_summary(job)}Proposed by fluxcd-helm-upgrader ({job.namespace}/{job.name})."
     try:
         with ctx.metrics.git_timer("push"):
             await ctx.workspace.commit_and_push(
                 repo,
                 branch=branch,
-                files={location.path: edited},
+                files=change.files,
                 message=commit_message,
                 author_name=job.config.git.author_name,
                 author_email=job.config.git.author_email,
@@ -203,26 +199,32 @@ def _title(spec: Mapping[str, Any]) -> str:
     )
 
 
-def _locate(repo: repos.PreparedRepo, job: Job, spec: Mapping[str, Any]) -> locating.Location:
-    release = spec.get("release") or {}
-    target = locating.Target(
-        kind="HelmRelease",
-        name=str(release.get("name")),
-        namespace=str(release.get("namespace")),
-        current=str(spec.get("currentVersion")) if spec.get("currentVersion") not in (None, "*") else None,
-    )
+async def _prepare_change(ctx: Context, repo: repos.PreparedRepo, job: Job, spec: Mapping[str, Any]) -> changes.Change:
+    """Locate and edit what the job's plan names (a HelmRelease's version when the job carries no plan)."""
+    plan = job.edit or targets.from_spec(spec)
+    if plan is None:
+        raise Failure(reasons.MANIFEST_NOT_FOUND, "nothing to edit for this proposal's source yet")
+    if plan.target != str(spec.get("targetVersion")):
+        wanted = spec.get("targetVersion")
+        raise Failure(reasons.MANIFEST_NOT_FOUND, f"stale job for {plan.target}; the proposal wants {wanted}")
+    where = changes.Where(repo.path, job.kustomization_path, job.config.git.path, job.kustomization)
+
+    async def read(path: str) -> bytes:
+        data: bytes = await _git(ctx.workspace.read_file(repo, path))
+        return data
+
     try:
-        return locating.locate(
-            repo.path,
-            target,
-            kustomization_path=job.kustomization_path,
-            search_path=job.config.git.path,
-            flux_kustomization=job.kustomization,
-        )
-    except locating.Ambiguous as error:
-        raise Failure(reasons.MANIFEST_AMBIGUOUS, str(error)) from None
-    except locating.LocateError as error:
-        raise Failure(reasons.MANIFEST_NOT_FOUND, str(error)) from None
+        return await changes.prepare(plan, where, read)
+    except changes.ChangeError as error:
+        raise Failure(error.reason, str(error)) from None
+
+
+def _edit_summary(job: Job) -> str:
+    """A commit message line naming a chartRef source's edit (the digest in full, since the diff shows it)."""
+    plan = job.edit
+    if plan is None or plan.kind == targets.HELM_RELEASE:
+        return ""
+    return f"{plan.describe()}.\n\n"
 
 
 def _body(job: Job, spec: Mapping[str, Any], location: locating.Location) -> str:

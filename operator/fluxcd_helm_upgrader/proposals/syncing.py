@@ -14,13 +14,11 @@ from typing import Any
 
 from fluxcd_helm_upgrader.checking import decisions
 from fluxcd_helm_upgrader.cycles.running import Checked, Outcome
-from fluxcd_helm_upgrader.proposals import naming
+from fluxcd_helm_upgrader.proposals import naming, phases
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
-from fluxcd_helm_upgrader.status import conditions, reasons
 
-PENDING, OPEN, MERGED, CLOSED, APPLIED, FAILED = "Pending", "Open", "Merged", "Closed", "Applied", "Failed"
-ACTIVE_PHASES = frozenset({PENDING, OPEN, FAILED})
-WITHDRAWABLE = frozenset({PENDING, FAILED, ""})
+ACTIVE_PHASES = frozenset({phases.PENDING, phases.OPEN, phases.FAILED})
+WITHDRAWABLE = frozenset({phases.PENDING, phases.FAILED, ""})
 
 
 @dataclass(frozen=True)
@@ -61,31 +59,21 @@ def skipped_targets(existing: Sequence[Mapping[str, Any]]) -> dict[str, list[str
 
 
 def proposal_spec(config_name: str, checked: Checked) -> dict[str, Any]:
-    """The spec of the proposal for one outdated release (DESIGN.md schema)."""
-    repo = checked.source.repository
+    """The spec of the proposal for one outdated release (DESIGN.md schema).
+
+    spec.source names the object that holds the version beyond the release itself: the HelmRepository (the
+    release's own spec.chart.spec.version is edited), the OCIRepository or the HelmChart (its manifest is edited);
+    `url` is the index or registry URL, never with credentials.
+    """
+    origin = checked.source.origin
     return {
         "configRef": {"name": config_name},
         "release": {"namespace": checked.release.namespace, "name": checked.release.name},
         "chart": checked.source.chart,
-        "source": {"kind": "HelmRepository", "namespace": repo.namespace, "name": repo.name, "url": repo.url},
+        "source": {"kind": origin.kind, "namespace": origin.namespace, "name": origin.name, "url": origin.url},
         "currentVersion": checked.source.current or "*",
-        "targetVersion": checked.decision.target,
+        "targetVersion": checked.target,
     }
-
-
-def _pending_status(existing_status: Mapping[str, Any] | None, message: str, generation: int | None) -> dict[str, Any]:
-    status = dict(existing_status or {})
-    status["phase"] = PENDING
-    status["message"] = message
-    status["conditions"] = conditions.set_condition(
-        status.get("conditions"),
-        type_=reasons.READY,
-        status=False,
-        reason=reasons.AWAITING_PUSH,
-        message=message,
-        generation=generation,
-    )
-    return status
 
 
 async def sync(
@@ -120,7 +108,7 @@ async def sync(
         )
         if current is None:
             body = await store.create(namespace, name, spec, owner)
-            body = await store.patch_status(namespace, name, _pending_status(None, message, _gen(body)))
+            body = await store.patch_status(namespace, name, phases.pending(None, message, _gen(body)))
             result.created.append(name)
             result.events.append(Event(body, "Normal", "ProposalCreated", _describe(checked, spec)))
         elif (current.get("spec") or {}).get("targetVersion") != spec["targetVersion"] or _spec_differs(current, spec):
@@ -128,7 +116,7 @@ async def sync(
             body = await store.patch_spec(namespace, name, spec)
             if retarget:
                 body = await store.patch_status(
-                    namespace, name, _pending_status(current.get("status"), message, _gen(body))
+                    namespace, name, phases.pending(current.get("status"), message, _gen(body))
                 )
                 result.retargeted.append(name)
                 result.events.append(Event(body, "Normal", "TargetUpdated", _describe(checked, spec)))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from fluxcd_helm_upgrader import config as config_
 from fluxcd_helm_upgrader.checking import indexes
+from fluxcd_helm_upgrader.proposals import targets
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class Job:
     kustomization_path: str | None = None  # its spec.path, relative to the repository root
     deployed_version: str | None = None  # the chart version the cluster runs now
     versions: tuple[indexes.ChartVersion, ...] = ()  # the chart's index entries: appVersion, changes, deprecated
+    edit: targets.EditPlan | None = None  # what to edit; None: the release's spec.chart.spec.version
 
     @property
     def repo_key(self) -> tuple[str, str]:

@@ -72,6 +72,7 @@ class OCIRepository:
     secret_name: str | None = None
     insecure: bool = False
     provider: str = "generic"
+    kustomization: tuple[str, str] | None = None  # (namespace, name) from kustomize-controller labels
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class HelmChart:
     chart: str
     version: str
     source: ObjectRef | None
+    kustomization: tuple[str, str] | None = None  # (namespace, name) from kustomize-controller labels
 
 
 @dataclass(frozen=True)
@@ -124,12 +126,6 @@ def helm_release(body: Mapping[str, Any]) -> HelmRelease:
     source = (
         _ref(chart_ref, namespace) if isinstance(chart_ref, Mapping) else _ref(chart_spec.get("sourceRef"), namespace)
     )
-    kustomization = None
-    if labels.get(kinds.KUSTOMIZE_NAME_LABEL):
-        kustomization = (
-            labels.get(kinds.KUSTOMIZE_NAMESPACE_LABEL) or namespace,
-            labels[kinds.KUSTOMIZE_NAME_LABEL],
-        )
     return HelmRelease(
         namespace=namespace,
         name=name,
@@ -139,8 +135,17 @@ def helm_release(body: Mapping[str, Any]) -> HelmRelease:
         source=source,
         uses_chart_ref=isinstance(chart_ref, Mapping),
         deployed_version=_deployed_version(body.get("status") or {}),
-        kustomization=kustomization,
+        kustomization=_kustomization(meta, namespace),
     )
+
+
+def _kustomization(meta: Mapping[str, Any], namespace: str) -> tuple[str, str] | None:
+    """The Flux Kustomization that applied an object, from kustomize-controller's labels."""
+    labels = meta.get("labels") or {}
+    name = labels.get(kinds.KUSTOMIZE_NAME_LABEL)
+    if not name:
+        return None
+    return (str(labels.get(kinds.KUSTOMIZE_NAMESPACE_LABEL) or namespace), str(name))
 
 
 def _deployed_version(status: Mapping[str, Any]) -> str | None:
@@ -169,7 +174,7 @@ def helm_repository(body: Mapping[str, Any]) -> HelmRepository:
 
 
 def oci_repository(body: Mapping[str, Any]) -> OCIRepository:
-    namespace, name, _ = _meta(body)
+    namespace, name, meta = _meta(body)
     spec = body.get("spec") or {}
     ref = spec.get("ref") or {}
     return OCIRepository(
@@ -182,11 +187,12 @@ def oci_repository(body: Mapping[str, Any]) -> OCIRepository:
         secret_name=_secret(spec, "secretRef"),
         insecure=bool(spec.get("insecure")),
         provider=str(spec.get("provider") or "generic"),
+        kustomization=_kustomization(meta, namespace),
     )
 
 
 def helm_chart(body: Mapping[str, Any]) -> HelmChart:
-    namespace, name, _ = _meta(body)
+    namespace, name, meta = _meta(body)
     spec = body.get("spec") or {}
     return HelmChart(
         namespace=namespace,
@@ -194,6 +200,7 @@ def helm_chart(body: Mapping[str, Any]) -> HelmChart:
         chart=str(spec.get("chart") or ""),
         version=str(spec.get("version") or ""),
         source=_ref(spec.get("sourceRef"), namespace),
+        kustomization=_kustomization(meta, namespace),
     )
 
 

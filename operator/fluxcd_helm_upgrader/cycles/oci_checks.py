@@ -1,0 +1,154 @@
+"""The OCI side of one check cycle: registry credentials, tag lists and digests, each asked for once.
+
+Called by `cycles.running` for every `resolving.OciChart`. Within one cycle:
+- credentials are read once per (Secret, registry) from the source's spec.secretRef (Flux's formats, via
+  `sources.oci.registry_creds_from_secret`); no secretRef means anonymous (a token flow may still hand out an
+  anonymous pull token);
+- the tag list is fetched once per (registry repository, credentials), however many releases use it;
+- a new tag's manifest digest is fetched once per (repository, credentials, tag);
+- at most `concurrency` registry requests run at once (an asyncio.Semaphore, like the HTTP fetcher's).
+
+Concurrent callers of the same key share one task. Errors become `CheckFailure(reason, message)`; the caller turns
+them into a Failure of the releases that needed that answer only. Messages never carry credentials.
+
+`client_for_cycle` gives `running.run` an OCI client when the operator did not pass a long-lived one: a session
+for the cycle only (tokens are then cached per cycle, not across cycles).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import aiohttp
+
+from fluxcd_helm_upgrader.checking import oci_tags
+from fluxcd_helm_upgrader.cycles.resolving import OciChart
+from fluxcd_helm_upgrader.sources import oci, secrets
+from fluxcd_helm_upgrader.status import reasons
+
+K = TypeVar("K")
+V = TypeVar("V")
+DEFAULT_CONCURRENCY = 8
+
+
+class CheckFailure(Exception):
+    """A registry question could not be answered; `reason` is a status.reasons constant."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class TagList:
+    """The chart versions of one OCI repository (ascending) and how many tags were not versions."""
+
+    versions: tuple[oci_tags.TaggedVersion, ...]
+    ignored: int
+
+    def tag_of(self, version: str) -> str:
+        """The tag that carries `version` (Helm writes "+" as "_")."""
+        for tagged in self.versions:
+            if tagged.version == version:
+                return tagged.tag
+        return oci_tags.version_to_tag(version)
+
+
+CredsKey = tuple[str, str, str]  # (secret namespace, secret name, registry)
+RepoKey = tuple[oci.OciRef, oci.RegistryCreds | None]
+
+
+class OciChecks:
+    """Answers for one cycle; create one per cycle (answers are not reused across cycles)."""
+
+    def __init__(
+        self, client: oci.OciClient, secrets_api: secrets.SecretsApi, *, concurrency: int = DEFAULT_CONCURRENCY
+    ) -> None:
+        self._client = client
+        self._secrets = secrets_api
+        self._limit = asyncio.Semaphore(concurrency)
+        self._creds: dict[CredsKey, asyncio.Task[oci.RegistryCreds | None]] = {}
+        self._tags: dict[RepoKey, asyncio.Task[TagList]] = {}
+        self._digests: dict[tuple[oci.OciRef, oci.RegistryCreds | None, str], asyncio.Task[str]] = {}
+
+    @property
+    def tag_lists_fetched(self) -> int:
+        """How many tag lists this cycle asked the registries for (one per repository and credentials)."""
+        return len(self._tags)
+
+    async def creds(self, target: OciChart) -> oci.RegistryCreds | None:
+        if target.secret is None:
+            return None
+        key = (*target.secret, target.ref.registry)
+        return await _once(self._creds, key, lambda: self._read_creds(target))
+
+    async def tags(self, target: OciChart) -> TagList:
+        creds = await self.creds(target)
+        return await _once(self._tags, (target.ref, creds), lambda: self._list(target.ref, creds))
+
+    async def digest(self, target: OciChart, tag: str) -> str:
+        creds = await self.creds(target)
+        return await _once(self._digests, (target.ref, creds, tag), lambda: self._digest(target.ref, creds, tag))
+
+    async def _read_creds(self, target: OciChart) -> oci.RegistryCreds | None:
+        assert target.secret is not None
+        namespace, name = target.secret
+        try:
+            data = await secrets.read_secret(self._secrets, namespace, name)
+            return oci.registry_creds_from_secret(data.data, target.ref.registry)
+        except secrets.SourceAuthError as error:
+            raise CheckFailure(reasons.AUTH_FAILED, str(error)) from None
+        except oci.RegistryError as error:  # a malformed docker config; the message names the key only
+            raise CheckFailure(reasons.AUTH_FAILED, f"secret {namespace}/{name}: {error.message}") from None
+
+    async def _list(self, ref: oci.OciRef, creds: oci.RegistryCreds | None) -> TagList:
+        async with self._limit:
+            try:
+                tags = await self._client.list_tags(ref, creds)
+            except oci.RegistryError as error:
+                raise _failure(error) from None
+        versions, ignored = oci_tags.tags_to_versions(tags)
+        if not versions:
+            raise CheckFailure(
+                reasons.CHART_NOT_FOUND, f"{ref}: no chart versions among {len(tags)} tag(s) ({ignored} not semver)"
+            )
+        return TagList(tuple(versions), ignored)
+
+    async def _digest(self, ref: oci.OciRef, creds: oci.RegistryCreds | None, tag: str) -> str:
+        async with self._limit:
+            try:
+                return await self._client.manifest_digest(ref, tag, creds)
+            except oci.RegistryError as error:
+                raise _failure(error) from None
+
+
+def _failure(error: oci.RegistryError) -> CheckFailure:
+    if error.status in (401, 403):
+        return CheckFailure(reasons.AUTH_FAILED, error.message)
+    if error.status == 404:
+        return CheckFailure(reasons.CHART_NOT_FOUND, error.message)
+    return CheckFailure(reasons.FETCH_FAILED, error.message)
+
+
+async def _once(cache: dict[K, asyncio.Task[V]], key: K, make: Callable[[], Coroutine[Any, Any, V]]) -> V:
+    """Await the one task for `key`, starting it on first use; every caller sees the same result or error."""
+    task = cache.get(key)
+    if task is None:
+        task = cache[key] = asyncio.create_task(make())
+    # shield: one caller being cancelled must not cancel the answer the others wait for
+    return await asyncio.shield(task)
+
+
+@contextlib.asynccontextmanager
+async def client_for_cycle(client: oci.OciClient | None, needed: bool) -> AsyncIterator[oci.OciClient | None]:
+    """`client` when given; else, when OCI sources are in scope, a client whose session lives for the block."""
+    if client is not None or not needed:
+        yield client
+        return
+    async with aiohttp.ClientSession() as session:
+        yield oci.OciClient(session)
