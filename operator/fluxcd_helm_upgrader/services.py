@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+import aiohttp
 from kubernetes_asyncio import client
 
 from fluxcd_helm_upgrader import metrics as metrics_
@@ -17,7 +18,7 @@ from fluxcd_helm_upgrader import triggering, webhooks
 from fluxcd_helm_upgrader.gitops import repos
 from fluxcd_helm_upgrader.proposals import publishing, worker
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
-from fluxcd_helm_upgrader.sources import helm_http, secrets
+from fluxcd_helm_upgrader.sources import helm_http, oci, secrets
 
 
 @dataclass
@@ -29,6 +30,8 @@ class Services:
     proposals: ProposalStore
     workers: worker.WorkerPool
     metrics: metrics_.Metrics
+    oci_session: aiohttp.ClientSession  # one session for registries: keeps connections and bearer tokens
+    oci: oci.OciClient
     triggers: triggering.Triggers = field(default_factory=triggering.Triggers)
     receiver: webhooks.Receiver | None = None
 
@@ -58,6 +61,8 @@ class Services:
             proposals=proposals,
             workers=worker.WorkerPool(process),
             metrics=metrics,
+            oci_session=(oci_session := aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())),
+            oci=oci.OciClient(oci_session),
         )
 
     async def start_servers(self) -> None:
@@ -80,4 +85,5 @@ class Services:
         await self.workers.close()
         await self.metrics.stop()
         await self.fetcher.close()
+        await self.oci_session.close()
         await self.api.close()

@@ -143,3 +143,21 @@ async def test_outdated_releases_get_proposals_by_policy(local, chart_server) ->
     assert len(created) == 2, [e["message"] for e in created]
     assert any("6.5.0 -> 6.7.1" in e["message"] for e in created)
     assert len([e for e in events if e["reason"] == "CheckFailed"]) == 1
+
+
+async def test_a_release_bumped_by_hand_has_its_proposal_withdrawn(local, chart_server) -> None:
+    local.apply(harness.helm_repository("charts", chart_server.repo_url("main")))
+    local.apply(harness.helm_release("podinfo", "podinfo", "6.5.0"))
+    local.apply(harness.upgrader_config())
+    async with local.run_operator():
+        await harness.wait_for(lambda: _proposal(local, "apps.podinfo"), what="proposal")
+        local.apply(harness.helm_release("podinfo", "podinfo", "6.7.1"))  # someone bumped it in Git, Flux applied
+        body = local.get("upgraderconfigs", "flux-system", "fleet")
+        body["metadata"].setdefault("annotations", {})["reconcile.fluxcd.io/requestedAt"] = "bumped"
+        local.apply(body)
+        await harness.wait_for(lambda: _proposal(local, "apps.podinfo") is None, what="proposal withdrawn")
+    config = local.get("upgraderconfigs", "flux-system", "fleet")
+    assert config["status"]["proposalsOpen"] == 0
+    assert config["status"]["releasesOutdated"] == 0
+    withdrawn = [e for e in local.list("events", "flux-system") if e["reason"] == "ProposalWithdrawn"]
+    assert len(withdrawn) == 1 and "apps/podinfo is current" in withdrawn[0]["message"]

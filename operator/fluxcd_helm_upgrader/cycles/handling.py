@@ -71,9 +71,10 @@ async def handle(
             fetcher=services.fetcher,
             secrets_api=services.core,
             skipped_targets=syncing.skipped_targets(existing),
+            oci_client=services.oci,
+            oci_concurrency=services.settings.fetch_concurrency,
         )
-        owner = {"namespace": namespace, "name": meta.get("name"), "uid": meta.get("uid")}
-        synced = await syncing.sync(services.proposals, owner, outcome, existing)
+        synced = await syncing.sync(services.proposals, body, outcome, existing)
     except secrets.SourceAuthError as error:
         return blocked(reasons.SECRET_NOT_FOUND, str(error))
     except ApiException as error:

@@ -31,7 +31,7 @@ FIELDS: dict[str, tuple[str, tuple[str, ...], str]] = {
     ),
     kinds.OCI_REPOSITORY.kind: (
         kinds.OCI_REPOSITORY.group,
-        ("spec.ref.tag", "spec.ref.digest"),
+        ("spec.ref.tag", "spec.ref.digest", "spec.ref.semver"),
         "spec.ref.tag",
     ),
     kinds.HELM_CHART.kind: (kinds.HELM_CHART.group, ("spec.version",), "spec.version"),

@@ -78,12 +78,15 @@ def proposal_spec(config_name: str, checked: Checked) -> dict[str, Any]:
 
 async def sync(
     store: ProposalStore,
-    owner: Mapping[str, Any],
+    config: Mapping[str, Any],
     outcome: Outcome,
     existing: Sequence[dict[str, Any]],
 ) -> SyncResult:
-    """Create/retarget/withdraw proposals in the owner's namespace; return what changed and the events."""
-    namespace, config_name = owner["namespace"], owner["name"]
+    """Create/retarget/withdraw the proposals of `config` (its body) in its namespace; return what changed and
+    the events (withdrawals are reported on the config, the proposal being gone)."""
+    meta = config.get("metadata") or {}
+    namespace, config_name = str(meta.get("namespace")), str(meta.get("name"))
+    owner = {"namespace": namespace, "name": config_name, "uid": meta.get("uid")}
     result = SyncResult(proposals={b["metadata"]["name"]: b for b in existing})
     for checked in outcome.checked:
         name = naming.proposal_name(checked.release.namespace, checked.release.name)
@@ -95,7 +98,7 @@ async def sync(
                 result.withdrawn.append(name)
                 result.events.append(
                     Event(
-                        dict(owner),
+                        config,
                         "Normal",
                         "ProposalWithdrawn",
                         f"{checked.release.key} is current ({checked.decision.message}); proposal {name} removed",
