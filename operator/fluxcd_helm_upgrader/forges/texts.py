@@ -19,7 +19,7 @@ import dataclasses
 import re
 from collections.abc import Sequence
 
-import yaml
+from fluxcd_helm_upgrader.checking import indexes
 
 BODY_LIMIT = 60_000
 """Characters; GitHub rejects bodies over 65,536. The margin leaves room for edits by hand."""
@@ -43,19 +43,9 @@ _KIND_TITLES = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
-class ChangeLink:
-    name: str
-    url: str
-
-
-@dataclasses.dataclass(frozen=True)
-class Change:
-    """One ``artifacthub.io/changes`` entry; ``kind`` is "" for the plain-string form."""
-
-    kind: str
-    description: str
-    links: tuple[ChangeLink, ...] = ()
+# The changelog types are the index reader's: one parse of `artifacthub.io/changes` (checking.indexes).
+Change = indexes.Change
+ChangeLink = indexes.Link
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,39 +170,13 @@ def parse_marker(body: str | None) -> dict[str, str] | None:
     return {"proposal": matches[-1]["proposal"], "release": matches[-1]["release"]}
 
 
-def changes_from_annotation(value: str) -> tuple[Change, ...]:
-    """Parse an ``artifacthub.io/changes`` annotation (YAML list of strings or of kind/description/links).
-
-    Malformed input yields what could be understood, possibly nothing: a bad changelog must never
-    stop an upgrade proposal.
-    """
-    try:
-        data = yaml.safe_load(value)
-    except yaml.YAMLError:
-        return ()
-    if not isinstance(data, list):
-        return ()
-    result: list[Change] = []
-    for item in data:
-        if isinstance(item, str | int | float):
-            result.append(Change("", str(item)))
-        elif isinstance(item, dict) and item.get("description"):
-            links = tuple(
-                ChangeLink(str(link.get("name") or ""), str(link.get("url") or ""))
-                for link in item.get("links") or ()
-                if isinstance(link, dict) and link.get("url")
-            )
-            result.append(Change(str(item.get("kind") or ""), str(item["description"]), links))
-    return tuple(result)
-
-
 def _render_change(change: Change) -> str:
     description = change.description.strip()
     if len(description) > DESCRIPTION_LIMIT:
         description = description[:DESCRIPTION_LIMIT].rstrip() + "…"
-    kind = change.kind.strip().lower()
-    prefix = f"**{_KIND_TITLES.get(kind) or escape(change.kind.strip())}**: " if kind else ""
-    links = ", ".join(_link(link.name, link.url) for link in change.links)
+    kind = (change.kind or "").strip().lower()
+    prefix = f"**{_KIND_TITLES.get(kind) or escape(kind)}**: " if kind else ""
+    links = ", ".join(_link(link.name or "", link.url) for link in change.links)
     return f"- {prefix}{escape(description)}" + (f" ({links})" if links else "")
 
 

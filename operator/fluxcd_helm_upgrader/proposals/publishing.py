@@ -247,7 +247,7 @@ def _body(job: Job, spec: Mapping[str, Any], location: locating.Location) -> str
         app_version_to=newest.app_version if newest else None,
         deprecated=bool(newest and newest.deprecated),
     )
-    changes = [(v.version, [_change(c) for c in v.changes]) for v in job.versions if v.changes]
+    changes = [(v.version, v.changes) for v in job.versions if v.changes]
     return texts.body(facts, changes)
 
 
@@ -257,14 +257,6 @@ def _resolve(target: str, versions: tuple[indexes.ChartVersion, ...]) -> indexes
         return exact[0]
     matching = [v for v in versions if applying.runs_target(v.version, target)]
     return matching[0] if matching else None
-
-
-def _change(change: indexes.Change) -> texts.Change:
-    return texts.Change(
-        kind=change.kind or "changed",
-        description=change.description,
-        links=tuple(texts.ChangeLink(link.name or link.url, link.url) for link in change.links),
-    )
 
 
 def _gen(body: Mapping[str, Any]) -> int | None:

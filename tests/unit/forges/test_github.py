@@ -12,18 +12,29 @@ from tests.unit.forges.support import REPO, TOKEN, Sleeps
 
 def request(**overrides: object) -> base.PullRequestRequest:
     values: dict[str, object] = dict(
-        repository=REPO, base="main", head="helm-upgrader/apps/podinfo",
-        title="Update podinfo to 6.7.1 in apps/podinfo", body="first body",
-        labels=("dependencies", "helm"), assignees=("alice",), reviewers=("bob", "acme/platform"),
-        draft=True)
+        repository=REPO,
+        base="main",
+        head="helm-upgrader/apps/podinfo",
+        title="Update podinfo to 6.7.1 in apps/podinfo",
+        body="first body",
+        labels=("dependencies", "helm"),
+        assignees=("alice",),
+        reviewers=("bob", "acme/platform"),
+        draft=True,
+    )
     values.update(overrides)
     return base.PullRequestRequest(**values)  # type: ignore[arg-type]
 
 
-def forge_for(gh: standin.GitHubStandIn, policy: retrying.RetryPolicy, *, token: str = TOKEN,
-              repository: str = REPO, api_url: str | None = None) -> github.GitHubForge:
-    return github.GitHubForge(repository, github.TokenCredentials(token), api_url=api_url or gh.api_url,
-                              retry=policy)
+def forge_for(
+    gh: standin.GitHubStandIn,
+    policy: retrying.RetryPolicy,
+    *,
+    token: str = TOKEN,
+    repository: str = REPO,
+    api_url: str | None = None,
+) -> github.GitHubForge:
+    return github.GitHubForge(repository, github.TokenCredentials(token), api_url=api_url or gh.api_url, retry=policy)
 
 
 def pull_creations(gh: standin.GitHubStandIn) -> list[standin.Call]:
@@ -31,7 +42,8 @@ def pull_creations(gh: standin.GitHubStandIn) -> list[standin.Call]:
 
 
 async def test_creates_one_pull_request_with_labels_assignees_and_reviewers(
-        gh: standin.GitHubStandIn, policy: retrying.RetryPolicy) -> None:
+    gh: standin.GitHubStandIn, policy: retrying.RetryPolicy
+) -> None:
     result = await forge_for(gh, policy).open_or_update(request())
 
     [pr] = gh.pull_requests()
@@ -40,7 +52,12 @@ async def test_creates_one_pull_request_with_labels_assignees_and_reviewers(
     assert result.url == f"{gh.urls.html}/{REPO}/pull/{pr.number}"
     assert result.pull_request is not None and result.pull_request.state == "open"
     assert (pr.title, pr.body, pr.head, pr.base, pr.draft) == (
-        "Update podinfo to 6.7.1 in apps/podinfo", "first body", "helm-upgrader/apps/podinfo", "main", True)
+        "Update podinfo to 6.7.1 in apps/podinfo",
+        "first body",
+        "helm-upgrader/apps/podinfo",
+        "main",
+        True,
+    )
     assert pr.labels == ["dependencies", "helm"]
     assert pr.assignees == ["alice"]
     assert pr.reviewers == ["bob"] and pr.team_reviewers == ["platform"]
@@ -49,11 +66,13 @@ async def test_creates_one_pull_request_with_labels_assignees_and_reviewers(
 
 
 async def test_second_call_updates_the_same_pull_request(
-        gh: standin.GitHubStandIn, policy: retrying.RetryPolicy) -> None:
+    gh: standin.GitHubStandIn, policy: retrying.RetryPolicy
+) -> None:
     first = await forge_for(gh, policy).open_or_update(request())
     # A fresh forge: as after an operator restart, or from a second cluster sharing the repository.
     second = await forge_for(gh, policy).open_or_update(
-        request(title="Update podinfo to 6.8.0 in apps/podinfo", body="second body", labels=("security",)))
+        request(title="Update podinfo to 6.8.0 in apps/podinfo", body="second body", labels=("security",))
+    )
 
     [pr] = gh.pull_requests()
     assert second.action == "updated"
@@ -64,26 +83,26 @@ async def test_second_call_updates_the_same_pull_request(
 
 
 async def test_concurrent_opens_for_one_branch_leave_one_pull_request(
-        gh: standin.GitHubStandIn, policy: retrying.RetryPolicy) -> None:
+    gh: standin.GitHubStandIn, policy: retrying.RetryPolicy
+) -> None:
     results = await asyncio.gather(
         forge_for(gh, policy).open_or_update(request(body="cluster a")),
-        forge_for(gh, policy).open_or_update(request(body="cluster b")))
+        forge_for(gh, policy).open_or_update(request(body="cluster b")),
+    )
 
     assert len(gh.pull_requests()) == 1
     assert sorted(r.action for r in results) == ["created", "updated"]
     assert results[0].number == results[1].number
 
 
-async def test_find_reports_open_closed_and_merged(
-        gh: standin.GitHubStandIn, policy: retrying.RetryPolicy) -> None:
+async def test_find_reports_open_closed_and_merged(gh: standin.GitHubStandIn, policy: retrying.RetryPolicy) -> None:
     forge = forge_for(gh, policy)
     branch = "helm-upgrader/apps/podinfo"
     assert await forge.find_pull_request(branch) is None
 
     created = await forge.open_or_update(request())
     found = await forge.find_pull_request(branch)
-    assert found is not None and (found.number, found.state, found.head_branch) == (
-        created.number, "open", branch)
+    assert found is not None and (found.number, found.state, found.head_branch) == (created.number, "open", branch)
 
     assert created.number is not None
     gh.close(created.number)
@@ -102,7 +121,8 @@ async def test_find_reports_open_closed_and_merged(
 
 
 async def test_server_errors_are_retried_with_backoff(
-        gh: standin.GitHubStandIn, policy: retrying.RetryPolicy, sleeps: Sleeps) -> None:
+    gh: standin.GitHubStandIn, policy: retrying.RetryPolicy, sleeps: Sleeps
+) -> None:
     gh.fail_next(2, status=502)
     result = await forge_for(gh, policy).open_or_update(request())
 
@@ -112,7 +132,8 @@ async def test_server_errors_are_retried_with_backoff(
 
 
 async def test_secondary_rate_limit_waits_for_retry_after(
-        gh: standin.GitHubStandIn, policy: retrying.RetryPolicy, sleeps: Sleeps) -> None:
+    gh: standin.GitHubStandIn, policy: retrying.RetryPolicy, sleeps: Sleeps
+) -> None:
     gh.rate_limit_next(1, retry_after=7)
     result = await forge_for(gh, policy).open_or_update(request())
 
@@ -121,15 +142,15 @@ async def test_secondary_rate_limit_waits_for_retry_after(
     assert gh.calls[0].status == 403
 
 
-async def test_bare_429_is_retried(
-        gh: standin.GitHubStandIn, policy: retrying.RetryPolicy, sleeps: Sleeps) -> None:
+async def test_bare_429_is_retried(gh: standin.GitHubStandIn, policy: retrying.RetryPolicy, sleeps: Sleeps) -> None:
     gh.too_many_requests_next(1)
     assert await forge_for(gh, policy).find_pull_request("x") is None
     assert sleeps.delays == [1.0]
 
 
 async def test_rate_limit_longer_than_the_cap_fails_at_once(
-        gh: standin.GitHubStandIn, policy: retrying.RetryPolicy, sleeps: Sleeps) -> None:
+    gh: standin.GitHubStandIn, policy: retrying.RetryPolicy, sleeps: Sleeps
+) -> None:
     gh.rate_limit_next(1, retry_after=3600)
     with pytest.raises(base.ForgeError) as caught:
         await forge_for(gh, policy).open_or_update(request())
@@ -140,8 +161,7 @@ async def test_rate_limit_longer_than_the_cap_fails_at_once(
     assert len(gh.calls) == 1
 
 
-async def test_attempts_are_bounded(
-        gh: standin.GitHubStandIn, policy: retrying.RetryPolicy, sleeps: Sleeps) -> None:
+async def test_attempts_are_bounded(gh: standin.GitHubStandIn, policy: retrying.RetryPolicy, sleeps: Sleeps) -> None:
     gh.fail_next(100, status=503)
     with pytest.raises(base.ForgeError) as caught:
         await forge_for(gh, policy).find_pull_request("helm-upgrader/apps/podinfo")
@@ -153,7 +173,8 @@ async def test_attempts_are_bounded(
 
 
 async def test_bad_token_is_an_auth_error_without_retry(
-        gh: standin.GitHubStandIn, policy: retrying.RetryPolicy, sleeps: Sleeps) -> None:
+    gh: standin.GitHubStandIn, policy: retrying.RetryPolicy, sleeps: Sleeps
+) -> None:
     with pytest.raises(base.ForgeError) as caught:
         await forge_for(gh, policy, token="ghp_wrong").open_or_update(request())
 
@@ -163,7 +184,8 @@ async def test_bad_token_is_an_auth_error_without_retry(
 
 
 async def test_unknown_repository_is_not_found(
-        gh: standin.GitHubStandIn, policy: retrying.RetryPolicy, sleeps: Sleeps) -> None:
+    gh: standin.GitHubStandIn, policy: retrying.RetryPolicy, sleeps: Sleeps
+) -> None:
     forge = forge_for(gh, policy, repository="acme/missing")
     with pytest.raises(base.ForgeError) as caught:
         await forge.open_or_update(request(repository="acme/missing"))
@@ -177,7 +199,8 @@ async def test_unknown_repository_is_not_found(
 
 
 async def test_rejected_reviewer_is_a_warning_not_a_failure(
-        gh: standin.GitHubStandIn, policy: retrying.RetryPolicy) -> None:
+    gh: standin.GitHubStandIn, policy: retrying.RetryPolicy
+) -> None:
     gh.rejected_reviewers.add("bob")
     result = await forge_for(gh, policy).open_or_update(request())
 
@@ -186,8 +209,7 @@ async def test_rejected_reviewer_is_a_warning_not_a_failure(
     assert gh.pull_requests()[0].labels == ["dependencies", "helm"]
 
 
-async def test_rate_limit_remaining_is_recorded(
-        gh: standin.GitHubStandIn, policy: retrying.RetryPolicy) -> None:
+async def test_rate_limit_remaining_is_recorded(gh: standin.GitHubStandIn, policy: retrying.RetryPolicy) -> None:
     forge = forge_for(gh, policy)
     assert forge.rate_limit_remaining is None
     await forge.open_or_update(request())
@@ -208,7 +230,8 @@ async def test_enterprise_api_prefix(policy: retrying.RetryPolicy) -> None:
 
 
 async def test_pull_request_closed_through_the_api_reads_as_closed(
-        gh: standin.GitHubStandIn, policy: retrying.RetryPolicy) -> None:
+    gh: standin.GitHubStandIn, policy: retrying.RetryPolicy
+) -> None:
     import githubkit
 
     created = await forge_for(gh, policy).open_or_update(request(draft=False))

@@ -18,20 +18,26 @@ BRANCH = "helm-upgrader/apps/podinfo"
 
 
 def request() -> base.PullRequestRequest:
-    return base.PullRequestRequest(repository=REPO, base="main", head=BRANCH,
-                                   title="Update podinfo to 6.7.1 in apps/podinfo", body="body",
-                                   labels=("dependencies",))
+    return base.PullRequestRequest(
+        repository=REPO,
+        base="main",
+        head=BRANCH,
+        title="Update podinfo to 6.7.1 in apps/podinfo",
+        body="body",
+        labels=("dependencies",),
+    )
 
 
-def app_forge(gh: standin.GitHubStandIn, private_pem: str, policy: retrying.RetryPolicy,
-              installation_id: int = 77) -> github.GitHubForge:
-    credentials = github.AppCredentials(app_id=4242, installation_id=installation_id,
-                                        private_key_pem=private_pem)
+def app_forge(
+    gh: standin.GitHubStandIn, private_pem: str, policy: retrying.RetryPolicy, installation_id: int = 77
+) -> github.GitHubForge:
+    credentials = github.AppCredentials(app_id=4242, installation_id=installation_id, private_key_pem=private_pem)
     return github.GitHubForge(REPO, credentials, api_url=gh.api_url, retry=policy)
 
 
 async def test_app_installation_token_is_minted_by_jwt_then_used(
-        gh: standin.GitHubStandIn, app_keys: tuple[str, str], policy: retrying.RetryPolicy) -> None:
+    gh: standin.GitHubStandIn, app_keys: tuple[str, str], policy: retrying.RetryPolicy
+) -> None:
     forge = app_forge(gh, app_keys[0], policy)
     result = await forge.open_or_update(request())
     await forge.find_pull_request(BRANCH)
@@ -45,12 +51,16 @@ async def test_app_installation_token_is_minted_by_jwt_then_used(
 
 
 async def test_app_key_the_server_does_not_know_is_an_auth_error(
-        gh: standin.GitHubStandIn, policy: retrying.RetryPolicy) -> None:
+    gh: standin.GitHubStandIn, policy: retrying.RetryPolicy
+) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    other = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    other = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
     with pytest.raises(base.ForgeError) as caught:
         await app_forge(gh, other, policy).find_pull_request(BRANCH)
     assert caught.value.kind == "auth"
@@ -59,7 +69,8 @@ async def test_app_key_the_server_does_not_know_is_an_auth_error(
 
 
 async def test_app_key_that_is_not_pem_is_invalid(
-        gh: standin.GitHubStandIn, policy: retrying.RetryPolicy, sleeps: Sleeps) -> None:
+    gh: standin.GitHubStandIn, policy: retrying.RetryPolicy, sleeps: Sleeps
+) -> None:
     with pytest.raises(base.ForgeError) as caught:
         await app_forge(gh, "not a key at all", policy).find_pull_request(BRANCH)
     assert caught.value.kind == "invalid" and "private key" in str(caught.value)
@@ -67,12 +78,14 @@ async def test_app_key_that_is_not_pem_is_invalid(
 
 
 async def test_installation_token_for_git_is_cached_until_five_minutes_before_expiry(
-        gh: standin.GitHubStandIn, app_keys: tuple[str, str], policy: retrying.RetryPolicy) -> None:
+    gh: standin.GitHubStandIn, app_keys: tuple[str, str], policy: retrying.RetryPolicy
+) -> None:
     real_now = datetime.datetime.now(datetime.UTC)
 
     async def token_at(offset: datetime.timedelta) -> str:
-        return await app_tokens.installation_token(gh.api_url, 4242, 77, app_keys[0], retry=policy,
-                                                   now=lambda: real_now + offset)
+        return await app_tokens.installation_token(
+            gh.api_url, 4242, 77, app_keys[0], retry=policy, now=lambda: real_now + offset
+        )
 
     first = await token_at(datetime.timedelta())
     assert first in gh.minted_tokens and first.startswith("ghs_")
@@ -87,14 +100,16 @@ async def test_installation_token_for_git_is_cached_until_five_minutes_before_ex
 
 
 async def test_installation_token_for_unknown_installation_is_not_found(
-        gh: standin.GitHubStandIn, app_keys: tuple[str, str], policy: retrying.RetryPolicy) -> None:
+    gh: standin.GitHubStandIn, app_keys: tuple[str, str], policy: retrying.RetryPolicy
+) -> None:
     with pytest.raises(base.ForgeError) as caught:
         await app_tokens.installation_token(gh.api_url, 4242, 999, app_keys[0], retry=policy)
     assert caught.value.kind == "not_found"
 
 
 async def test_canary_token_never_appears_in_errors_or_logs(
-        gh: standin.GitHubStandIn, policy: retrying.RetryPolicy, caplog: pytest.LogCaptureFixture) -> None:
+    gh: standin.GitHubStandIn, policy: retrying.RetryPolicy, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     forge = github.GitHubForge(REPO, github.TokenCredentials(TOKEN), api_url=gh.api_url, retry=policy)
     errors: list[base.ForgeError] = []
@@ -116,21 +131,31 @@ async def test_canary_token_never_appears_in_errors_or_logs(
     assert "retrying" in caplog.text  # the retries were logged, without the secret
 
 
-@pytest.mark.parametrize(("data", "expected"), [
-    ({"token": "t1"}, github.TokenCredentials("t1")),
-    ({"bearerToken": "t2"}, github.TokenCredentials("t2")),
-    ({"username": "git", "password": "t3"}, github.TokenCredentials("t3")),
-    ({"githubAppID": "12", "githubAppInstallationID": "34", "githubAppPrivateKey": "PEM"},
-     github.AppCredentials(12, 34, "PEM")),
-])
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"token": "t1"}, github.TokenCredentials("t1")),
+        ({"bearerToken": "t2"}, github.TokenCredentials("t2")),
+        ({"username": "git", "password": "t3"}, github.TokenCredentials("t3")),
+        (
+            {"githubAppID": "12", "githubAppInstallationID": "34", "githubAppPrivateKey": "PEM"},
+            github.AppCredentials(12, 34, "PEM"),
+        ),
+    ],
+)
 def test_credentials_from_secret(data: dict[str, str], expected: github.Credentials) -> None:
     assert github.credentials_from_secret(data) == expected
 
 
-@pytest.mark.parametrize("data", [
-    {}, {"username": "git"}, {"githubAppID": "12", "githubAppPrivateKey": "PEM"},
-    {"githubAppID": "x", "githubAppInstallationID": "34", "githubAppPrivateKey": "PEM"},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"username": "git"},
+        {"githubAppID": "12", "githubAppPrivateKey": "PEM"},
+        {"githubAppID": "x", "githubAppInstallationID": "34", "githubAppPrivateKey": "PEM"},
+    ],
+)
 def test_incomplete_secrets_are_invalid(data: dict[str, str]) -> None:
     with pytest.raises(base.ForgeError) as caught:
         github.credentials_from_secret(data)
@@ -150,25 +175,48 @@ def test_repository_must_be_owner_slash_name(repository: str) -> None:
 
 
 URLS = payloads.Urls(api="http://127.0.0.1:1/api/v3", html="http://127.0.0.1:1")
-PR = payloads.PullState(number=3, id=1003, title="t", body=None, head="b", base="main", draft=False,
-                        labels=["dependencies"], assignees=["alice"], reviewers=["bob"])
+PR = payloads.PullState(
+    number=3,
+    id=1003,
+    title="t",
+    body=None,
+    head="b",
+    base="main",
+    draft=False,
+    labels=["dependencies"],
+    assignees=["alice"],
+    reviewers=["bob"],
+)
 
 
-@pytest.mark.parametrize(("model", "payload"), [
-    (models.PullRequest, payloads.pull(URLS, "acme", "fleet", PR)),
-    (models.PullRequestSimple, payloads.pull(URLS, "acme", "fleet", PR)),
-    (models.FullRepository, payloads.repository(URLS, "acme", "fleet")),
-    (models.Label, payloads.label(URLS, "acme", "fleet", "dependencies")),
-    (models.Issue, payloads.issue(URLS, "acme", "fleet", PR)),
-    (models.InstallationToken, payloads.installation_token("ghs_x", "2030-01-01T00:00:00Z")),
-])
+@pytest.mark.parametrize(
+    ("model", "payload"),
+    [
+        (models.PullRequest, payloads.pull(URLS, "acme", "fleet", PR)),
+        (models.PullRequestSimple, payloads.pull(URLS, "acme", "fleet", PR)),
+        (models.FullRepository, payloads.repository(URLS, "acme", "fleet")),
+        (models.Label, payloads.label(URLS, "acme", "fleet", "dependencies")),
+        (models.Issue, payloads.issue(URLS, "acme", "fleet", PR)),
+        (models.InstallationToken, payloads.installation_token("ghs_x", "2030-01-01T00:00:00Z")),
+    ],
+)
 def test_stand_in_payloads_satisfy_githubkit_models(model: Any, payload: dict[str, Any]) -> None:
     parsed = type_validate_python(model, payload)
     assert parsed.model_dump(by_alias=True, exclude_unset=True).keys() <= payload.keys()
 
 
 def test_merged_payload_reads_as_merged() -> None:
-    merged = payloads.PullState(number=1, id=1, title="t", body="b", head="h", base="main", draft=False,
-                                state="closed", merged=True, merged_at="2024-02-02T00:00:00Z")
+    merged = payloads.PullState(
+        number=1,
+        id=1,
+        title="t",
+        body="b",
+        head="h",
+        base="main",
+        draft=False,
+        state="closed",
+        merged=True,
+        merged_at="2024-02-02T00:00:00Z",
+    )
     parsed = type_validate_python(models.PullRequest, payloads.pull(URLS, "acme", "fleet", merged))
     assert parsed.merged and parsed.merged_at is not None and parsed.state == "closed"

@@ -13,9 +13,14 @@ def forge() -> base.Forge:
 
 
 async def test_open_or_update_reports_a_push_without_pull_request() -> None:
-    request = base.PullRequestRequest(repository="acme/fleet", base="main", head="helm-upgrader/apps/podinfo",
-                                      title="Update podinfo to 6.7.1 in apps/podinfo", body="body",
-                                      labels=("dependencies",))
+    request = base.PullRequestRequest(
+        repository="acme/fleet",
+        base="main",
+        head="helm-upgrader/apps/podinfo",
+        title="Update podinfo to 6.7.1 in apps/podinfo",
+        body="body",
+        labels=("dependencies",),
+    )
     result = await forge().open_or_update(request)
     assert result.action == "pushed"
     assert (result.number, result.url, result.pull_request) == (None, None, None)

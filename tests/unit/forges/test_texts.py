@@ -10,10 +10,17 @@ import pytest
 from fluxcd_helm_upgrader.forges import texts
 
 FACTS = texts.Facts(
-    proposal_namespace="flux-system", proposal_name="apps-podinfo", release_namespace="apps",
-    release_name="podinfo", chart="podinfo", from_version="6.5.0", to_version="6.7.1",
-    source_url="https://stefanprodan.github.io/podinfo", manifest_path="apps/base/podinfo/release.yaml",
-    manifest_line=14)
+    proposal_namespace="flux-system",
+    proposal_name="apps-podinfo",
+    release_namespace="apps",
+    release_name="podinfo",
+    chart="podinfo",
+    from_version="6.5.0",
+    to_version="6.7.1",
+    source_url="https://stefanprodan.github.io/podinfo",
+    manifest_path="apps/base/podinfo/release.yaml",
+    manifest_line=14,
+)
 
 
 def table_row(body: str) -> str:
@@ -29,11 +36,14 @@ def headings(body: str) -> list[str]:
     return re.findall(r"^#### (.+)$", body, flags=re.M)
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    (("podinfo", "6.7.1", "apps", "podinfo"), "Update podinfo to 6.7.1 in apps/podinfo"),
-    (("ingress-nginx", "4.11.0", "ingress", "nginx"), "Update ingress-nginx to 4.11.0 in ingress/nginx"),
-    (("oci-chart", "v1.2.3-rc.1", "team-a", "svc"), "Update oci-chart to v1.2.3-rc.1 in team-a/svc"),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("podinfo", "6.7.1", "apps", "podinfo"), "Update podinfo to 6.7.1 in apps/podinfo"),
+        (("ingress-nginx", "4.11.0", "ingress", "nginx"), "Update ingress-nginx to 4.11.0 in ingress/nginx"),
+        (("oci-chart", "v1.2.3-rc.1", "team-a", "svc"), "Update oci-chart to v1.2.3-rc.1 in team-a/svc"),
+    ],
+)
 def test_title(args: tuple[str, str, str, str], expected: str) -> None:
     assert texts.title(*args) == expected
 
@@ -45,17 +55,22 @@ def test_title_is_one_line_and_capped() -> None:
 
 def test_table_row_lists_release_chart_versions_source_and_line() -> None:
     row = table_row(texts.body(FACTS))
-    assert row == ("| `apps/podinfo` | podinfo | `6.5.0` → `6.7.1` | "
-                   "[https://stefanprodan.github.io/podinfo](https://stefanprodan.github.io/podinfo) | "
-                   "`apps/base/podinfo/release.yaml:14` |")
+    assert row == (
+        "| `apps/podinfo` | podinfo | `6.5.0` → `6.7.1` | "
+        "[https://stefanprodan.github.io/podinfo](https://stefanprodan.github.io/podinfo) | "
+        "`apps/base/podinfo/release.yaml:14` |"
+    )
 
 
-@pytest.mark.parametrize(("before", "after", "expected"), [
-    ("6.5.0", "6.7.1", "App version: `6.5.0` → `6.7.1`"),
-    (None, "6.7.1", "App version: unknown → `6.7.1`"),
-    ("6.7.1", "6.7.1", None),
-    ("6.5.0", None, None),
-])
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        ("6.5.0", "6.7.1", "App version: `6.5.0` → `6.7.1`"),
+        (None, "6.7.1", "App version: unknown → `6.7.1`"),
+        ("6.7.1", "6.7.1", None),
+        ("6.5.0", None, None),
+    ],
+)
 def test_app_version_line(before: str | None, after: str | None, expected: str | None) -> None:
     body = texts.body(dataclasses.replace(FACTS, app_version_from=before, app_version_to=after))
     if expected is None:
@@ -73,11 +88,17 @@ def test_deprecation_warning(deprecated: bool) -> None:
 
 def test_changelog_covers_versions_after_current_up_to_target_newest_first() -> None:
     changes = [
-        ("6.5.0", [texts.Change("fixed", "already running")]),
-        ("6.6.0", [texts.Change("added", "new dashboard"), texts.Change("changed", "bump alpine")]),
-        ("7.0.0", [texts.Change("removed", "not proposed yet")]),
-        ("6.7.1", [texts.Change("security", "CVE fix")]),
-        ("6.7.0-rc.1", [texts.Change("", "release candidate")]),
+        ("6.5.0", [texts.Change(kind="fixed", description="already running")]),
+        (
+            "6.6.0",
+            [
+                texts.Change(kind="added", description="new dashboard"),
+                texts.Change(kind="changed", description="bump alpine"),
+            ],
+        ),
+        ("7.0.0", [texts.Change(kind="removed", description="not proposed yet")]),
+        ("6.7.1", [texts.Change(kind="security", description="CVE fix")]),
+        ("6.7.0-rc.1", [texts.Change(kind=None, description="release candidate")]),
     ]
     body = texts.body(FACTS, changes)
     assert headings(body) == ["6.7.1", "6.7.0-rc.1", "6.6.0"]
@@ -94,56 +115,81 @@ def test_no_changelog_section_without_entries() -> None:
 
 
 def test_range_as_current_version_does_not_filter_the_lower_end() -> None:
-    body = texts.body(dataclasses.replace(FACTS, from_version=">=6.0.0 <7.0.0"),
-                      [("6.1.0", [texts.Change("", "old but unknown")]),
-                       ("6.7.1", [texts.Change("", "new")])])
+    body = texts.body(
+        dataclasses.replace(FACTS, from_version=">=6.0.0 <7.0.0"),
+        [
+            ("6.1.0", [texts.Change(kind=None, description="old but unknown")]),
+            ("6.7.1", [texts.Change(kind=None, description="new")]),
+        ],
+    )
     assert headings(body) == ["6.7.1", "6.1.0"]
 
 
-@pytest.mark.parametrize(("description", "present", "absent"), [
-    ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;", "<script>"),
-    ("a | b", "a \\| b", None),
-    ("thanks @octocat", "@\u200boctocat", "@octocat"),
-    ("[click](javascript:alert(1))", "\\[click\\](javascript:alert(1))", "[click]("),
-    ("line one\n# not a heading\n| not | a row |", "line one \\# not a heading", "\n# not"),
-    ("**bold** and `code`", "\\*\\*bold\\*\\* and \\`code\\`", "**bold**"),
-    ("<!-- fluxcd-helm-upgrader: proposal=evil/x release=evil/y -->", "&lt;\\!-- fluxcd",
-     "<!-- fluxcd-helm-upgrader: proposal=evil"),
-])
+@pytest.mark.parametrize(
+    ("description", "present", "absent"),
+    [
+        ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;", "<script>"),
+        ("a | b", "a \\| b", None),
+        ("thanks @octocat", "@\u200boctocat", "@octocat"),
+        ("[click](javascript:alert(1))", "\\[click\\](javascript:alert(1))", "[click]("),
+        ("line one\n# not a heading\n| not | a row |", "line one \\# not a heading", "\n# not"),
+        ("**bold** and `code`", "\\*\\*bold\\*\\* and \\`code\\`", "**bold**"),
+        (
+            "<!-- fluxcd-helm-upgrader: proposal=evil/x release=evil/y -->",
+            "&lt;\\!-- fluxcd",
+            "<!-- fluxcd-helm-upgrader: proposal=evil",
+        ),
+    ],
+)
 def test_changelog_text_is_escaped(description: str, present: str, absent: str | None) -> None:
-    body = texts.body(FACTS, [("6.7.1", [texts.Change("fixed", description)])])
+    body = texts.body(FACTS, [("6.7.1", [texts.Change(kind="fixed", description=description)])])
     assert present in body
     if absent is not None:
         assert absent not in body
     assert texts.parse_marker(body) == {"proposal": "flux-system/apps-podinfo", "release": "apps/podinfo"}
 
 
-@pytest.mark.parametrize(("link", "rendered"), [
-    (texts.ChangeLink("PR #12", "https://github.com/x/y/pull/12"), "([PR \\#12](https://github.com/x/y/pull/12))"),
-    (texts.ChangeLink("docs", "https://example.com/a_(b)"), "([docs](https://example.com/a_%28b%29))"),
-    (texts.ChangeLink("evil", "javascript:alert(1)"), "(evil)"),
-    (texts.ChangeLink("", "https://example.com/x"), "([https://example.com/x](https://example.com/x))"),
-])
+@pytest.mark.parametrize(
+    ("link", "rendered"),
+    [
+        (
+            texts.ChangeLink(name="PR #12", url="https://github.com/x/y/pull/12"),
+            "([PR \\#12](https://github.com/x/y/pull/12))",
+        ),
+        (texts.ChangeLink(name="docs", url="https://example.com/a_(b)"), "([docs](https://example.com/a_%28b%29))"),
+        (texts.ChangeLink(name="evil", url="javascript:alert(1)"), "(evil)"),
+        (texts.ChangeLink(name=None, url="https://example.com/x"), "([https://example.com/x](https://example.com/x))"),
+    ],
+)
 def test_change_links(link: texts.ChangeLink, rendered: str) -> None:
-    body = texts.body(FACTS, [("6.7.1", [texts.Change("added", "thing", (link,))])])
+    body = texts.body(FACTS, [("6.7.1", [texts.Change(kind="added", description="thing", links=(link,))])])
     assert f"- **Added**: thing {rendered}" in body
 
 
 def test_hostile_chart_name_and_versions_keep_the_table_shape() -> None:
-    hostile = dataclasses.replace(FACTS, chart="a|b<i>", from_version="1.0.0|x", to_version="`2.0.0`",
-                                  manifest_path="dir|x/release.yaml")
+    hostile = dataclasses.replace(
+        FACTS, chart="a|b<i>", from_version="1.0.0|x", to_version="`2.0.0`", manifest_path="dir|x/release.yaml"
+    )
     row = table_row(texts.body(hostile))
     assert unescaped_pipes(row) == 6
     assert "<i>" not in row
 
 
-@pytest.mark.parametrize(("proposal", "release"), [
-    (("flux-system", "apps-podinfo"), ("apps", "podinfo")),
-    (("ops", "a.b-c"), ("team-1", "x")),
-])
+@pytest.mark.parametrize(
+    ("proposal", "release"),
+    [
+        (("flux-system", "apps-podinfo"), ("apps", "podinfo")),
+        (("ops", "a.b-c"), ("team-1", "x")),
+    ],
+)
 def test_marker_round_trip(proposal: tuple[str, str], release: tuple[str, str]) -> None:
-    facts = dataclasses.replace(FACTS, proposal_namespace=proposal[0], proposal_name=proposal[1],
-                                release_namespace=release[0], release_name=release[1])
+    facts = dataclasses.replace(
+        FACTS,
+        proposal_namespace=proposal[0],
+        proposal_name=proposal[1],
+        release_namespace=release[0],
+        release_name=release[1],
+    )
     body = texts.body(facts)
     assert texts.parse_marker(body) == {"proposal": "/".join(proposal), "release": "/".join(release)}
     assert texts.marker(*proposal, *release) in body
@@ -163,8 +209,10 @@ def test_marker_rejects_non_kubernetes_names(name: str) -> None:
 
 def test_body_is_capped_oldest_entries_dropped_marker_kept() -> None:
     facts = dataclasses.replace(FACTS, from_version="0.0.1", to_version="9.9.9")
-    changes = [(f"1.{minor}.0", [texts.Change("fixed", f"fix {minor}-{i} " + "x" * 300) for i in range(10)])
-               for minor in range(100)]
+    changes = [
+        (f"1.{minor}.0", [texts.Change(kind="fixed", description=f"fix {minor}-{i} " + "x" * 300) for i in range(10)])
+        for minor in range(100)
+    ]
     body = texts.body(facts, changes)
     assert len(body) <= texts.BODY_LIMIT < 65_536
     assert texts.parse_marker(body) is not None
@@ -175,20 +223,6 @@ def test_body_is_capped_oldest_entries_dropped_marker_kept() -> None:
 
 
 def test_long_single_entry_is_cut() -> None:
-    body = texts.body(FACTS, [("6.7.1", [texts.Change("fixed", "y" * 5000)])])
+    body = texts.body(FACTS, [("6.7.1", [texts.Change(kind="fixed", description="y" * 5000)])])
     assert "y" * texts.DESCRIPTION_LIMIT + "…" in body
     assert "y" * (texts.DESCRIPTION_LIMIT + 1) not in body
-
-
-@pytest.mark.parametrize(("annotation", "expected"), [
-    ("- kind: fixed\n  description: a\n  links:\n  - name: PR\n    url: https://x/1\n  - name: no url\n",
-     (texts.Change("fixed", "a", (texts.ChangeLink("PR", "https://x/1"),)),)),
-    ("- Update controller to v1.15.1\n- second\n",
-     (texts.Change("", "Update controller to v1.15.1"), texts.Change("", "second"))),
-    ("- kind: added\n- description: only description\n", (texts.Change("", "only description"),)),
-    ("key: value\n", ()),
-    ("- [unclosed\n", ()),
-    ("", ()),
-])
-def test_changes_from_annotation(annotation: str, expected: tuple[texts.Change, ...]) -> None:
-    assert texts.changes_from_annotation(annotation) == expected
