@@ -59,7 +59,7 @@ class Services:
                 concurrency=current.fetch_concurrency,
             ),
             proposals=proposals,
-            workers=worker.WorkerPool(process),
+            workers=worker.WorkerPool(process, on_drained=context.drained),
             metrics=metrics,
             oci_session=(oci_session := aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())),
             oci=oci.OciClient(oci_session),

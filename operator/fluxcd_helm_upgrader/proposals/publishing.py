@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kubernetes_asyncio import client
@@ -39,6 +39,13 @@ class Context:
     store: ProposalStore
     workspace: repos.Workspace
     metrics: metrics_.Metrics
+    # Repositories whose credentials or clone failed in the current drain of their queue: the other proposals
+    # of that repository fail the same way without running git again (one broken Git URL, one clone attempt).
+    unreachable: dict[tuple[str, str], Failure] = field(default_factory=dict)
+
+    def drained(self, repo_key: tuple[str, str]) -> None:
+        """Called by the worker when a repository's queue is empty: the next batch tries Git again."""
+        self.unreachable.pop(repo_key, None)
 
 
 class Failure(Exception):
@@ -105,9 +112,16 @@ async def _publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> tuple[dic
     existing = await _guard(forge.find_pull_request(branch))
     if existing is not None and existing.title == title and existing.state != "open":
         return await _follow_closed(job, body, existing)
-    creds = await _creds(ctx, job)
-    with ctx.metrics.git_timer("fetch"):
-        repo = await _git(ctx.workspace.prepare(job.config.git.url.original, job.config.git.branch, creds))
+    known = ctx.unreachable.get(job.repo_key)
+    if known is not None:
+        raise Failure(known.reason, str(known))
+    try:
+        creds = await _creds(ctx, job)
+        with ctx.metrics.git_timer("fetch"):
+            repo = await _git(ctx.workspace.prepare(job.config.git.url.original, job.config.git.branch, creds))
+    except Failure as failure:
+        ctx.unreachable[job.repo_key] = failure
+        raise
     change = await _prepare_change(ctx, repo, job, spec)
     location = change.location
     prs = job.config.pull_requests

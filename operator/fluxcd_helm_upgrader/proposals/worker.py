@@ -49,8 +49,9 @@ Process = Callable[[Job], Awaitable[None]]
 class WorkerPool:
     """Queues and tasks, one per repository; `process` is called for each job, serially per repository."""
 
-    def __init__(self, process: Process) -> None:
+    def __init__(self, process: Process, on_drained: Callable[[tuple[str, str]], None] | None = None) -> None:
         self._process = process
+        self._on_drained = on_drained
         self._queues: dict[tuple[str, str], asyncio.Queue[tuple[str, str]]] = {}
         self._latest: dict[tuple[str, str], Job] = {}
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
@@ -83,6 +84,8 @@ class WorkerPool:
                 logger.exception("proposal %s/%s: unexpected error in the Git worker", *key)
             finally:
                 self._busy.discard(repo_key)
+                if queue.empty() and self._on_drained is not None:
+                    self._on_drained(repo_key)
                 queue.task_done()
 
     @property
