@@ -46,6 +46,7 @@ async def main(releases: int, repositories: int) -> int:
         for c in range(CHARTS_PER_REPO):
             for v in range(VERSIONS):
                 repo.add(f"chart{c}", f"1.{v // 10}.{v % 10}")
+        repo.index()  # render each index once now: the stand-in server's YAML dumping is not what we measure
     await server.start()
     try:
         async with cluster.local_cluster() as local:
@@ -72,6 +73,7 @@ async def main(releases: int, repositories: int) -> int:
                 status = await _wait(local, lambda s: bool(s.get("lastCheckTime")), 300)
                 first_wall = time.monotonic() - started
                 first_requests = len(server.seen)
+                first_text = memo.services.metrics.exposition()
                 body = local.get("upgraderconfigs", "flux-system", "fleet")
                 assert body is not None
                 body["metadata"].setdefault("annotations", {})["reconcile.fluxcd.io/requestedAt"] = "bench"
@@ -82,17 +84,18 @@ async def main(releases: int, repositories: int) -> int:
             proposals = len(local.list("upgradeproposals", "flux-system"))
     finally:
         await server.stop()
-    total = _metric(text, 'fluxcd_helm_upgrader_cycle_duration_seconds_sum{config="flux-system/fleet"}')
+    duration = 'fluxcd_helm_upgrader_cycle_duration_seconds_sum{config="flux-system/fleet"}'
+    first, total = _metric(first_text, duration), _metric(text, duration)
     count = _metric(text, 'fluxcd_helm_upgrader_cycle_duration_seconds_count{config="flux-system/fleet"}')
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     shape = f"{repositories} repositories x {CHARTS_PER_REPO} charts x {VERSIONS} versions"
     print(f"fleet: {releases} HelmReleases, {shape}")
     print(f"first cycle:  checked {status.get('releasesChecked')} releases, {status.get('releasesOutdated')} outdated, "
           f"{proposals} proposals; {first_requests} index requests; wall time to status {first_wall:.2f} s")
-    print(f"both cycles:  {count:.0f} cycles, {total:.2f} s in all (cycle-duration metric); "
-          f"second cycle made {second_requests} index requests (all 304)")
+    print(f"cycle-duration metric: first cycle {first:.2f} s (creates the proposals), second cycle "
+          f"{total - first:.2f} s with {second_requests} index requests (all 304); {count:.0f} cycles")
     print(f"peak RSS of the whole process (emulator + chart server + operator): {rss_mib:.1f} MiB")
-    ok = first_wall < 60 and first_requests == repositories and second_requests == repositories
+    ok = first < 60 and total - first < 30 and first_requests == repositories and second_requests == repositories
     print("OK: all targets met" if ok else "FAILED: a target was missed")
     return 0 if ok else 1
 

@@ -30,6 +30,7 @@ class ChartRepo:
 
     charts: dict[str, list[dict[str, object]]] = field(default_factory=dict)
     broken: bool = False
+    _rendered: bytes | None = field(default=None, repr=False)  # rendered once per change, not per request
 
     def add(self, chart: str, version: str, **extra: object) -> None:
         entry: dict[str, object] = {
@@ -43,12 +44,14 @@ class ChartRepo:
         }
         entry.update(extra)
         self.charts.setdefault(chart, []).insert(0, entry)
+        self._rendered = None
 
     def index(self) -> bytes:
-        return yaml.safe_dump(
-            {"apiVersion": "v1", "entries": self.charts, "generated": "2026-01-01T00:00:00Z"},
-            sort_keys=True,
-        ).encode()
+        if self._rendered is None:
+            dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+            document = {"apiVersion": "v1", "entries": self.charts, "generated": "2026-01-01T00:00:00Z"}
+            self._rendered = yaml.dump(document, Dumper=dumper, sort_keys=True).encode()
+        return self._rendered
 
 
 class ChartServer:

@@ -8,6 +8,7 @@ Failed); proposals with an open, merged or applied PR are kept so users can stil
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from fluxcd_helm_upgrader.cycles.running import Checked, Outcome
 from fluxcd_helm_upgrader.proposals import naming, phases
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
 
+WRITE_CONCURRENCY = 8  # proposal writes in flight at once: a big first cycle is not 2N sequential calls
 ACTIVE_PHASES = frozenset({phases.PENDING, phases.OPEN, phases.FAILED})
 WITHDRAWABLE = frozenset({phases.PENDING, phases.FAILED, ""})
 
@@ -88,45 +90,58 @@ async def sync(
     namespace, config_name = str(meta.get("namespace")), str(meta.get("name"))
     owner = {"namespace": namespace, "name": config_name, "uid": meta.get("uid")}
     result = SyncResult(proposals={b["metadata"]["name"]: b for b in existing})
-    for checked in outcome.checked:
-        name = naming.proposal_name(checked.release.namespace, checked.release.name)
-        current = result.proposals.get(name)
-        if checked.decision.outcome is not decisions.Outcome.PROPOSE:
-            if current is not None and _phase(current) in WITHDRAWABLE:
-                await store.delete(namespace, name)
-                result.proposals.pop(name, None)
-                result.withdrawn.append(name)
-                result.events.append(
-                    Event(
-                        config,
-                        "Normal",
-                        "ProposalWithdrawn",
-                        f"{checked.release.key} is current ({checked.decision.message}); proposal {name} removed",
-                    )
-                )
-            continue
-        spec = proposal_spec(config_name, checked)
-        message = (
-            f"{checked.source.chart} {spec['currentVersion']} -> {spec['targetVersion']}: waiting for the Git worker"
-        )
-        if current is None:
-            body = await store.create(namespace, name, spec, owner)
-            body = await store.patch_status(namespace, name, phases.pending(None, message, _gen(body)))
-            result.created.append(name)
-            result.events.append(Event(body, "Normal", "ProposalCreated", _describe(checked, spec)))
-        elif (current.get("spec") or {}).get("targetVersion") != spec["targetVersion"] or _spec_differs(current, spec):
-            retarget = (current.get("spec") or {}).get("targetVersion") != spec["targetVersion"]
-            body = await store.patch_spec(namespace, name, spec)
-            if retarget:
-                body = await store.patch_status(
-                    namespace, name, phases.pending(current.get("status"), message, _gen(body))
-                )
-                result.retargeted.append(name)
-                result.events.append(Event(body, "Normal", "TargetUpdated", _describe(checked, spec)))
-        else:
-            body = current
-        result.proposals[name] = body
+    limit = asyncio.Semaphore(WRITE_CONCURRENCY)
+
+    async def one(checked: Checked) -> None:
+        async with limit:
+            await _sync_one(store, config, owner, checked, result)
+
+    await asyncio.gather(*(one(checked) for checked in outcome.checked))
     return result
+
+
+async def _sync_one(
+    store: ProposalStore,
+    config: Mapping[str, Any],
+    owner: Mapping[str, Any],
+    checked: Checked,
+    result: SyncResult,
+) -> None:
+    """Create, retarget or withdraw the proposal of one checked release (each release has its own name)."""
+    namespace, config_name = str(owner["namespace"]), str(owner["name"])
+    name = naming.proposal_name(checked.release.namespace, checked.release.name)
+    current = result.proposals.get(name)
+    if checked.decision.outcome is not decisions.Outcome.PROPOSE:
+        if current is not None and _phase(current) in WITHDRAWABLE:
+            await store.delete(namespace, name)
+            result.proposals.pop(name, None)
+            result.withdrawn.append(name)
+            result.events.append(
+                Event(
+                    config,
+                    "Normal",
+                    "ProposalWithdrawn",
+                    f"{checked.release.key} is current ({checked.decision.message}); proposal {name} removed",
+                )
+            )
+        return
+    spec = proposal_spec(config_name, checked)
+    message = f"{checked.source.chart} {spec['currentVersion']} -> {spec['targetVersion']}: waiting for the Git worker"
+    if current is None:
+        body = await store.create(namespace, name, spec, owner)
+        body = await store.patch_status(namespace, name, phases.pending(None, message, _gen(body)))
+        result.created.append(name)
+        result.events.append(Event(body, "Normal", "ProposalCreated", _describe(checked, spec)))
+    elif (current.get("spec") or {}).get("targetVersion") != spec["targetVersion"] or _spec_differs(current, spec):
+        retarget = (current.get("spec") or {}).get("targetVersion") != spec["targetVersion"]
+        body = await store.patch_spec(namespace, name, spec)
+        if retarget:
+            body = await store.patch_status(namespace, name, phases.pending(current.get("status"), message, _gen(body)))
+            result.retargeted.append(name)
+            result.events.append(Event(body, "Normal", "TargetUpdated", _describe(checked, spec)))
+    else:
+        body = current
+    result.proposals[name] = body
 
 
 def _gen(body: Mapping[str, Any]) -> int | None:
