@@ -198,8 +198,8 @@ async def test_metrics_endpoint_after_a_cycle(tmp_path: Path, caplog) -> None:
         s.local.apply(s.config())
         s.charts.repos["demo"].broken = False
         async with s.local.run_operator() as memo:
-            await harness.wait_for(lambda: s.phase("apps.podinfo") == "Open", what="PR")
-            await s.reconcile("second")  # an unchanged index: a 304
+            await harness.wait_for(lambda: s.phase("apps.podinfo") == s.phase("apps.cache") == "Open", what="PRs")
+            await s.reconcile("second")  # an unchanged index: a 304; proposals by phase are counted per cycle
             await memo.services.workers.join()
             port = await memo.services.metrics.start_server(0, host="127.0.0.1")
             async with (
