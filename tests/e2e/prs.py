@@ -61,7 +61,13 @@ def secret(name: str, data: dict[str, bytes | str]) -> dict[str, Any]:
 
 
 @contextlib.asynccontextmanager
-async def setup(tmp_path: Path, rules: list[dict[str, Any]] | None = None) -> AsyncIterator[Setup]:
+async def setup(
+    tmp_path: Path,
+    rules: list[dict[str, Any]] | None = None,
+    *,
+    app: standin.App | None = None,
+    prefix: str = "",
+) -> AsyncIterator[Setup]:
     """The fleet, charts, GitHub stand-in and emulator; with `rules`, the emulator enforces them as RBAC on the
     operator's requests (in-process writes, i.e. the user or Flux creating objects, bypass them)."""
     git_url = fleet.seed(tmp_path)
@@ -69,7 +75,7 @@ async def setup(tmp_path: Path, rules: list[dict[str, Any]] | None = None) -> As
     await server.start()
     try:
         async with (
-            standin.GitHubStandIn(token=CANARY, repositories=("acme/fleet",)) as github,
+            standin.GitHubStandIn(token=CANARY, repositories=("acme/fleet",), app=app, prefix=prefix) as github,
             cluster.local_cluster(tmp_path, rules=rules) as local,
         ):
             for body in fleet.cluster_objects(server.repo_url("demo")):

@@ -13,8 +13,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from fluxcd_helm_upgrader.demo import fleet
+from fluxcd_helm_upgrader.forges import standin
 from tests.e2e import harness, prs
 
 pytestmark = pytest.mark.e2e
@@ -224,3 +227,29 @@ async def test_metrics_endpoint_after_a_cycle(tmp_path: Path, caplog) -> None:
         assert series in text, series
     assert prs.CANARY not in text
     assert prs.CANARY not in caplog.text
+
+
+async def test_github_app_on_github_enterprise(tmp_path: Path, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    app = standin.App(app_id=123, installation_id=456, public_key_pem=public_pem)
+    async with prs.setup(tmp_path, app=app, prefix="/api/v3") as s:
+        s.local.apply(prs.secret("github-app", {
+            "githubAppID": "123", "githubAppInstallationID": "456", "githubAppPrivateKey": private_pem}))
+        s.local.apply(s.config(secretRef={"name": "github-app"}))
+        async with s.local.run_operator():
+            await harness.wait_for(lambda: s.phase("apps.podinfo") == "Open", what="PR opened by the App")
+    assert s.github.api_url.endswith("/api/v3")
+    assert len(s.github.minted_tokens) >= 1
+    minted = [c for c in s.github.calls if c.path == "/app/installations/456/access_tokens"]
+    assert minted and minted[0].status == 201
+    assert any(p.head == "helm-upgrader/apps/podinfo" for p in s.github.pull_requests())
+    for token in s.github.minted_tokens:
+        assert token not in caplog.text
+    assert b"PRIVATE KEY" not in caplog.text.encode()
