@@ -36,6 +36,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _logging_flags(run)
 
+    scan = commands.add_parser("scan", help="print which HelmReleases are outdated (read-only, no UpgraderConfig)")
+    scan_scope = scan.add_mutually_exclusive_group()
+    scan_scope.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace (default)")
+    scan_scope.add_argument("-n", "--namespace", action="append", default=[], metavar="NS", help="only this namespace")
+    scan.add_argument("--include-prerelease", action="store_true", help="consider prerelease versions")
+    scan.add_argument("--allowed-updates", choices=("major", "minor", "patch"), default="major")
+    scan.add_argument("-o", "--output", choices=("table", "json"), default="table")
+    scan.add_argument("--exit-code", action="store_true", help="exit 1 when a release is outdated")
+    _logging_flags(scan)
+
     demo = commands.add_parser("demo", help="run the whole flow offline: emulated cluster, charts and Git")
     demo.add_argument("--workdir", default=None, help="keep the demo's Git repositories here (default: a temp dir)")
     demo.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for proposals")
@@ -56,6 +66,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         asyncio.run(operating.operate(namespaces=args.namespace, liveness=args.liveness or None))
         return 0
+    if args.command == "scan":
+        logs.configure(verbose=args.verbose, json_logs=args.json_logs)
+        from fluxcd_helm_upgrader import scanning
+
+        return asyncio.run(
+            scanning.main(
+                namespaces=args.namespace,
+                include_prerelease=args.include_prerelease,
+                allowed_updates=args.allowed_updates,
+                output=args.output,
+                exit_code=args.exit_code,
+                out=sys.stdout,
+            )
+        )
     if args.command == "demo":
         logs.configure(verbose=args.verbose, json_logs=args.json_logs)
         from fluxcd_helm_upgrader.demo import running
