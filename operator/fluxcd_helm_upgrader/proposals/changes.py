@@ -9,6 +9,8 @@ files, both files go into the same commit. Errors are `ChangeError`s carrying a 
 
 from __future__ import annotations
 
+import asyncio
+
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,18 +50,20 @@ class Where:
 
 
 async def prepare(plan: targets.EditPlan, where: Where, read: Read) -> Change:
-    """Locate and edit; the returned files differ from the base only in the planned values."""
-    main = _locate(plan, plan.field, plan.current, where)
+    """Locate and edit; the returned files differ from the base only in the planned values.
+
+    Scanning a large checkout and re-parsing YAML is CPU work: it runs in a thread, never on the event loop."""
+    main = await asyncio.to_thread(_locate, plan, plan.field, plan.current, where)
     edits: dict[str, list[editing.ScalarEdit]] = {main.path: [main.edit(plan.target)]}
     digest_location = None
     if plan.digest is not None:
-        digest_location = _locate(plan, targets.OCI_DIGEST, plan.digest.current, where)
+        digest_location = await asyncio.to_thread(_locate, plan, targets.OCI_DIGEST, plan.digest.current, where)
         edits.setdefault(digest_location.path, []).append(digest_location.edit(plan.digest.target))
     files: dict[str, bytes] = {}
     for path, file_edits in edits.items():
         data = await read(path)
         try:
-            files[path] = editing.edit_scalars(data, file_edits)
+            files[path] = await asyncio.to_thread(editing.edit_scalars, data, file_edits)
         except editing.EditError as error:
             raise ChangeError(reasons.MANIFEST_NOT_FOUND, f"cannot edit {path}: {error}") from None
     return Change(files, main, digest_location)
