@@ -10,7 +10,6 @@ files, both files go into the same commit. Errors are `ChangeError`s carrying a 
 from __future__ import annotations
 
 import asyncio
-
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
