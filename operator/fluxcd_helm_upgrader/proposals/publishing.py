@@ -56,6 +56,11 @@ class Failure(Exception):
         self.reason = reason
 
 
+def _log_fields(job: Job) -> dict[str, str]:
+    """Structured fields for `--json-logs` lines about this job."""
+    return {"config": f"{job.namespace}/{job.config_name}", "proposal": f"{job.namespace}/{job.name}"}
+
+
 async def process(ctx: Context, job: Job) -> None:
     """Run one job; every failure ends in the proposal's status, never in an exception."""
     body = await ctx.store.get(job.namespace, job.name)
@@ -75,6 +80,10 @@ async def process(ctx: Context, job: Job) -> None:
         event = ("Warning", failure.reason, str(failure)) if status.get("message") != str(failure) else None
     if new_status is None:
         return
+    logger.info(
+        "proposal %s/%s: %s (%s)", job.namespace, job.name, new_status.get("phase"), new_status.get("message"),
+        extra=_log_fields(job),
+    )  # fmt: skip
     updated = await ctx.store.patch_status(job.namespace, job.name, new_status)
     if event is not None:
         await kube_events.post(ctx.api, updated, *event)
@@ -171,7 +180,7 @@ async def _publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> tuple[dic
         message = f"pull request #{result.number} {verb}: {where} -> {target}"
         reason = "PullRequestOpened" if result.action == "created" else "PullRequestUpdated"
     for warning in result.warnings:
-        logger.warning("proposal %s/%s: %s", job.namespace, job.name, warning)
+        logger.warning("proposal %s/%s: %s", job.namespace, job.name, warning, extra=_log_fields(job))
     new_status = phases.opened(
         status,
         number=result.number,

@@ -81,7 +81,10 @@ class WorkerPool:
             except asyncio.CancelledError:
                 raise
             except Exception:  # one broken proposal never stops the others
-                logger.exception("proposal %s/%s: unexpected error in the Git worker", *key)
+                logger.exception(
+                    "proposal %s/%s: unexpected error in the Git worker", *key,
+                    extra={"proposal": f"{key[0]}/{key[1]}", "config": f"{job.namespace}/{job.config_name}"},
+                )  # fmt: skip
             finally:
                 self._busy.discard(repo_key)
                 if queue.empty() and self._on_drained is not None:
