@@ -187,7 +187,8 @@ async def push(url: str, repository: str, versions: list[str], headers: dict[str
     """Push podinfo charts; return {tag: manifest digest} as the registry answered."""
     async with aiohttp.ClientSession() as session:
         return {
-            v: await registry.push_chart(session, url, repository, "podinfo", v, v, headers=headers) for v in versions
+            v: await registry.push_chart(session, url, repository, "podinfo", v, f"app-{v}", headers=headers)
+            for v in versions
         }
 
 
@@ -233,6 +234,8 @@ async def test_each_oci_shape_gets_one_correct_pr(tmp_path: Path, anonymous_regi
         pr = s.pull("tagged")
         assert pr.title == "Update podinfo to 6.7.1 in apps/tagged"
         assert f"oci://{host}/charts/podinfo" in (pr.body or "")
+        # appVersion read from the chart's config blob, for the current and the new version.
+        assert "app-6.5.0" in (pr.body or "") and "app-6.7.1" in (pr.body or ""), pr.body
         assert s.changed("tagged") == ["-    tag: 6.5.0", "+    tag: 6.7.1"]
         assert s.proposal("apps.tagged")["spec"]["source"]["kind"] == "OCIRepository"
         assert s.proposal("apps.tagged")["status"]["manifest"] == {"path": "apps/tagged.yaml", "line": 11}

@@ -18,6 +18,7 @@ for the cycle only (tokens are then cached per cycle, not across cycles).
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
@@ -60,6 +61,10 @@ class TagList:
 
 
 CredsKey = tuple[str, str, str]  # (secret namespace, secret name, registry)
+# appVersion per (chart repository, tag), for PR bodies: a pushed chart version does not change, so this outlives
+# cycles; bounded so a fleet with many charts keeps a small, fixed memory.
+_APP_VERSIONS: collections.OrderedDict[tuple[str, str], str | None] = collections.OrderedDict()
+_APP_VERSIONS_KEPT = 2048
 RepoKey = tuple[oci.OciRef, oci.RegistryCreds | None]
 
 
@@ -94,6 +99,25 @@ class OciChecks:
     async def digest(self, target: OciChart, tag: str) -> str:
         creds = await self.creds(target)
         return await _once(self._digests, (target.ref, creds, tag), lambda: self._digest(target.ref, creds, tag))
+
+    async def app_version(self, target: OciChart, tag: str) -> str | None:
+        """The chart's appVersion at `tag` (from its config blob, or Chart.yaml in the layer); None when the
+        registry cannot say. Only asked for proposals: the PR body shows the appVersion change."""
+        key = (str(target.ref), tag)
+        if key in _APP_VERSIONS:
+            _APP_VERSIONS.move_to_end(key)
+            return _APP_VERSIONS[key]
+        try:
+            creds = await self.creds(target)
+            async with self._limit:
+                metadata = await self._client.chart_metadata(target.ref, tag, creds)
+        except (CheckFailure, oci.RegistryError):
+            return None  # a missing appVersion never holds a proposal back
+        value = metadata.get("appVersion")
+        _APP_VERSIONS[key] = str(value) if value is not None else None
+        while len(_APP_VERSIONS) > _APP_VERSIONS_KEPT:
+            _APP_VERSIONS.popitem(last=False)
+        return _APP_VERSIONS[key]
 
     async def _read_creds(self, target: OciChart) -> oci.RegistryCreds | None:
         assert target.secret is not None

@@ -226,16 +226,31 @@ async def _check_oci(
     decision = _decide(release, target.chart, current, available, rules, skipped, tags=target.writes_tag)
     if decision.outcome is decisions.Outcome.UNSUPPORTED_RANGE:
         return Failed(release, Failure(reasons.RANGE_UNSUPPORTED, f"{release.key}: {decision.message}"))
-    if decision.outcome is not decisions.Outcome.PROPOSE or not target.writes_tag or decision.newest is None:
+    if decision.outcome is not decisions.Outcome.PROPOSE or decision.newest is None:
         return Checked(release, target, decision, ())
     tag = tag_list.tag_of(decision.newest)
+    versions = await _app_versions(checks, target, tag_list, decision)
+    if not target.writes_tag:
+        return Checked(release, target, decision, versions)
     pin = None
     if target.digest:
         try:
             pin = targets.DigestPin(target.digest, await checks.digest(target, tag))
         except oci_checks.CheckFailure as error:
             return Failed(release, Failure(error.reason, f"{release.key}: digest of {tag}: {error.message}"))
-    return Checked(release, target, decision, (), write=tag, digest=pin)
+    return Checked(release, target, decision, versions, write=tag, digest=pin)
+
+
+async def _app_versions(
+    checks: oci_checks.OciChecks, target: OciChart, tag_list: oci_checks.TagList, decision: decisions.Decision
+) -> tuple[indexes.ChartVersion, ...]:
+    """Index-like entries for the current and the new version, carrying appVersion for the PR body."""
+    wanted = [v for v in (decision.current_resolved, decision.newest) if v]
+    entries = []
+    for version in dict.fromkeys(wanted):
+        app = await checks.app_version(target, tag_list.tag_of(version))
+        entries.append(indexes.ChartVersion(name=target.chart, version=version, app_version=app))
+    return tuple(entries)
 
 
 async def _read_index(
