@@ -7,8 +7,11 @@ changelog; the token appears nowhere it must not.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import aiohttp
@@ -235,13 +238,19 @@ async def test_github_app_on_github_enterprise(tmp_path: Path, caplog) -> None:
     private_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    public_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     app = standin.App(app_id=123, installation_id=456, public_key_pem=public_pem)
     async with prs.setup(tmp_path, app=app, prefix="/api/v3") as s:
-        s.local.apply(prs.secret("github-app", {
-            "githubAppID": "123", "githubAppInstallationID": "456", "githubAppPrivateKey": private_pem}))
+        s.local.apply(
+            prs.secret(
+                "github-app",
+                {"githubAppID": "123", "githubAppInstallationID": "456", "githubAppPrivateKey": private_pem},
+            )
+        )
         s.local.apply(s.config(secretRef={"name": "github-app"}))
         async with s.local.run_operator():
             await harness.wait_for(lambda: s.phase("apps.podinfo") == "Open", what="PR opened by the App")
@@ -253,3 +262,38 @@ async def test_github_app_on_github_enterprise(tmp_path: Path, caplog) -> None:
     for token in s.github.minted_tokens:
         assert token not in caplog.text
     assert b"PRIVATE KEY" not in caplog.text.encode()
+
+
+async def test_sigkill_between_push_and_pr_creation_yields_one_pr(tmp_path: Path) -> None:
+    """The operator runs as its own process (the console script) and is SIGKILLed while its PR creation is in
+    flight, after the branch was pushed; the operator started again opens exactly one PR per release."""
+    async with prs.setup(tmp_path) as s:
+        s.local.apply(s.config())
+        released = s.github.hold("POST", "/repos/acme/fleet/pulls")
+        env = {
+            **os.environ,
+            "KUBECONFIG": str(s.local.kubeconfig),
+            "UPGRADER_CACHE_DIR": str(tmp_path / "killed-cache"),
+            "UPGRADER_METRICS_PORT": "0",
+            "UPGRADER_TICK_SECONDS": "0.2",
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "fluxcd_helm_upgrader", "run", "--liveness", "",
+            env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            await harness.wait_for(s.github.held.is_set, timeout=60, what="PR creation in flight")
+            pushed = [b for b in fleet.branches(s.git_url) if b.startswith("helm-upgrader/")]
+            assert pushed, "the branch is pushed before the PR is created"
+        finally:
+            process.kill()
+            await process.wait()
+        released.set()
+        await harness.wait_for(lambda: any(c.status == 499 for c in s.github.calls), what="the held call to end")
+        assert s.github.pull_requests() == []
+        async with s.local.run_operator():
+            await harness.wait_for(lambda: s.phase("apps.podinfo") == s.phase("apps.cache") == "Open", what="PRs")
+    assert sorted(p.head for p in s.github.pull_requests()) == [
+        "helm-upgrader/apps/cache",
+        "helm-upgrader/apps/podinfo",
+    ]

@@ -18,6 +18,7 @@ pagination beyond ``per_page``, no real merging of Git branches.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime
 import json
@@ -89,6 +90,8 @@ class GitHubStandIn:
         """Logins answered with 422 like a non-collaborator."""
         self.pulls: dict[str, dict[int, payloads.PullState]] = {repo: {} for repo in repositories}
         self._faults: list[_Fault] = []
+        self._holds: list[tuple[str, str, asyncio.Event]] = []  # (method, path suffix, released)
+        self.held = asyncio.Event()  # set when a request is being held
         self._next_number = 1
         self._remaining = 5000
         self._runner: web.AppRunner | None = None
@@ -151,6 +154,13 @@ class GitHubStandIn:
             return
         self._faults.append(_Fault(count, status, {}, message, method, path_suffix))
 
+    def hold(self, method: str, path_suffix: str) -> asyncio.Event:
+        """Hold matching requests (they get no answer) until the returned event is set: lets a test kill the
+        client in the middle of a call, e.g. between its push and its PR creation."""
+        released = asyncio.Event()
+        self._holds.append((method, path_suffix, released))
+        return released
+
     def rate_limit_next(self, count: int, retry_after: int = 1, status: int = 403) -> None:
         """The next ``count`` requests hit a secondary rate limit with ``Retry-After``."""
         self._faults.append(
@@ -203,6 +213,13 @@ class GitHubStandIn:
         return response
 
     async def _dispatch(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        for method, suffix, released in self._holds:
+            if request.method == method and request.path.endswith(suffix) and not released.is_set():
+                self.held.set()
+                await released.wait()
+                if request.transport is None or request.transport.is_closing():
+                    # The client died while held (a killed operator): GitHub never got the request.
+                    return self._answer(499, payloads.error("Client Closed Request"))
         for fault in self._faults:
             if fault.remaining > 0 and fault.applies(request):
                 fault.remaining -= 1
