@@ -360,3 +360,26 @@ async def test_registry_outage_fails_only_its_releases(
             assert [p.head for p in s.github.pull_requests()] == ["helm-upgrader/apps/http"]
     finally:
         await charts_server.stop()
+
+
+async def test_oci_repository_semver_is_a_range(tmp_path: Path, anonymous_registry: registry.RegistryProcess) -> None:
+    host = anonymous_registry.host
+    await push(anonymous_registry.url, "charts/podinfo", ["6.5.0", "6.7.1", "7.0.0", "7.1.0"])
+    url = f"oci://{host}/charts/podinfo"
+    files = {
+        "apps/behind.yaml": oci_repository("behind", url, '    semver: "6.x"\n')
+        + "---\n"
+        + release_from_chart_ref("behind", "OCIRepository", "behind"),
+        "apps/current.yaml": oci_repository("current", url, '    semver: ">=6.0.0"\n')
+        + "---\n"
+        + release_from_chart_ref("current", "OCIRepository", "current"),
+    }
+    async with seeded(tmp_path, files) as s, s.local.run_operator():
+        await harness.wait_for(lambda: s.phase("apps.behind") == "Open", what="semver PR", timeout=30)
+        config = s.local.get("upgraderconfigs", NS, "fleet")
+        assert config["status"]["releasesChecked"] == 2
+        # A range that admits the newest version gets nothing: Flux picks it up by itself.
+        assert s.local.get("upgradeproposals", NS, "apps.current") is None
+        assert s.proposal("apps.behind")["spec"]["targetVersion"] == "7.x"
+        assert s.changed("behind") == ['-    semver: "6.x"', '+    semver: "7.x"']
+        assert s.pull("behind").title == "Update podinfo to 7.x in apps/behind"
