@@ -37,6 +37,10 @@ class FakeRegistry:
         self.calls.append(("digest", f"{ref.repository}:{tag}", creds))
         return NEW
 
+    async def chart_metadata(self, ref: oci.OciRef, tag: str, creds: oci.RegistryCreds | None = None) -> dict[str, Any]:
+        # Asked only for proposals (the PR body's appVersion); not recorded in `calls`, which counts list/digest.
+        return {"name": ref.repository.rsplit("/", 1)[-1], "version": tag, "appVersion": f"app-{tag}"}
+
 
 class FakeSecrets:
     def __init__(self, secrets: dict[tuple[str, str], dict[str, bytes]]) -> None:
@@ -102,6 +106,11 @@ async def test_tags_are_decided_as_versions_and_written_back_as_tags(fetcher: he
     # "6.7.1_build.2" is Helm's tag for chart version 6.7.1+build.2: decided as a version, written as the tag.
     assert by_name["a"].decision.newest == "6.7.1+build.2" and by_name["a"].target == "6.7.1_build.2"
     assert by_name["a"].digest is None
+    # appVersion of the current and the new version, read by tag, for the PR body.
+    assert [(v.version, v.app_version) for v in by_name["a"].versions] == [
+        ("6.5.0", "app-6.5.0"),
+        ("6.7.1+build.2", "app-6.7.1_build.2"),
+    ]
     assert by_name["b"].digest == targets.DigestPin(OLD, NEW)
     assert by_name["c"].target == "6.7.x"  # the range, rewritten in its own style
     # One tag list for three releases on one repository; one digest for the one pinned release.
