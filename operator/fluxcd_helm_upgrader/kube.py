@@ -10,7 +10,6 @@ from __future__ import annotations
 import inspect
 import json
 import os
-from collections.abc import Mapping
 from typing import Any
 
 import kopf
@@ -50,11 +49,6 @@ async def connection_info(configuration: client.Configuration) -> kopf.Connectio
     )
 
 
-def status_of(error: BaseException) -> int | None:
-    """The HTTP status of an API error, or None for anything else."""
-    return error.status if isinstance(error, ApiException) else None
-
-
 def forbidden_message(error: ApiException) -> str:
     """A message naming the permission the operator lacks (the API server's own words), for Ready=False."""
     reason = ""
@@ -68,12 +62,3 @@ def forbidden_message(error: ApiException) -> str:
         f"the operator's service account lacks a permission: {reason}; "
         "grant it in the operator's ClusterRole or Role (see deploy/)"
     )
-
-
-def plain(body: Any) -> Any:
-    """Deep-copy a Kopf body (or any mapping/list tree) into plain dicts and lists."""
-    if isinstance(body, Mapping):
-        return {str(k): plain(v) for k, v in body.items()}
-    if isinstance(body, list | tuple):
-        return [plain(v) for v in body]
-    return body

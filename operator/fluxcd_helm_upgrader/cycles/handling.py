@@ -20,7 +20,7 @@ from fluxcd_helm_upgrader.cycles.view import FluxView
 from fluxcd_helm_upgrader.proposals import syncing, worker
 from fluxcd_helm_upgrader.services import Services
 from fluxcd_helm_upgrader.sources import secrets
-from fluxcd_helm_upgrader.status import reasons
+from fluxcd_helm_upgrader.status import conditions, reasons
 
 
 @dataclass
@@ -54,7 +54,7 @@ async def handle(
             now=now,
             requested_at=requested_at,
         )
-        old_ready = _ready_message(old_status)
+        old_ready = conditions.message(old_status.get("conditions"))
         events = [] if old_ready == message else [syncing.Event(body, "Warning", reason, message)]
         return Handled(status=status, events=events)
 
@@ -102,10 +102,3 @@ async def _check_secrets(services: Services, namespace: str, cfg: config_.Upgrad
     names = {n for n in (cfg.git.secret_name, cfg.pull_requests.secret_name) if n}
     for name in sorted(names):
         await secrets.read_secret(services.core, namespace, name)
-
-
-def _ready_message(status: Mapping[str, Any]) -> str | None:
-    for condition in status.get("conditions") or ():
-        if condition.get("type") == reasons.READY:
-            return str(condition.get("message"))
-    return None

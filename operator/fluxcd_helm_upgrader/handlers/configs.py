@@ -81,12 +81,7 @@ async def upgraderconfig_cycle(
         memo.services.workers.submit(job)
     for event in handled.events:
         kopf.event(cast(kopf.Body, dict(event.body)), type=event.type, reason=event.reason, message=event.message)
-    logger.info("check cycle done: %s", _ready_message(handled.status))
-
-
-def _ready_message(status: dict[str, Any]) -> str:
-    found = conditions.find(status.get("conditions"), "Ready")
-    return str(found.get("message")) if found else "no Ready condition"
+    logger.info("check cycle done: %s", conditions.message(handled.status.get("conditions")) or "no Ready condition")
 
 
 @kopf.on.delete(K.group, K.version, K.plural, id=ids.CONFIG_DELETED, optional=True)

@@ -132,7 +132,7 @@ async def _sync_one(
         body = await store.patch_status(namespace, name, phases.pending(None, message, _gen(body)))
         result.created.append(name)
         result.events.append(Event(body, "Normal", "ProposalCreated", _describe(checked, spec)))
-    elif (current.get("spec") or {}).get("targetVersion") != spec["targetVersion"] or _spec_differs(current, spec):
+    elif _spec_differs(current, spec):
         retarget = (current.get("spec") or {}).get("targetVersion") != spec["targetVersion"]
         body = await store.patch_spec(namespace, name, spec)
         if retarget:

@@ -55,7 +55,6 @@ class WorkerPool:
         self._queues: dict[tuple[str, str], asyncio.Queue[tuple[str, str]]] = {}
         self._latest: dict[tuple[str, str], Job] = {}
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
-        self._busy: set[tuple[str, str]] = set()
 
     def submit(self, job: Job) -> None:
         """Queue a job; a job already queued for the same proposal is replaced by this newer one."""
@@ -73,9 +72,9 @@ class WorkerPool:
         while True:
             key = await queue.get()
             job = self._latest.pop(key, None)
-            if job is None:
+            if job is None:  # cannot happen (one queue entry per pending job), but never leave join() hanging
+                queue.task_done()
                 continue
-            self._busy.add(repo_key)
             try:
                 await self._process(job)
             except asyncio.CancelledError:
@@ -86,14 +85,9 @@ class WorkerPool:
                     extra={"proposal": f"{key[0]}/{key[1]}", "config": f"{job.namespace}/{job.config_name}"},
                 )  # fmt: skip
             finally:
-                self._busy.discard(repo_key)
                 if queue.empty() and self._on_drained is not None:
                     self._on_drained(repo_key)
                 queue.task_done()
-
-    @property
-    def idle(self) -> bool:
-        return not self._latest and not self._busy
 
     async def join(self) -> None:
         """Wait until every queued job is done (tests and the demo use it)."""

@@ -58,6 +58,12 @@ def find(conditions: Sequence[Mapping[str, Any]] | None, type_: str) -> Mapping[
     return None
 
 
+def message(conditions: Sequence[Mapping[str, Any]] | None, type_: str = "Ready") -> str | None:
+    """The message of the condition of that type, if present."""
+    found = find(conditions, type_)
+    return str(found.get("message")) if found else None
+
+
 def _condition(
     type_: str, status: str, reason: str, message: str, generation: int | None, transition: str
 ) -> Condition:
