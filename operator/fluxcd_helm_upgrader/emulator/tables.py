@@ -20,6 +20,7 @@ import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from fluxcd_helm_upgrader.checking import scheduling
 from fluxcd_helm_upgrader.emulator import errors, jsonpath
 from fluxcd_helm_upgrader.emulator.resources import Resource
 
@@ -82,13 +83,7 @@ def human_duration(seconds: float) -> str:
 
 
 def _timestamp(value: Any) -> datetime.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+    return scheduling.parse_time(value) if isinstance(value, str) else None
 
 
 def age(value: Any, now: datetime.datetime) -> str:
