@@ -41,8 +41,8 @@ backtracking engine runs in exponential time on some inputs (tests compare the t
   with 7.2.3 -> ``>=7.2.0, <7.4.0`` (separators, spacing and operators kept).
 - prereleases: a comparator keeps the prerelease it was written with (``^6.1.0-0`` -> ``^7.2.3-0``,
   ``>=6.0.0-0 <7.0.0`` -> ``>=7.0.0-0 <8.0.0``), so a group that opted into prereleases stays opted
-  in and one that did not never gains that; a prerelease ``new`` is written only on a fully written
-  floor equal to it (``^6.1.0`` -> ``^7.0.0-rc.1``, ``>=6.0.0 <7.0.0`` -> ``>=7.0.0-rc.1 <8.0.0``).
+  in; one that did not opts in only to admit a prerelease ``new``, written on a fully written floor
+  equal to it (``^6.1.0`` -> ``^7.0.0-rc.1``, ``>=6.0.0 <7.0.0`` -> ``>=7.0.0-rc.1 <8.0.0``).
 - ``||``, ``!=``, hyphen ranges, one-sided upper bounds (``<7``) and inclusive upper bounds
   (``<=6.9.9``: is that "6.x" or "width 0.9.9"?) are not rewritten: ``None``. A rewrite is only
   returned after checking that the result admits ``new`` as Flux checks it.
