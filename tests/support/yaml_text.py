@@ -2,9 +2,9 @@
 tests/unit/gitops/test_editing_properties.py): scalars in a chosen style and hypothesis strategies for odd text.
 
 The generators write YAML line by line (not through a dumper) so that they control quoting, indentation, comments and
-line endings, and know where each scalar sits. A scalar is written plain only when PyYAML's emitter says a plain
-scalar can hold it (its own syntactic analysis, independent of the code under test); otherwise it falls back to
-quotes, so the text always means the intended string.
+line endings, and know where each scalar sits; `text()` and `SEMVER` are the strings they write. A scalar is written
+plain only when PyYAML's emitter says a plain scalar can hold it (its own syntactic analysis, independent of the code
+under test); otherwise it falls back to quotes, so the text always means the intended string.
 """
 
 from __future__ import annotations
@@ -39,6 +39,16 @@ ODD_TEXTS = [
 def text(max_size: int = 20) -> st.SearchStrategy[str]:
     """Printable strings, biased towards YAML's surprises."""
     return st.one_of(st.sampled_from(ODD_TEXTS), st.text(_PRINTABLE, min_size=1, max_size=max_size))
+
+
+# Chart versions as charts write them: X.Y.Z with a prerelease or build part now and then.
+SEMVER = st.builds(
+    lambda major, minor, patch, suffix: f"{major}.{minor}.{patch}{suffix}",
+    st.integers(0, 40),
+    st.integers(0, 40),
+    st.integers(0, 40),
+    st.sampled_from(["", "", "-rc.1", "-alpha", "-beta.2", "+build.7", "-0.3.7+exp.sha.5114f85"]),
+)
 
 
 def plain_allowed(value: str, flow: bool = False) -> bool:
