@@ -1,7 +1,7 @@
 """A bounded, C-accelerated YAML loader for untrusted index files and changelog annotations.
 
-Used by `checking.indexes` (whole-index fallback and per-chart blocks) and `checking.index_scanning`.
-Pure; no I/O.
+Used by `checking.indexes` (whole-index fallback and per-chart blocks) and `checking.index_scanning`;
+`load_typed` by `checking.chart_archive` (a chart's values.yaml and crds/) and the repository scan. Pure; no I/O.
 
 Why not plain ``yaml.CSafeLoader``:
 
@@ -104,6 +104,40 @@ class _TrustedShapeLoader(_Parser, _NoMergeConstructor, _Resolver):
         _Parser.__init__(self, stream)
         _NoMergeConstructor.__init__(self)
         _Resolver.__init__(self)
+
+
+class _TypedResolver(yaml.resolver.Resolver):
+    """YAML 1.1 scalars as Go's yaml (Helm's values, Kubernetes manifests) reads them: null, booleans, ints and
+    floats; timestamps stay strings (JSON, which Helm validates against, has no timestamps)."""
+
+
+_TypedResolver.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
+}
+
+
+class TypedLoader(_Parser, _Constructor, _TypedResolver):
+    """Typed scalars with the same bounds as `Loader` (aliases, scalar size, nesting, no merge keys)."""
+
+    def __init__(self, stream: Any) -> None:
+        _Parser.__init__(self, stream)
+        _Constructor.__init__(self)
+        _TypedResolver.__init__(self)
+
+
+def load_typed(data: bytes | str) -> list[Any]:
+    """Every document of a YAML stream with typed scalars, within the bounds. Raises `yaml.YAMLError`."""
+    loader = TypedLoader(data)
+    try:
+        documents = []
+        while loader.check_data():  # type: ignore[no-untyped-call]
+            documents.append(loader.get_data())
+        return documents
+    except RecursionError as error:
+        raise UnsafeYAML("YAML nesting is too deep") from error
+    finally:
+        loader.dispose()
 
 
 def load(data: bytes | str) -> Any:
