@@ -263,7 +263,7 @@ async def _read_index(
     names = frozenset(charts)
     where = f"HelmRepository {repo.namespace}/{repo.name}"
     try:
-        repo_auth = await auth.repo_auth_for(secrets_api, repo.namespace, _auth_spec(repo))
+        repo_auth = await auth.repo_auth_for(secrets_api, repo.namespace, auth.repository_spec(repo))
         fetched = await cycle.fetch(
             repo.url,
             auth=repo_auth,
@@ -280,11 +280,3 @@ async def _read_index(
     fetches[fetched.url] = (fetched.status, fetched.bytes_read)
     return _IndexResult(fetched.value, None)
 
-
-def _auth_spec(repo: flux.HelmRepository) -> dict[str, object]:
-    spec: dict[str, object] = {"passCredentials": repo.pass_credentials, "insecure": repo.insecure}
-    if repo.secret_name:
-        spec["secretRef"] = {"name": repo.secret_name}
-    if repo.cert_secret_name:
-        spec["certSecretRef"] = {"name": repo.cert_secret_name}
-    return spec

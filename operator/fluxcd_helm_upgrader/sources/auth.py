@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fluxcd_helm_upgrader.sources import secrets
+from fluxcd_helm_upgrader.structs import flux
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -236,3 +237,13 @@ async def repo_auth_for(api: secrets.SecretsApi, namespace: str, spec: Mapping[s
     # Fail now, with the Secret's name, rather than on the first connection.
     ssl_context(auth)
     return auth
+
+
+def repository_spec(repo: flux.HelmRepository) -> dict[str, object]:
+    """The auth-relevant part of a HelmRepository's spec, for `repo_auth_for` (index and chart downloads)."""
+    spec: dict[str, object] = {"passCredentials": repo.pass_credentials, "insecure": repo.insecure}
+    if repo.secret_name:
+        spec["secretRef"] = {"name": repo.secret_name}
+    if repo.cert_secret_name:
+        spec["certSecretRef"] = {"name": repo.cert_secret_name}
+    return spec

@@ -111,6 +111,9 @@ def _split_userinfo(url: str, auth: auth_.RepoAuth | None) -> tuple[str, auth_.R
     return clean, auth
 
 
+split_userinfo = _split_userinfo  # `sources.charts` downloads chart tarballs under the same rule
+
+
 class _Entry:
     """Cached state of one index URL: validators, compressed body, memoized parse results."""
 

@@ -93,7 +93,7 @@ def test_limits_on_member_count_compressed_size_and_file_size(monkeypatch: pytes
         chart_archive.read(many)
     monkeypatch.setattr(chart_archive, "MAX_COMPRESSED", 1 << 20)
     monkeypatch.setattr(chart_archive, "MAX_FILE", 4)
-    with pytest.raises(chart_archive.ChartError, match="values.yaml is 9 bytes"):
+    with pytest.raises(chart_archive.ChartError, match=r"values\.yaml is 9 bytes"):
         chart_archive.read(_tgz([("x/Chart.yaml", b"a: b"), ("x/values.yaml", b"a: 123456")]))
 
 

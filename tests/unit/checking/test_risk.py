@@ -100,17 +100,17 @@ CASES = [
         [("KubeVersion", None)],
     ),
     ("kube-version-prerelease-ok", {}, _chart("6.5.0"), _chart("6.6.0", kube_version=">=1.25.0-0"),
-     "v1.31.0-emulator", "Low", []),  # fmt: skip
+     "v1.31.0-emulator", "Low", []),
     ("k3s-build-metadata-ignored", {}, _chart("6.5.0"), _chart("6.6.0", kube_version=">=1.26.0"),
-     "v1.26.4+k3s1", "Low", []),  # fmt: skip
+     "v1.26.4+k3s1", "Low", []),
     ("k3s-too-new", {}, _chart("6.5.0"), _chart("6.6.0", kube_version="<1.26.0"), "v1.26.4+k3s1", "High",
-     [("KubeVersion", None)]),  # fmt: skip
+     [("KubeVersion", None)]),
     ("crd-version-removed", {}, _chart("6.5.0", crds=CRD_V1), _chart("6.6.0", crds=_crd(drop="v1beta1")), None,
-     "High", [("CRDChanged", None)]),  # fmt: skip
+     "High", [("CRDChanged", None)]),
     ("crd-version-unserved", {}, _chart("6.5.0", crds=CRD_V1), _chart("6.6.0", crds=_crd(unserve="v1beta1")),
-     None, "High", [("CRDChanged", None)]),  # fmt: skip
+     None, "High", [("CRDChanged", None)]),
     ("crd-field-added", {}, _chart("6.5.0", crds=CRD_V1), _chart("6.6.0", crds=_crd(field="color")), None,
-     "Medium", [("CRDChanged", None)]),  # fmt: skip
+     "Medium", [("CRDChanged", None)]),
     ("major", {}, _chart("6.5.0"), _chart("7.0.0"), None, "Medium", [("MajorVersion", None)]),
     ("zero-minor", {}, _chart("0.3.0"), _chart("0.4.0"), None, "Medium", [("MajorVersion", None)]),
     ("deprecated", {}, _chart("6.5.0"), _chart("6.6.0", deprecated=True), None, "Medium", [("Deprecated", None)]),
@@ -159,7 +159,7 @@ def test_schema_messages_never_echo_the_release_values() -> None:
     result = risk.assess(
         risk.Upgrade("x", "1.0.0", "1.1.0"), risk.Release(values=values), _chart("1.0.0"),
         _chart("1.1.0", schema=schema), None,
-    )  # fmt: skip
+    )
     [finding] = result.findings
     assert finding.path == "auth.port"
     assert "must be of type integer, not string" in finding.message
@@ -179,7 +179,7 @@ def test_an_invalid_schema_is_reported() -> None:
     result = risk.assess(
         risk.Upgrade("x", "1.0.0", "1.1.0"), risk.Release(), _chart("1.0.0"),
         _chart("1.1.0", schema={"type": 12}), None,
-    )  # fmt: skip
+    )
     assert result.level == "High" and "not a valid JSON Schema" in result.findings[0].message
 
 
@@ -192,7 +192,10 @@ def test_unknown_keeps_the_findings_that_need_no_chart_and_the_reason() -> None:
         "toVersion": "2.0.0",
         "findings": [
             {"type": "Deprecated", "message": "x 2.0.0 is marked deprecated by its maintainers"},
-            {"type": "MajorVersion", "message": "x 1.0.0 -> 2.0.0 is a new major version: read the chart's upgrade notes"},
+            {
+                "type": "MajorVersion",
+                "message": "x 1.0.0 -> 2.0.0 is a new major version: read the chart's upgrade notes",
+            },
         ],
     }
 
@@ -201,6 +204,6 @@ def test_notes_say_what_was_not_checked() -> None:
     result = risk.assess(
         risk.Upgrade("x", "1.0.0", "1.1.0"), risk.Release(values_from=True), _chart("1.0.0"),
         _chart("1.1.0", kube_version=">=1.20.0-0"), None,
-    )  # fmt: skip
+    )
     assert any("valuesFrom" in note for note in result.notes)
     assert any("kubeVersion '>=1.20.0-0' was not checked" in note for note in result.notes)
