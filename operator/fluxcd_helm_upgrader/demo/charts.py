@@ -64,11 +64,12 @@ class ChartRepo:
         self, chart: str, version: str, *, files: Mapping[str, str | bytes] | None = None,
         kube_version: str | None = None, **extra: object,
     ) -> None:
-        """Add a version; with `files` (or `kube_version`), its tarball is built now and the index digest is the
-        tarball's, as `helm repo index` writes it."""
+        """Add (or replace) a version; with `files` (or `kube_version`), its tarball is built now and the index
+        digest is the tarball's, as `helm repo index` writes it."""
         app_version = extra.pop("appVersion", version)
         name = f"{chart}-{version}.tgz"
         digest = hashlib.sha256(f"{chart}-{version}".encode()).hexdigest()
+        self.tarballs.pop(name, None)
         if files is not None or kube_version:
             self.tarballs[name] = package(chart, version, files, app_version=str(app_version),
                                           kube_version=kube_version)  # fmt: skip
@@ -85,7 +86,8 @@ class ChartRepo:
         if kube_version:
             entry["kubeVersion"] = kube_version
         entry.update(extra)
-        self.charts.setdefault(chart, []).insert(0, entry)
+        entries = [e for e in self.charts.get(chart, []) if e["version"] != version]
+        self.charts[chart] = [entry, *entries]
         self._rendered = None
 
     def tarball(self, name: str) -> bytes | None:
