@@ -65,6 +65,8 @@ CredsKey = tuple[str, str, str]  # (secret namespace, secret name, registry)
 # cycles; bounded so a fleet with many charts keeps a small, fixed memory.
 _APP_VERSIONS: collections.OrderedDict[tuple[str, str], str | None] = collections.OrderedDict()
 _APP_VERSIONS_KEPT = 2048
+# Release time per (chart repository, tag), for policy.minimumReleaseAge: read once, bounded like appVersions.
+_CREATED: collections.OrderedDict[tuple[str, str], str | None] = collections.OrderedDict()
 RepoKey = tuple[oci.OciRef, oci.RegistryCreds | None]
 
 
@@ -118,6 +120,24 @@ class OciChecks:
         while len(_APP_VERSIONS) > _APP_VERSIONS_KEPT:
             _APP_VERSIONS.popitem(last=False)
         return _APP_VERSIONS[key]
+
+    async def created(self, target: OciChart, tag: str) -> str | None:
+        """When the chart at `tag` was pushed (its `org.opencontainers.image.created`); None when the registry
+        cannot say (minimumReleaseAge then holds the version back). Asked only while that policy is set."""
+        key = (str(target.ref), tag)
+        if key in _CREATED:
+            _CREATED.move_to_end(key)
+            return _CREATED[key]
+        try:
+            creds = await self.creds(target)
+            async with self._limit:
+                value = await self._client.created(target.ref, tag, creds)
+        except (CheckFailure, oci.RegistryError):
+            return None  # not remembered: a registry hiccup must not hold a version back for good
+        _CREATED[key] = value
+        while len(_CREATED) > _APP_VERSIONS_KEPT:
+            _CREATED.popitem(last=False)
+        return value
 
     async def _read_creds(self, target: OciChart) -> oci.RegistryCreds | None:
         assert target.secret is not None
