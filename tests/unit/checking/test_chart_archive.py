@@ -103,7 +103,21 @@ def test_garbage_is_a_chart_error(data: bytes) -> None:
         chart_archive.read(data)
 
 
-def test_yaml_bombs_in_values_are_refused() -> None:
-    bomb = "a: &a [1, 2]\nb: [" + ", ".join(["*a"] * 60) + "]\n"
-    chart = chart_archive.read(charts.package("x", "1.0.0", {"values.yaml": bomb}))
-    assert chart.values == {} and "aliases" in chart.problems[0]
+def test_merge_keys_in_values_are_read() -> None:
+    values = "defaults: &d {cpu: 1, memory: 2}\nweb:\n  <<: *d\n  cpu: 3\n"
+    chart = chart_archive.read(charts.package("x", "1.0.0", {"values.yaml": values}))
+    assert chart.values["web"] == {"cpu": 3, "memory": 2}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # each level holds the previous one twice: 2**30 values for whoever walks it
+        "l0: &l0 [1, 2]\n" + "".join(f"l{n}: &l{n} [*l{n - 1}, *l{n - 1}]\n" for n in range(1, 30)),
+        "a: &a [*a]\n",  # recursive
+    ],
+    ids=["shared-sequences", "recursive"],
+)
+def test_structures_that_explode_when_walked_are_refused(text: str) -> None:
+    chart = chart_archive.read(charts.package("x", "1.0.0", {"values.yaml": text}))
+    assert chart.values == {} and ("expands to more than" in chart.problems[0] or "recursive" in chart.problems[0])
