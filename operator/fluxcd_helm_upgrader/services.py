@@ -48,7 +48,7 @@ class Services:
         fetcher = charts.ChartFetcher(oci_client, timeout=current.fetch_timeout_seconds)
         context = publishing.Context(
             api=api, core=core, store=proposals, workspace=repos.Workspace(current.cache_dir / "git"), metrics=metrics,
-            risk=risking.Assessor(fetcher, core, risking.ClusterVersion(api)),
+            risk=risking.Assessor(fetcher, core, risking.ClusterVersion(api).get),
         )  # fmt: skip
 
         async def process(job: worker.Job) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,13 +68,16 @@ class ClusterVersion:
 
 
 class Assessor:
-    """Fetch, read and compare; one per operator (the chart cache and the cluster version are shared)."""
+    """Fetch, read and compare; one per operator (the chart cache and the cluster version are shared).
+
+    `cluster` answers the cluster's version: `ClusterVersion(api).get` in the operator, a fixed value (or None) in
+    the repository scan, which has no cluster."""
 
     def __init__(
         self,
         fetcher: charts.ChartFetcher,
         secrets_api: secrets.SecretsApi,
-        cluster: ClusterVersion,
+        cluster: Callable[[], Awaitable[str | None]],
         *,
         timeout: float = ANALYSIS_TIMEOUT,
     ) -> None:
@@ -85,7 +88,7 @@ class Assessor:
 
     async def assess(self, subject: Subject | None, spec: Mapping[str, Any]) -> risk.Risk:
         """The risk of `subject`; Unknown (with the reason) whenever it cannot be assessed."""
-        version = await self._cluster.get()
+        version = await self._cluster()
         if subject is None:
             chart, old, new = (str(spec.get(key)) for key in ("chart", "currentVersion", "targetVersion"))
             upgrade = risk.Upgrade(chart, old, new)
