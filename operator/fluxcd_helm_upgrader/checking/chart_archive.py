@@ -20,6 +20,7 @@ typed loader of `checking.safe_yaml`; every problem is a `ChartError` whose mess
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import tarfile
@@ -30,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from fluxcd_helm_upgrader.checking import safe_yaml
+from fluxcd_helm_upgrader.checking import helm_values, safe_yaml
 
 MiB = 1 << 20
 MAX_COMPRESSED = 20 * MiB
@@ -65,6 +66,11 @@ class Chart:
     schema: Mapping[str, Any] | None = None  # values.schema.json
     crds: tuple[CrdFile, ...] = ()
     problems: tuple[str, ...] = ()  # files that could not be read (the analysis says so instead of guessing)
+
+    @functools.cached_property
+    def leaves(self) -> dict[tuple[str, ...], Any]:
+        """The defaults as `helm_values.leaves`, computed once per chart (charts are cached by digest)."""
+        return helm_values.leaves(self.values)
 
 
 def read(data: bytes) -> Chart:

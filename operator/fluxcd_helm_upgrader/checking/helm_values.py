@@ -23,7 +23,8 @@ _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def coalesce(release: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """The values Helm renders with: `release` over `defaults` (neither is modified)."""
+    """The values Helm renders with: `release` over `defaults`. Neither input is modified; the result shares the
+    defaults' subtrees the release does not touch (read it, do not modify it: a chart's defaults are cached)."""
     merged = copy.deepcopy(dict(release))
     _coalesce_into(merged, defaults)
     return merged
@@ -32,13 +33,28 @@ def coalesce(release: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[st
 def _coalesce_into(dest: dict[str, Any], defaults: Mapping[str, Any]) -> None:
     for key, default in defaults.items():
         if key not in dest:
-            dest[key] = copy.deepcopy(default)
+            dest[key] = default
         elif dest[key] is None:
             del dest[key]  # `key: null` in the release removes the chart's default
         elif isinstance(dest[key], dict) and isinstance(default, Mapping):
             _coalesce_into(dest[key], default)
         # otherwise the release's value wins (Helm warns when a table meets a non-table, and keeps the user's);
         # a null the chart has no default for stays null, as in Helm
+
+
+def leaves(values: Mapping[str, Any]) -> dict[Path, Any]:
+    """Every leaf (see `leaf_paths`) with its value, in one walk."""
+    found: dict[Path, Any] = {}
+    pending: list[tuple[Path, Mapping[str, Any]]] = [((), values)]
+    while pending:
+        prefix, node = pending.pop()
+        for key, value in node.items():
+            path = (*prefix, str(key))
+            if isinstance(value, Mapping) and value:
+                pending.append((path, value))
+            else:
+                found[path] = value
+    return found
 
 
 def leaf_paths(values: Mapping[str, Any], prefix: Path = ()) -> Iterator[Path]:
@@ -104,22 +120,29 @@ class DefaultsDiff:
         return not (self.changed or self.added or self.removed)
 
 
-def defaults_diff(release: Mapping[str, Any], current: Mapping[str, Any], target: Mapping[str, Any]) -> DefaultsDiff:
-    """Compare the two charts' defaults, leaving out everything at or below a path the release sets."""
+def defaults_diff(
+    release: Mapping[str, Any],
+    current: Mapping[str, Any],
+    target: Mapping[str, Any],
+    flat: tuple[Mapping[Path, Any], Mapping[Path, Any]] | None = None,
+) -> DefaultsDiff:
+    """Compare the two charts' defaults, leaving out everything at or below a path the release sets.
+
+    `flat` is the two charts' `leaves` when the caller has them cached (a big chart is then walked once per chart,
+    not once per release); the comparison itself is linear in the leaves."""
+    old, new = flat if flat is not None else (leaves(current), leaves(target))
     set_paths = set(leaf_paths(release))
+    heads = {path[0] for path in set_paths}
 
     def unset(path: Path) -> bool:
-        return not any(path[:n] in set_paths for n in range(1, len(path) + 1))
+        return path[0] not in heads or not any(path[:n] in set_paths for n in range(1, len(path) + 1))
 
-    old = {p: get(current, p)[1] for p in leaf_paths(current) if unset(p)}
-    new = {p: get(target, p)[1] for p in leaf_paths(target) if unset(p)}
-    changed = tuple(sorted(p for p in old.keys() & new.keys() if old[p] != new[p]))
-    tags = tuple((p, old[p], new[p]) for p in changed if _is_image_tag(p))
+    changed = tuple(sorted(p for p, value in old.items() if p in new and new[p] != value and unset(p)))
     return DefaultsDiff(
         changed=changed,
-        added=tuple(sorted(p for p in new.keys() - old.keys() if not has(current, p))),
-        removed=tuple(sorted(p for p in old.keys() - new.keys() if not has(target, p))),
-        image_tags=tags,
+        added=tuple(sorted(p for p in new if p not in old and unset(p) and not has(current, p))),
+        removed=tuple(sorted(p for p in old if p not in new and unset(p) and not has(target, p))),
+        image_tags=tuple((p, old[p], new[p]) for p in changed if _is_image_tag(p)),
     )
 
 

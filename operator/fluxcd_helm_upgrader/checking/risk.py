@@ -329,7 +329,7 @@ def _metadata(upgrade: Upgrade, chart_deprecated: bool) -> list[Finding]:
 
 
 def _defaults(release: Release, current: chart_archive.Chart, target: chart_archive.Chart) -> list[Finding]:
-    diff = helm_values.defaults_diff(release.values, current.values, target.values)
+    diff = helm_values.defaults_diff(release.values, current.values, target.values, (current.leaves, target.leaves))
     if diff.empty:
         return []
     counts = [

@@ -55,3 +55,5 @@ def test_defaults_diff_leaves_out_what_the_release_sets_and_names_image_tags() -
     assert diff.removed == (("old",),)
     assert diff.image_tags == ((("image", "tag"), "6.5.0", "6.7.1"),)
     assert helm_values.defaults_diff({}, {"a": 1}, {"a": 1}).empty
+    filled = helm_values.defaults_diff({}, {"podAnnotations": {}}, {"podAnnotations": {"a": "b"}})
+    assert (filled.added, filled.removed) == ((("podAnnotations", "a"),), ())
