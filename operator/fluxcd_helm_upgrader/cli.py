@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from fluxcd_helm_upgrader import __version__, logs
 
@@ -86,17 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         from fluxcd_helm_upgrader import scanning
 
-        return asyncio.run(
-            scanning.main(
-                namespaces=args.namespace,
-                include_prerelease=args.include_prerelease,
-                allowed_updates=args.allowed_updates,
-                output=args.output,
-                exit_code=args.exit_code,
-                out=sys.stdout,
-                minimum_release_age=args.minimum_release_age,
-            )
-        )
+        return asyncio.run(scanning.main(**_scan_flags(args)))
     if args.command == "demo":
         logs.configure(verbose=args.verbose, json_logs=args.json_logs)
         from fluxcd_helm_upgrader.demo import running
@@ -105,25 +96,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
+def _scan_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The flags both scans share (the cluster's and the checkout's)."""
+    return {
+        "namespaces": args.namespace,
+        "include_prerelease": args.include_prerelease,
+        "allowed_updates": args.allowed_updates,
+        "minimum_release_age": args.minimum_release_age,
+        "output": args.output,
+        "exit_code": args.exit_code,
+        "out": sys.stdout,
+    }
+
+
 def _scan_checkout(args: argparse.Namespace) -> int:
     from fluxcd_helm_upgrader import repository_scanning
 
-    return asyncio.run(
-        repository_scanning.main(
-            paths=args.path,
-            sources=args.sources,
-            namespaces=args.namespace,
-            include_prerelease=args.include_prerelease,
-            allowed_updates=args.allowed_updates,
-            minimum_release_age=args.minimum_release_age,
-            output=args.output,
-            exit_code=args.exit_code,
-            risk=args.risk,
-            write=args.write,
-            kube_version=args.kube_version,
-            out=sys.stdout,
-        )
-    )
+    checkout = {"paths": args.path, "sources": args.sources, "risk": args.risk, "write": args.write,
+                "kube_version": args.kube_version}  # fmt: skip
+    return asyncio.run(repository_scanning.main(**_scan_flags(args), **checkout))
 
 
 if __name__ == "__main__":

@@ -57,20 +57,11 @@ class Renderer(kustomize.Walker):
         return self._render(directory.resolve(), ())
 
     def _render(self, directory: Path, stack: tuple[Path, ...]) -> list[Rendered]:
-        if directory in stack:
-            self.notes.append(f"cycle through {self.rel(directory)} skipped")
+        read = self._read_level(directory, stack)
+        if read is None:
             return []
-        kfile = kustomize.kustomization_file(directory)
-        kust: dict[str, Any] = {}
-        if kfile is None:
-            entries = self._generated(directory)
-        else:
-            docs = manifests.read_documents(kfile)
-            if not docs or not isinstance(docs[0], dict):
-                self.notes.append(f"{self.rel(kfile)} is not a valid kustomization")
-                return []
-            kust = docs[0]
-            entries = [str(e) for e in [*(kust.get("resources") or []), *(kust.get("bases") or [])]]
+        kfile, kust, entries = read
+        if kfile is not None:
             self.notes.extend(f"{self.rel(kfile)}: {key} not applied" for key in _UNMODELLED if kust.get(key))
         objects: list[Rendered] = []
         for entry in entries:
@@ -87,12 +78,8 @@ class Renderer(kustomize.Walker):
         return _patched(objects, legacy)
 
     def _render_resource(self, directory: Path, entry: str, stack: tuple[Path, ...]) -> list[Rendered]:
-        if kustomize._is_remote(entry):
-            self.notes.append(f"remote resource {entry} skipped")
-            return []
-        path = (directory / entry).resolve()
-        if not self._inside(path) or not path.exists():
-            self.notes.append(f"resource {entry} of {self.rel(directory) or '.'} not found in the repository")
+        path = self._resource_path(directory, entry)
+        if path is None:
             return []
         if path.is_dir():
             return self._render(path, stack)

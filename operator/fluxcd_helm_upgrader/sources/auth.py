@@ -107,6 +107,15 @@ def sends_credentials(auth: RepoAuth | None, repo_url: str, target_url: str) -> 
     return not (repo_scheme == "https" and scheme != "https")
 
 
+def hop_headers(auth: RepoAuth | None, repo_url: str, hop_url: str, headers: Mapping[str, str]) -> dict[str, str]:
+    """`headers` for one request (or redirect hop) to `hop_url`, with basic auth where `sends_credentials` allows."""
+    result = dict(headers)
+    authorization = auth.authorization() if auth is not None else None
+    if authorization and sends_credentials(auth, repo_url, hop_url):
+        result["Authorization"] = authorization
+    return result
+
+
 def _no_password() -> bytes:
     # Without a callback OpenSSL would prompt on a terminal for an encrypted key; Flux does not
     # support encrypted keys either, so fail instead.

@@ -29,7 +29,6 @@ from fluxcd_helm_upgrader.checking import chart_archive, indexes
 from fluxcd_helm_upgrader.sources import auth, helm_http, oci, oci_refs, secrets
 from fluxcd_helm_upgrader.structs import flux
 
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 KEPT = 64  # parsed charts kept in memory (values, schemas and CRDs of a chart are usually well under 1 MiB)
 
 
@@ -169,17 +168,17 @@ class ChartFetcher:
         try:
             async with asyncio.timeout(self._timeout):
                 for _hop in range(self._max_redirects + 1):
-                    headers = {"Accept-Encoding": "identity"}
-                    authorization = repo_auth.authorization() if repo_auth is not None else None
-                    if authorization and auth.sends_credentials(repo_auth, repo_url, str(current)):
-                        headers["Authorization"] = authorization
                     async with self._get_session().get(
-                        current, headers=headers, allow_redirects=False, ssl=context if context is not None else True
+                        current,
+                        headers=auth.hop_headers(repo_auth, repo_url, str(current), {"Accept-Encoding": "identity"}),
+                        allow_redirects=False,
+                        ssl=context if context is not None else True,
                     ) as resp:
-                        if resp.status in _REDIRECTS and resp.headers.get("Location"):
-                            current = current.join(yarl.URL(resp.headers["Location"]))
-                            if current.scheme not in ("http", "https"):
+                        following = helm_http.redirect(resp, current)
+                        if following is not None:
+                            if following.scheme not in ("http", "https"):
                                 raise ChartFetchError(f"redirected to a non-HTTP URL fetching {shown}")
+                            current = following
                             continue
                         if resp.status != 200:
                             raise ChartFetchError(f"HTTP {resp.status} fetching {shown}")
