@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import sshd
+from tests.support import peers, registry, sshd
 
 # ---------------------------------------------------------------------------------------------------
 # sshd: a real OpenSSH server on 127.0.0.1 for Git over SSH (tests/support/sshd.py)
@@ -21,4 +21,15 @@ def ssh_server(tmp_path: Path) -> Iterator[sshd.SshServer]:
         with sshd.running_sshd(tmp_path / "sshd") as server:
             yield server
     except sshd.SshdUnavailable as exc:
-        pytest.skip(f"no usable sshd: {exc}")
+        peers.unavailable(f"no usable sshd: {exc}")
+
+
+# ---------------------------------------------------------------------------------------------------
+# docker-registry: Debian's CNCF distribution for the OCI tests (tests/support/registry.py)
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def registry_installed() -> str:
+    """The docker-registry binary; skips (fails under CI=true) when it is not installed."""
+    return peers.require_binary("docker-registry", package="docker-registry", path=registry.REGISTRY_BINARY)

@@ -31,10 +31,7 @@ from tests.support import registry
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(
-        not registry.REGISTRY_BINARY.exists(),
-        reason="docker-registry not installed: apt-get install -y docker-registry",
-    ),
+    pytest.mark.usefixtures("registry_installed"),  # skips without it; fails under CI=true
 ]
 
 NS = prs.NAMESPACE

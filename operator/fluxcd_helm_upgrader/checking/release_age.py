@@ -127,7 +127,7 @@ def apply(
 
 
 def _range_admits_held(target: str | None, held: Sequence[Held]) -> bool:
-    if not held or target is None or ranges.is_exact(target):
+    if not held or target is None or ranges.exact_version(target) is not None:
         return False
     constraint = ranges.parse_constraint(target)
     parsed = (versions.parse(h.version) for h in held)

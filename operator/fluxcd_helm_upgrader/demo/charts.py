@@ -2,19 +2,27 @@
 
 Used by the offline demo and the e2e tests. It records every request (path and conditional headers) so tests can
 assert what the operator sent, and it can be told to fail (HTTP 500) to show one broken repository does not stop
-the others. Each index entry's `urls` holds a relative `<chart>-<version>.tgz`, served as a real packaged chart:
-the files given to `ChartRepo.add(files=...)` (values.yaml, values.schema.json, crds/...), or a minimal chart
-(Chart.yaml and an empty values.yaml) built on first request. `package` builds such a tarball for any test.
+the others. Each index entry's `urls` holds a relative `<chart>-<version>.tgz`, served as a real packaged chart
+(the upgrade risk reads it): the files given to `ChartRepo.add(files=...)` (values.yaml, values.schema.json,
+crds/...), or a minimal chart (Chart.yaml and an empty values.yaml). `package` builds such a tarball for any test.
+
+A repository can also be backed by a directory (`ChartRepo.publish_to`), the way `helm repo index` builds a
+repository from a directory of chart archives: every version is written there as `<chart>-<version>.tgz`, and an
+archive someone drops in (even an empty file made with `touch`) is published on the next index request and served
+as it is. That is how `demo --serve` lets a user publish a new chart version.
 """
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import hashlib
 import io
+import re
 import tarfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import yaml
 from aiohttp import web
@@ -27,6 +35,10 @@ class Seen:
     path: str
     if_none_match: str | None
     status: int
+
+
+# `<chart>-<version>.tgz`: the version starts at the first "-<digit>" (chart names may contain dashes).
+ARCHIVE_NAME = re.compile(r"^(?P<chart>.+?)-(?P<version>v?\d+\.\d+\.\d+[^/]*)\.tgz$")
 
 
 def package(
@@ -57,8 +69,10 @@ class ChartRepo:
 
     charts: dict[str, list[dict[str, object]]] = field(default_factory=dict)
     broken: bool = False
+    directory: Path | None = None  # see publish_to()
     tarballs: dict[str, bytes] = field(default_factory=dict, repr=False)  # file name -> packaged chart
     _rendered: bytes | None = field(default=None, repr=False)  # rendered once per change, not per request
+    _seen_files: set[str] = field(default_factory=set, repr=False)
 
     def add(
         self, chart: str, version: str, *, files: Mapping[str, str | bytes] | None = None,
@@ -79,8 +93,8 @@ class ChartRepo:
             "name": chart,
             "version": version,
             "appVersion": app_version,
-            "created": "2026-01-01T00:00:00Z",
-            "digest": digest,
+            "created": extra.pop("created", "2026-01-01T00:00:00Z"),
+            "digest": extra.pop("digest", digest),
             "urls": [name],
         }
         if kube_version:
@@ -89,9 +103,14 @@ class ChartRepo:
         entries = [e for e in self.charts.get(chart, []) if e["version"] != version]
         self.charts[chart] = [entry, *entries]
         self._rendered = None
+        if self.directory is not None:
+            self._write_archive(chart, version, str(entry["appVersion"]))
 
     def tarball(self, name: str) -> bytes | None:
-        """The packaged chart for a `urls` file name; a minimal one for versions added without files."""
+        """The packaged chart for a `urls` file name: the archive in the directory when there is one, else the
+        files given to `add`, else a minimal chart built on first request."""
+        if self.directory is not None and (self.directory / name).is_file():
+            return (self.directory / name).read_bytes()
         if name not in self.tarballs:
             entry = next((e for entries in self.charts.values() for e in entries if e["urls"] == [name]), None)
             if entry is None:
@@ -100,12 +119,72 @@ class ChartRepo:
                                           app_version=str(entry["appVersion"]))  # fmt: skip
         return self.tarballs[name]
 
+    def publish_to(self, directory: Path) -> Path:
+        """Keep this repository in `directory` from now on: existing versions are written there as archives,
+        and archives added to it later are published (see `refresh()`)."""
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        for chart, entries in self.charts.items():
+            for entry in entries:
+                self._write_archive(chart, str(entry["version"]), str(entry["appVersion"]))
+        return directory
+
+    def _write_archive(self, chart: str, version: str, app_version: str) -> None:
+        assert self.directory is not None
+        name = f"{chart}-{version}.tgz"
+        self._seen_files.add(name)
+        target = self.directory / name
+        if target.exists():
+            return
+        target.write_bytes(self.tarballs.get(name) or package(chart, version, app_version=app_version))
+
+    def refresh(self) -> None:
+        """Publish archives that appeared in the directory: Chart.yaml when readable, else the file name."""
+        if self.directory is None or not self.directory.is_dir():
+            return
+        for path in sorted(self.directory.glob("*.tgz")):
+            if path.name in self._seen_files:
+                continue
+            self._seen_files.add(path.name)
+            found = _chart_yaml(path) or _from_file_name(path.name)
+            if found is None:
+                continue
+            chart, version, app_version = found
+            created = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.UTC)
+            self.add(
+                chart,
+                version,
+                appVersion=app_version,
+                created=created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                digest=hashlib.sha256(path.read_bytes()).hexdigest(),
+            )
+
     def index(self) -> bytes:
         if self._rendered is None:
             dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
             document = {"apiVersion": "v1", "entries": self.charts, "generated": "2026-01-01T00:00:00Z"}
             self._rendered = yaml.dump(document, Dumper=dumper, sort_keys=True).encode()
         return self._rendered
+
+
+def _from_file_name(name: str) -> tuple[str, str, str] | None:
+    match = ARCHIVE_NAME.match(name)
+    return None if match is None else (match["chart"], match["version"], match["version"])
+
+
+def _chart_yaml(path: Path) -> tuple[str, str, str] | None:
+    """(name, version, appVersion) from the archive's <chart>/Chart.yaml, or None for an empty or odd file."""
+    try:
+        with tarfile.open(path, mode="r:gz") as archive:
+            members = archive.getmembers()
+            member = next(m for m in members if m.name.count("/") == 1 and m.name.endswith("/Chart.yaml"))
+            handle = archive.extractfile(member)
+            meta = yaml.safe_load(handle.read()) if handle is not None else None
+    except (OSError, tarfile.TarError, StopIteration, yaml.YAMLError):
+        return None
+    if not isinstance(meta, dict) or not meta.get("name") or not meta.get("version"):
+        return None
+    return str(meta["name"]), str(meta["version"]), str(meta.get("appVersion") or meta["version"])
 
 
 class ChartServer:
@@ -146,6 +225,8 @@ class ChartServer:
 
     async def _index(self, request: web.Request) -> web.Response:
         repo = self.repos.get(request.match_info["repo"])
+        if repo is not None:
+            repo.refresh()
         conditional = request.headers.get("If-None-Match")
         if repo is None or repo.broken:
             status = 404 if repo is None else 500

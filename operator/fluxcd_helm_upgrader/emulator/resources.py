@@ -37,6 +37,12 @@ class Resource:
     # Custom resources carry metadata.generation; most built-ins (configmaps, secrets) do not.
     custom: bool = False
     schema: dict[str, Any] | None = field(default=None, compare=False, hash=False)
+    # The CRD version's additionalPrinterColumns (emulator.tables); empty for built-ins.
+    printer_columns: tuple[dict[str, Any], ...] = field(default=(), compare=False, hash=False)
+
+    @property
+    def list_kind(self) -> str:
+        return f"{self.kind}List"
 
     @property
     def api_version(self) -> str:
@@ -144,6 +150,9 @@ def resources_from_crd(doc: dict[str, Any]) -> list[Resource]:
                 status_subresource="status" in subresources,
                 custom=True,
                 schema=schema,
+                printer_columns=tuple(
+                    version.get("additionalPrinterColumns") or spec.get("additionalPrinterColumns") or ()
+                ),
             )
         )
     return result
@@ -154,11 +163,13 @@ class Catalogue:
 
     def __init__(self, resources: Iterable[Resource] = BUILTINS) -> None:
         self._by_gvp: dict[tuple[str, str, str], Resource] = {}
+        self.generation = 0  # bumped on every change, so derived documents (OpenAPI) know when to rebuild
         for resource in resources:
             self.add(resource)
 
     def add(self, resource: Resource) -> None:
         self._by_gvp[(resource.group, resource.version, resource.plural)] = resource
+        self.generation += 1
 
     def add_crd(self, doc: dict[str, Any]) -> list[Resource]:
         """Register (or re-register) every served version of a CRD; old versions it dropped vanish."""
@@ -173,6 +184,7 @@ class Catalogue:
     def remove_crd(self, group: str, plural: str) -> None:
         for key in [k for k in self._by_gvp if (k[0], k[2]) == (group, plural)]:
             del self._by_gvp[key]
+        self.generation += 1
 
     def get(self, group: str, version: str, plural: str) -> Resource | None:
         return self._by_gvp.get((group, version, plural))
