@@ -165,7 +165,9 @@ def test_every_property_has_a_description(kind: str) -> None:
     schema = openapi(kind)
     assert schema.get("description")
     missing = [path for path, node in walk(schema, kind) if not str(node.get("description", "")).strip()]
-    assert missing == []
+    # The API server documents metadata itself and refuses a CRD that says anything about it but its type.
+    assert missing == [f"{kind}.metadata"]
+    assert openapi(kind)["properties"]["metadata"] == {"type": "object"}
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
