@@ -190,3 +190,52 @@ async def test_the_demo_fallback_prints_what_kubectl_prints(
     monkeypatch.setenv("PATH", "")
     shown = await tables.kubectl_get(local.api, local.kubeconfig, "upgradeproposals")
     assert not shown.real and shown.text == real
+
+
+def _pinned_kubectl(dispatcher: str) -> str:
+    """One kubectl for both servers: Google's dispatcher would pick a client by each server's version."""
+    for version in ("1.33", "1.32", "1.31"):
+        candidate = Path(dispatcher).resolve().parent / f"kubectl.{version}"
+        if candidate.is_file():
+            return str(candidate)
+    return dispatcher
+
+
+def _without_age(output: str) -> list[str]:
+    """Table lines with the AGE column cut off (creation times differ between the two servers)."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    cut = lines[0].rindex("AGE")
+    return [line[:cut].rstrip() for line in lines]
+
+
+@pytest.mark.backends("apiserver")
+async def test_kubectl_get_prints_the_same_on_the_emulator_and_a_real_api_server(
+    backend: str, local: cluster.LocalCluster, kubectl_binary: str, tmp_path: Path
+) -> None:
+    """The same objects on both servers: `kubectl get` (and `-o wide`) prints the same table, AGE aside."""
+    from tests.e2e import backends
+
+    binary = _pinned_kubectl(kubectl_binary)
+    proposal = yaml.safe_load((REPO_ROOT / "crds" / "samples" / "upgradeproposal.yaml").read_text())
+    pending = {**proposal, "metadata": {"name": "data.cache", "namespace": NS},
+               "status": {"phase": "Pending", "message": "waiting for the Git worker"}}  # fmt: skip
+    config = demo.upgrader_config("file:///srv/fleet.git")
+    config["status"] = {"conditions": [{"type": "Ready", "status": "True", "reason": "Succeeded",
+                                        "message": "checked 2 releases, 1 outdated",
+                                        "lastTransitionTime": "2026-01-01T00:00:00Z"}]}  # fmt: skip
+    outputs: dict[str, list[list[str]]] = {}
+    async with backends.cluster(tmp_path / "real") as real:
+        for target in (local, real):
+            for body in (proposal, pending, config):
+                target.apply(body)
+        for name, target in (("emulator", local), ("apiserver", real)):
+            runs = []
+            for args in (["get", "upgradeproposals", "-A"], ["get", "upgradeproposals", "-A", "-o", "wide"],
+                         ["get", "upgraderconfigs", "-A"]):  # fmt: skip
+                code, output = await tables.run_kubectl(binary, target.kubeconfig, tmp_path / f"cache-{name}", args)
+                assert code == 0, f"{name}: {output}"
+                runs.append(_without_age(output))
+            outputs[name] = runs
+    assert outputs["emulator"] == outputs["apiserver"]
+    assert any("apps-podinfo" in line and " Open " in line for line in outputs["apiserver"][0]), outputs
+    assert any("data.cache" in line and " Pending " in line for line in outputs["apiserver"][0]), outputs
