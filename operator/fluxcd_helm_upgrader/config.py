@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fluxcd_helm_upgrader.checking import durations
+from fluxcd_helm_upgrader.checking import durations, release_age
 from fluxcd_helm_upgrader.gitops import urls
 
 # Defaults, identical to the `default:` values in crds/upgraderconfigs.yaml.
@@ -116,6 +116,7 @@ class PolicySpec:
     include_prerelease: bool
     allowed_updates: AllowedUpdates
     ignore: tuple[IgnoreSpec, ...]
+    minimum_release_age: float = 0.0  # seconds; 0: every version is proposed as soon as it appears
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "spec.git.author": ("name", "email"),
     "spec.pullRequests": ("provider", "apiURL", "repository", "secretRef", "branchPrefix", "labels",
                           "assignees", "reviewers", "draft"),
-    "spec.policy": ("includePrerelease", "allowedUpdates", "ignore"),
+    "spec.policy": ("includePrerelease", "allowedUpdates", "ignore", "minimumReleaseAge"),
 }  # fmt: skip
 
 
@@ -358,10 +359,18 @@ def _policy(policy: _Object) -> PolicySpec:
         if release is not None and not _RELEASE.match(release):
             raise ConfigError(rule.at("release"), f"{release!r} is not namespace/name, e.g. apps/podinfo")
         rules.append(IgnoreSpec(chart=rule.string("chart"), versions=rule.string("versions"), release=release))
+    raw_age = policy.value.get("minimumReleaseAge")
+    if raw_age is not None and not isinstance(raw_age, str):
+        raise ConfigError(policy.at("minimumReleaseAge"), f"expected a duration such as 3d, got {_kind(raw_age)}")
+    try:
+        age = release_age.parse_age(raw_age or "")
+    except ValueError as error:
+        raise ConfigError(policy.at("minimumReleaseAge"), str(error)) from None
     return PolicySpec(
         include_prerelease=policy.boolean("includePrerelease", False),
         allowed_updates=AllowedUpdates(policy.enum("allowedUpdates", AllowedUpdates, AllowedUpdates.MAJOR.value)),
         ignore=tuple(rules),
+        minimum_release_age=age,
     )
 
 

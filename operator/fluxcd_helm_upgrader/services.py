@@ -16,9 +16,9 @@ from fluxcd_helm_upgrader import metrics as metrics_
 from fluxcd_helm_upgrader import settings as settings_
 from fluxcd_helm_upgrader import triggering, webhooks
 from fluxcd_helm_upgrader.gitops import repos
-from fluxcd_helm_upgrader.proposals import publishing, worker
+from fluxcd_helm_upgrader.proposals import publishing, risking, worker
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
-from fluxcd_helm_upgrader.sources import helm_http, oci, secrets
+from fluxcd_helm_upgrader.sources import charts, helm_http, oci, secrets
 
 
 @dataclass
@@ -32,6 +32,7 @@ class Services:
     metrics: metrics_.Metrics
     oci_session: aiohttp.ClientSession  # one session for registries: keeps connections and bearer tokens
     oci: oci.OciClient
+    charts: charts.ChartFetcher  # packaged charts for the upgrade risk (the Git worker's risking.Assessor)
     triggers: triggering.Triggers = field(default_factory=triggering.Triggers)
     receiver: webhooks.Receiver | None = None
 
@@ -42,9 +43,13 @@ class Services:
         core = client.CoreV1Api(api)
         proposals = ProposalStore(api)
         metrics = metrics_.Metrics()
+        oci_session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+        oci_client = oci.OciClient(oci_session)
+        fetcher = charts.ChartFetcher(oci_client, timeout=current.fetch_timeout_seconds)
         context = publishing.Context(
-            api=api, core=core, store=proposals, workspace=repos.Workspace(current.cache_dir / "git"), metrics=metrics
-        )
+            api=api, core=core, store=proposals, workspace=repos.Workspace(current.cache_dir / "git"), metrics=metrics,
+            risk=risking.Assessor(fetcher, core, risking.ClusterVersion(api).get),
+        )  # fmt: skip
 
         async def process(job: worker.Job) -> None:
             await publishing.process(context, job)
@@ -61,8 +66,9 @@ class Services:
             proposals=proposals,
             workers=worker.WorkerPool(process, on_drained=context.drained),
             metrics=metrics,
-            oci_session=(oci_session := aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())),
-            oci=oci.OciClient(oci_session),
+            oci_session=oci_session,
+            oci=oci_client,
+            charts=fetcher,
         )
 
     async def start_servers(self) -> None:
@@ -85,5 +91,6 @@ class Services:
         await self.workers.close()
         await self.metrics.stop()
         await self.fetcher.close()
+        await self.charts.close()
         await self.oci_session.close()
         await self.api.close()

@@ -84,10 +84,11 @@ async def test_get_shows_the_printer_columns_and_describe_the_events(
     code, output = await kubectl(kubectl_binary, demo_cluster, "get", "upgradeproposals", "-A")
     assert code == 0, output
     header, rows = columns(output)
-    assert header == ["NAMESPACE", "NAME", "RELEASE NAMESPACE", "RELEASE", "CHART", "CURRENT", "TARGET", "PHASE", "PR",
-                      "AGE"]  # fmt: skip
+    assert header == ["NAMESPACE", "NAME", "RELEASE NAMESPACE", "RELEASE", "CHART", "CURRENT", "TARGET", "RISK",
+                      "PHASE", "PR", "AGE"]  # fmt: skip
     podinfo = next(row for row in rows if row["NAME"] == "apps.podinfo")
-    assert (podinfo["CURRENT"], podinfo["TARGET"], podinfo["PHASE"]) == ("6.5.0", "6.7.1", "Open")
+    shown = (podinfo["CURRENT"], podinfo["TARGET"], podinfo["RISK"], podinfo["PHASE"])
+    assert shown == ("6.5.0", "6.7.1", "Low", "Open")
     assert podinfo["PR"] == "" and re.fullmatch(r"\d+s", podinfo["AGE"])  # provider none: no PR URL
     code, output = await kubectl(kubectl_binary, demo_cluster, "get", "upgraderconfigs", "-A")
     header, rows = columns(output)

@@ -85,6 +85,7 @@ def test_full_spec() -> None:
                 "includePrerelease": True,
                 "allowedUpdates": "patch",
                 "ignore": [{"chart": "redis", "versions": ">=18.0.0"}, {"release": "apps/podinfo"}],
+                "minimumReleaseAge": "3d",
             },
         }
     )
@@ -102,6 +103,7 @@ def test_full_spec() -> None:
     assert (prs.labels, prs.assignees, prs.reviewers, prs.draft) == ((), ("alice",), ("bob", "carol"), True)
     assert cfg.policy.include_prerelease is True
     assert cfg.policy.allowed_updates == "patch"
+    assert cfg.policy.minimum_release_age == 3 * 86400
     assert cfg.policy.ignore == (
         config.IgnoreSpec(chart="redis", versions=">=18.0.0", release=None),
         config.IgnoreSpec(chart=None, versions=None, release="apps/podinfo"),
@@ -201,6 +203,9 @@ def test_interval(text: str, seconds: float) -> None:
          "not namespace/name"),
         (spec_with("policy.ignore", {"chart": "a"}), "spec.policy.ignore", "expected a list"),
         (spec_with("policy", []), "spec.policy", "expected an object"),
+        (spec_with("policy.minimumReleaseAge", "3 days"), "spec.policy.minimumReleaseAge",
+         "such as 3d, 1d12h, 72h or 30m"),
+        (spec_with("policy.minimumReleaseAge", 3), "spec.policy.minimumReleaseAge", "expected a duration"),
     ],
 )  # fmt: skip
 def test_errors_name_the_field_and_the_fix(spec: dict[str, Any], field_path: str, says: str) -> None:

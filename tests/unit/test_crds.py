@@ -140,6 +140,7 @@ def test_short_names() -> None:
             ("Chart", ".spec.chart", "string"),
             ("Current", ".spec.currentVersion", "string"),
             ("Target", ".spec.targetVersion", "string"),
+            ("Risk", ".status.risk.level", "string"),
             ("Phase", ".status.phase", "string"),
             ("PR", ".status.pullRequest.url", "string"),
             ("Age", ".metadata.creationTimestamp", "date"),

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fluxcd_helm_upgrader import config as config_
+from fluxcd_helm_upgrader.cycles import subjects
 from fluxcd_helm_upgrader.cycles.running import Checked, Outcome
 from fluxcd_helm_upgrader.cycles.view import FluxView
 from fluxcd_helm_upgrader.proposals import phases, targets
@@ -83,6 +84,7 @@ def jobs_for(
                 deployed_version=release.deployed_version if release else None,
                 versions=found.versions if found else (),
                 edit=plan,
+                risk=subjects.subject_for(found) if found else None,
             )
         )
     return jobs

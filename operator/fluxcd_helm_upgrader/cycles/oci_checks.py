@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -65,6 +65,8 @@ CredsKey = tuple[str, str, str]  # (secret namespace, secret name, registry)
 # cycles; bounded so a fleet with many charts keeps a small, fixed memory.
 _APP_VERSIONS: collections.OrderedDict[tuple[str, str], str | None] = collections.OrderedDict()
 _APP_VERSIONS_KEPT = 2048
+# Release time per (chart repository, tag), for policy.minimumReleaseAge: read once, bounded like appVersions.
+_CREATED: collections.OrderedDict[tuple[str, str], str | None] = collections.OrderedDict()
 RepoKey = tuple[oci.OciRef, oci.RegistryCreds | None]
 
 
@@ -103,21 +105,41 @@ class OciChecks:
     async def app_version(self, target: OciChart, tag: str) -> str | None:
         """The chart's appVersion at `tag` (from its config blob, or Chart.yaml in the layer); None when the
         registry cannot say. Only asked for proposals: the PR body shows the appVersion change."""
+
+        async def read(creds: oci.RegistryCreds | None) -> str | None:
+            value = (await self._client.chart_metadata(target.ref, tag, creds)).get("appVersion")
+            return str(value) if value is not None else None
+
+        return await self._remembered(_APP_VERSIONS, target, tag, read)  # None never holds a proposal back
+
+    async def created(self, target: OciChart, tag: str) -> str | None:
+        """When the chart at `tag` was pushed (its `org.opencontainers.image.created`); None when the registry
+        cannot say (minimumReleaseAge then holds the version back). Asked only while that policy is set."""
+        return await self._remembered(_CREATED, target, tag, lambda creds: self._client.created(target.ref, tag, creds))
+
+    async def _remembered(
+        self,
+        cache: collections.OrderedDict[tuple[str, str], str | None],
+        target: OciChart,
+        tag: str,
+        read: Callable[[oci.RegistryCreds | None], Awaitable[str | None]],
+    ) -> str | None:
+        """A per-tag fact from the registry, kept across cycles (a pushed tag does not change); a failed read is
+        None and is not remembered, so a registry hiccup costs one answer, not every later one."""
         key = (str(target.ref), tag)
-        if key in _APP_VERSIONS:
-            _APP_VERSIONS.move_to_end(key)
-            return _APP_VERSIONS[key]
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
         try:
             creds = await self.creds(target)
             async with self._limit:
-                metadata = await self._client.chart_metadata(target.ref, tag, creds)
+                value = await read(creds)
         except (CheckFailure, oci.RegistryError):
-            return None  # a missing appVersion never holds a proposal back
-        value = metadata.get("appVersion")
-        _APP_VERSIONS[key] = str(value) if value is not None else None
-        while len(_APP_VERSIONS) > _APP_VERSIONS_KEPT:
-            _APP_VERSIONS.popitem(last=False)
-        return _APP_VERSIONS[key]
+            return None
+        cache[key] = value
+        while len(cache) > _APP_VERSIONS_KEPT:
+            cache.popitem(last=False)
+        return value
 
     async def _read_creds(self, target: OciChart) -> oci.RegistryCreds | None:
         assert target.secret is not None

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from fluxcd_helm_upgrader.checking import release_age
 from fluxcd_helm_upgrader.cycles.running import Outcome
 from fluxcd_helm_upgrader.status import conditions, reasons
 
@@ -22,6 +23,18 @@ def failed_releases(outcome: Outcome) -> list[dict[str, str]]:
         {"release": f.release.key, "reason": f.failure.reason, "message": f.failure.message}
         for f in outcome.failed[:MAX_LISTED]
     ]
+
+
+def held_versions(outcome: Outcome) -> list[dict[str, str]]:
+    """Versions policy.minimumReleaseAge held back, with when each becomes eligible (status.heldVersions)."""
+    entries = []
+    for checked in outcome.checked:
+        for held in checked.held:
+            entry = {"release": checked.release.key, "version": held.version}
+            if held.eligible_at is not None:
+                entry["eligibleAt"] = release_age.rfc3339(held.eligible_at)
+            entries.append(entry)
+    return entries[:MAX_LISTED]
 
 
 def cycle_status(
@@ -43,6 +56,9 @@ def cycle_status(
         ready, reason = checked > 0, reasons.PARTIALLY_CHECKED
         names = ", ".join(f.release.key for f in outcome.failed[:5]) + (", ..." if failed > 5 else "")
         message = f"checked {checked} releases, {outdated} outdated; {failed} could not be checked: {names}"
+    held = held_versions(outcome)
+    if held:
+        message += f"; {sum(len(c.held) for c in outcome.checked)} newer version(s) held by minimumReleaseAge"
     status: dict[str, Any] = {
         "conditions": _ready(old_status, ready, reason, message, generation, now),
         "observedGeneration": generation,
@@ -51,6 +67,7 @@ def cycle_status(
         "releasesOutdated": outdated,
         "proposalsOpen": proposals_open,
         "failedReleases": failed_releases(outcome),
+        "heldVersions": held,
     }
     if requested_at:
         status["lastHandledReconcileAt"] = requested_at

@@ -17,13 +17,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
 from fluxcd_helm_upgrader import config as config_
-from fluxcd_helm_upgrader.checking import decisions, indexes, oci_tags, policy, scope
-from fluxcd_helm_upgrader.cycles import oci_checks, resolving
+from fluxcd_helm_upgrader.checking import decisions, indexes, oci_tags, policy, release_age, scope
+from fluxcd_helm_upgrader.cycles import aging, oci_checks, resolving
 from fluxcd_helm_upgrader.cycles.resolving import Checkable, Failure, HttpChart, OciChart
 from fluxcd_helm_upgrader.cycles.view import FluxView
 from fluxcd_helm_upgrader.proposals import targets
@@ -48,6 +48,7 @@ class Checked:
     versions: tuple[indexes.ChartVersion, ...]
     write: str | None = None
     digest: targets.DigestPin | None = None
+    held: tuple[release_age.Held, ...] = ()  # newer versions held back by policy.minimumReleaseAge
 
     @property
     def target(self) -> str | None:
@@ -141,6 +142,7 @@ async def run(
             resolved.append((release, target))
 
     rules = to_policy(cfg)
+    age = cfg.policy.minimum_release_age
     skipped = skipped_targets or {}
     fetches: dict[str, tuple[str, int]] = {}
     results: dict[tuple[str, str], _IndexResult] = {}
@@ -149,7 +151,7 @@ async def run(
         checks = oci_checks.OciChecks(client, secrets_api, concurrency=oci_concurrency) if client else None
         http_reads = asyncio.gather(*(_read_index(cycle, secrets_api, *wanted[key], fetches) for key in keys))
         oci_work = asyncio.gather(
-            *(_check_oci(checks, release, target, rules, skipped) for release, target in oci_resolved if checks)
+            *(_check_oci(checks, release, target, rules, skipped, age) for release, target in oci_resolved if checks)
         )
         outcomes, oci_results = await asyncio.gather(http_reads, oci_work)
         results = dict(zip(keys, outcomes, strict=True))
@@ -174,11 +176,13 @@ async def run(
                 )
             )
             continue
-        decision = _decide(release, target.chart, target.current, [v.version for v in versions], rules, skipped)
+        over = functools.partial(_decide, release, target.chart, target.current, rules=rules, skipped=skipped)
+        available = [v.version for v in versions]
+        decision, held = await aging.decide(over, available, aging.index_times(versions), age)
         if decision.outcome is decisions.Outcome.UNSUPPORTED_RANGE:
             failed.append(Failed(release, Failure(reasons.RANGE_UNSUPPORTED, f"{release.key}: {decision.message}")))
             continue
-        checked.append(Checked(release, target, decision, versions))
+        checked.append(Checked(release, target, decision, versions, held=held))
     for item in oci_results:
         if isinstance(item, Checked):
             checked.append(item)
@@ -191,7 +195,7 @@ def _decide(
     release: flux.HelmRelease,
     chart: str,
     current: str,
-    available: list[str],
+    available: Sequence[str],
     rules: policy.Policy,
     skipped: Mapping[str, Collection[str]],
     *,
@@ -211,6 +215,7 @@ async def _check_oci(
     target: OciChart,
     rules: policy.Policy,
     skipped: Mapping[str, Collection[str]],
+    age: float = 0.0,
 ) -> Checked | Failed:
     """Tags → versions → decision for one release; a new digest when the OCIRepository pins one."""
     assert checks is not None
@@ -223,22 +228,28 @@ async def _check_oci(
     if target.writes_tag:
         current = "" if current == resolving.LATEST else oci_tags.tag_to_version(current)
     available = [tagged.version for tagged in tag_list.versions]
-    decision = _decide(release, target.chart, current, available, rules, skipped, tags=target.writes_tag)
+    over = functools.partial(_decide, release, target.chart, current, rules=rules, skipped=skipped,
+                             tags=target.writes_tag)  # fmt: skip
+
+    async def created_of(version: str) -> str | None:
+        return await checks.created(target, tag_list.tag_of(version))
+
+    decision, held = await aging.decide(over, available, created_of, age)
     if decision.outcome is decisions.Outcome.UNSUPPORTED_RANGE:
         return Failed(release, Failure(reasons.RANGE_UNSUPPORTED, f"{release.key}: {decision.message}"))
     if decision.outcome is not decisions.Outcome.PROPOSE or decision.newest is None:
-        return Checked(release, target, decision, ())
+        return Checked(release, target, decision, (), held=held)
     tag = tag_list.tag_of(decision.newest)
     versions = await _app_versions(checks, target, tag_list, decision)
     if not target.writes_tag:
-        return Checked(release, target, decision, versions)
+        return Checked(release, target, decision, versions, held=held)
     pin = None
     if target.digest:
         try:
             pin = targets.DigestPin(target.digest, await checks.digest(target, tag))
         except oci_checks.CheckFailure as error:
             return Failed(release, Failure(error.reason, f"{release.key}: digest of {tag}: {error.message}"))
-    return Checked(release, target, decision, versions, write=tag, digest=pin)
+    return Checked(release, target, decision, versions, write=tag, digest=pin, held=held)
 
 
 async def _app_versions(
@@ -263,7 +274,7 @@ async def _read_index(
     names = frozenset(charts)
     where = f"HelmRepository {repo.namespace}/{repo.name}"
     try:
-        repo_auth = await auth.repo_auth_for(secrets_api, repo.namespace, _auth_spec(repo))
+        repo_auth = await auth.repo_auth_for(secrets_api, repo.namespace, auth.repository_spec(repo))
         fetched = await cycle.fetch(
             repo.url,
             auth=repo_auth,
@@ -280,11 +291,3 @@ async def _read_index(
     fetches[fetched.url] = (fetched.status, fetched.bytes_read)
     return _IndexResult(fetched.value, None)
 
-
-def _auth_spec(repo: flux.HelmRepository) -> dict[str, object]:
-    spec: dict[str, object] = {"passCredentials": repo.pass_credentials, "insecure": repo.insecure}
-    if repo.secret_name:
-        spec["secretRef"] = {"name": repo.secret_name}
-    if repo.cert_secret_name:
-        spec["certSecretRef"] = {"name": repo.cert_secret_name}
-    return spec

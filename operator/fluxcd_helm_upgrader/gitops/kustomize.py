@@ -134,20 +134,10 @@ class Walker:
     def _level(
         self, directory: Path, stack: tuple[Path, ...], extra: Sequence[Patch], ns_override: str | None
     ) -> list[Built]:
-        if directory in stack:
-            self.notes.append(f"cycle through {self.rel(directory)} skipped")
+        read = self._read_level(directory, stack)
+        if read is None:
             return []
-        kfile = kustomization_file(directory)
-        kust: dict[str, Any] = {}
-        if kfile is None:
-            entries = self._generated(directory)
-        else:
-            docs = manifests.read_documents(kfile)
-            if not docs or not isinstance(docs[0], dict):
-                self.notes.append(f"{self.rel(kfile)} is not a valid kustomization")
-                return []
-            kust = docs[0]
-            entries = [str(e) for e in [*(kust.get("resources") or []), *(kust.get("bases") or [])]]
+        kfile, kust, entries = read
         objects: list[Built] = []
         for entry in entries:
             objects.extend(self._resource(directory, entry, (*stack, directory)))
@@ -163,6 +153,35 @@ class Walker:
             obj.tiers.append(level)
             obj.tiers.append(flux)
         return objects
+
+    def _read_level(
+        self, directory: Path, stack: tuple[Path, ...]
+    ) -> tuple[Path | None, dict[str, Any], list[str]] | None:
+        """(kustomization file, its content, the resources to build) of one directory; None when it cannot be
+        built (a cycle, an invalid kustomization: noted). Without a kustomization file, Flux's generated one."""
+        if directory in stack:
+            self.notes.append(f"cycle through {self.rel(directory)} skipped")
+            return None
+        kfile = kustomization_file(directory)
+        if kfile is None:
+            return None, {}, self._generated(directory)
+        docs = manifests.read_documents(kfile)
+        if not docs or not isinstance(docs[0], dict):
+            self.notes.append(f"{self.rel(kfile)} is not a valid kustomization")
+            return None
+        kust = docs[0]
+        return kfile, kust, [str(e) for e in [*(kust.get("resources") or []), *(kust.get("bases") or [])]]
+
+    def _resource_path(self, directory: Path, entry: str) -> Path | None:
+        """The file or directory a `resources` entry names, inside the checkout; None (noted) otherwise."""
+        if _is_remote(entry):
+            self.notes.append(f"remote resource {entry} skipped")
+            return None
+        path = (directory / entry).resolve()
+        if not self._inside(path) or not path.exists():
+            self.notes.append(f"resource {entry} of {self.rel(directory) or '.'} not found in the repository")
+            return None
+        return path
 
     def _generated(self, directory: Path) -> list[str]:
         entries: list[str] = []
@@ -180,12 +199,8 @@ class Walker:
         return entries
 
     def _resource(self, directory: Path, entry: str, stack: tuple[Path, ...]) -> list[Built]:
-        if _is_remote(entry):
-            self.notes.append(f"remote resource {entry} skipped")
-            return []
-        path = (directory / entry).resolve()
-        if not self._inside(path) or not path.exists():
-            self.notes.append(f"resource {entry} of {self.rel(directory) or '.'} not found in the repository")
+        path = self._resource_path(directory, entry)
+        if path is None:
             return []
         if path.is_dir():
             return self._level(path, stack, (), None)

@@ -1,9 +1,10 @@
 """Shared vocabulary of the locator: what we look for (Target), where a value is set (Source),
 and the plumbing to read YAML manifests and kustomize patches as plain data.
 
-Used by `gitops.kustomize` (walking kustomization.yaml trees) and `gitops.locating` (the public
-entry point). Plain data is read with PyYAML's C loader when available (fast enough for a whole
-fleet); exact positions are only computed later, by `gitops.scalars`, for the chosen file.
+Used by `gitops.kustomize` (walking kustomization.yaml trees), `gitops.locating` (the public
+entry point) and `gitops.rendering`. Plain data is read with the bounded loader of `checking.safe_yaml`
+(libyaml's parser; aliases, scalar sizes, nesting and merge keys bounded, as a checkout is untrusted input);
+exact positions are only computed later, by `gitops.scalars`, for the chosen file.
 """
 
 from __future__ import annotations
@@ -16,11 +17,9 @@ from typing import Any
 
 import yaml
 
+from fluxcd_helm_upgrader.checking import safe_yaml
 from fluxcd_helm_upgrader.gitops import scalars
 from fluxcd_helm_upgrader.structs import kinds
-
-# Loader for plain data; the C loader when PyYAML was built with libyaml.
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # kind -> (API group, fields we may edit, the default field)
 FIELDS: dict[str, tuple[str, tuple[str, ...], str]] = {
@@ -130,8 +129,8 @@ def _str_map(value: Any) -> dict[str, str]:
 
 
 def load_documents(text: str) -> list[Any]:
-    """All documents of a YAML stream as plain data; raises yaml.YAMLError."""
-    return list(yaml.load_all(text, Loader=_LOADER))
+    """All documents of a YAML stream as plain data (bounded, `checking.safe_yaml`); raises yaml.YAMLError."""
+    return safe_yaml.load_typed(text)
 
 
 def read_documents(path: Path) -> list[Any] | None:

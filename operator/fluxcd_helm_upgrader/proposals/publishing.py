@@ -18,10 +18,10 @@ from kubernetes_asyncio import client
 
 from fluxcd_helm_upgrader import kube_events
 from fluxcd_helm_upgrader import metrics as metrics_
-from fluxcd_helm_upgrader.checking import applying, indexes
+from fluxcd_helm_upgrader.checking import applying, indexes, risk
 from fluxcd_helm_upgrader.forges import base, texts
 from fluxcd_helm_upgrader.gitops import credentials, locating, repos
-from fluxcd_helm_upgrader.proposals import access, changes, naming, phases, targets
+from fluxcd_helm_upgrader.proposals import access, changes, naming, phases, risking, targets
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
 from fluxcd_helm_upgrader.proposals.worker import Job
 from fluxcd_helm_upgrader.sources import secrets
@@ -42,6 +42,7 @@ class Context:
     # Repositories whose credentials or clone failed in the current drain of their queue: the other proposals
     # of that repository fail the same way without running git again (one broken Git URL, one clone attempt).
     unreachable: dict[tuple[str, str], Failure] = field(default_factory=dict)
+    risk: risking.Assessor | None = None  # the upgrade risk of each PR; None: not assessed (some unit tests)
 
     def drained(self, repo_key: tuple[str, str]) -> None:
         """Called by the worker when a repository's queue is empty: the next batch tries Git again."""
@@ -133,6 +134,7 @@ async def _publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> tuple[dic
         raise
     change = await _prepare_change(ctx, repo, job, spec)
     location = change.location
+    assessed = await ctx.risk.assess(job.risk, spec) if ctx.risk is not None else None
     prs = job.config.pull_requests
     commit_message = f"{title}\n\n{_edit_summary(job)}Proposed by fluxcd-helm-upgrader ({job.namespace}/{job.name})."
     try:
@@ -154,7 +156,7 @@ async def _publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> tuple[dic
         base=repo.base_branch,
         head=branch,
         title=title,
-        body=_body(job, spec, location),
+        body=_body(job, spec, location, assessed),
         labels=prs.labels,
         assignees=prs.assignees,
         reviewers=prs.reviewers,
@@ -171,7 +173,7 @@ async def _publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> tuple[dic
     ctx.metrics.pull_request(result.action if result.action != "pushed" else action, "success")
     if result.pull_request is not None:
         ctx.metrics.github_call("success", getattr(forge, "rate_limit_remaining", None))
-    where = f"{location.path}:{location.line}"
+    where = f"{location.path}:{location.line}" + (f", risk {assessed.level}" if assessed else "")
     if result.pull_request is None:
         message = f"branch {branch} pushed ({where} -> {target}); provider none opens no pull request"
         reason = "BranchPushed"
@@ -190,6 +192,7 @@ async def _publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> tuple[dic
         line=location.line,
         message=message,
         generation=_gen(body),
+        risk=assessed.to_status() if assessed else None,
     )
     return new_status, ("Normal", reason, message)
 
@@ -250,7 +253,7 @@ def _edit_summary(job: Job) -> str:
     return f"{plan.describe()}.\n\n"
 
 
-def _body(job: Job, spec: Mapping[str, Any], location: locating.Location) -> str:
+def _body(job: Job, spec: Mapping[str, Any], location: locating.Location, assessed: risk.Risk | None) -> str:
     release, source = spec.get("release") or {}, spec.get("source") or {}
     current, target = str(spec.get("currentVersion")), str(spec.get("targetVersion"))
     by_version = {v.version: v for v in job.versions}
@@ -269,6 +272,7 @@ def _body(job: Job, spec: Mapping[str, Any], location: locating.Location) -> str
         app_version_from=by_version[current].app_version if current in by_version else None,
         app_version_to=newest.app_version if newest else None,
         deprecated=bool(newest and newest.deprecated),
+        risk=assessed,
     )
     changes = [(v.version, v.changes) for v in job.versions if v.changes]
     return texts.body(facts, changes)

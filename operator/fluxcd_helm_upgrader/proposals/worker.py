@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from fluxcd_helm_upgrader import config as config_
 from fluxcd_helm_upgrader.checking import indexes
-from fluxcd_helm_upgrader.proposals import targets
+from fluxcd_helm_upgrader.proposals import risking, targets
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ class Job:
     deployed_version: str | None = None  # the chart version the cluster runs now
     versions: tuple[indexes.ChartVersion, ...] = ()  # the chart's index entries: appVersion, changes, deprecated
     edit: targets.EditPlan | None = None  # what to edit; None: the release's spec.chart.spec.version
+    risk: risking.Subject | None = None  # what the upgrade risk compares; None: the source was not checked
 
     @property
     def repo_key(self) -> tuple[str, str]:

@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fluxcd_helm_upgrader.sources import secrets
+from fluxcd_helm_upgrader.structs import flux
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -104,6 +105,15 @@ def sends_credentials(auth: RepoAuth | None, repo_url: str, target_url: str) -> 
     if (host, port) != (repo_host, repo_port):
         return False
     return not (repo_scheme == "https" and scheme != "https")
+
+
+def hop_headers(auth: RepoAuth | None, repo_url: str, hop_url: str, headers: Mapping[str, str]) -> dict[str, str]:
+    """`headers` for one request (or redirect hop) to `hop_url`, with basic auth where `sends_credentials` allows."""
+    result = dict(headers)
+    authorization = auth.authorization() if auth is not None else None
+    if authorization and sends_credentials(auth, repo_url, hop_url):
+        result["Authorization"] = authorization
+    return result
 
 
 def _no_password() -> bytes:
@@ -236,3 +246,13 @@ async def repo_auth_for(api: secrets.SecretsApi, namespace: str, spec: Mapping[s
     # Fail now, with the Secret's name, rather than on the first connection.
     ssl_context(auth)
     return auth
+
+
+def repository_spec(repo: flux.HelmRepository) -> dict[str, object]:
+    """The auth-relevant part of a HelmRepository's spec, for `repo_auth_for` (index and chart downloads)."""
+    spec: dict[str, object] = {"passCredentials": repo.pass_credentials, "insecure": repo.insecure}
+    if repo.secret_name:
+        spec["secretRef"] = {"name": repo.secret_name}
+    if repo.cert_secret_name:
+        spec["certSecretRef"] = {"name": repo.cert_secret_name}
+    return spec

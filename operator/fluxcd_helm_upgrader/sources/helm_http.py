@@ -111,6 +111,17 @@ def _split_userinfo(url: str, auth: auth_.RepoAuth | None) -> tuple[str, auth_.R
     return clean, auth
 
 
+split_userinfo = _split_userinfo  # `sources.charts` downloads chart tarballs under the same rule
+
+
+def redirect(resp: aiohttp.ClientResponse, current: yarl.URL) -> yarl.URL | None:
+    """Where a redirect answer points (relative `Location`s resolved), or None when `resp` is not a redirect.
+    Redirects are followed by hand (here and in `sources.charts`) so credentials are decided on every hop."""
+    if resp.status in _REDIRECTS and resp.headers.get("Location"):
+        return current.join(yarl.URL(resp.headers["Location"]))
+    return None
+
+
 class _Entry:
     """Cached state of one index URL: validators, compressed body, memoized parse results."""
 
@@ -270,17 +281,17 @@ class IndexFetcher:
         context = auth_.ssl_context(auth)
         current = yarl.URL(url)
         for _hop in range(self.max_redirects + 1):
-            hop_headers = dict(headers)
-            authorization = auth.authorization() if auth is not None else None
-            if authorization and auth_.sends_credentials(auth, url, str(current)):
-                hop_headers["Authorization"] = authorization
             async with self._get_session().get(
-                current, headers=hop_headers, allow_redirects=False, ssl=context if context is not None else True
+                current,
+                headers=auth_.hop_headers(auth, url, str(current), headers),
+                allow_redirects=False,
+                ssl=context if context is not None else True,
             ) as resp:
-                if resp.status in _REDIRECTS and resp.headers.get("Location"):
-                    current = current.join(yarl.URL(resp.headers["Location"]))
-                    if current.scheme not in ("http", "https"):
+                following = redirect(resp, current)
+                if following is not None:
+                    if following.scheme not in ("http", "https"):
                         raise FetchError(f"redirected to a non-HTTP URL fetching {shown}", url=shown)
+                    current = following
                     continue
                 if resp.status == 304 and entry is not None:
                     entry.etag = resp.headers.get("ETag", entry.etag)

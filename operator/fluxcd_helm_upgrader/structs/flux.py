@@ -6,6 +6,7 @@ works on immutable values instead of live Kopf bodies. Only the fields the opera
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,9 @@ class HelmRelease:
     uses_chart_ref: bool = False  # True when the chart comes from spec.chartRef
     deployed_version: str | None = None  # status.history[0].chartVersion or lastAttemptedRevision
     kustomization: tuple[str, str] | None = None  # (namespace, name) from kustomize-controller labels
+    values: Mapping[str, Any] = field(default_factory=dict)  # spec.values (the upgrade risk compares them)
+    values_from: bool = False  # spec.valuesFrom is set (not read: it names ConfigMaps and Secrets)
+    upgrade_crds: str = "Skip"  # spec.upgrade.crds: what helm-controller does with crds/ on upgrade
 
     @property
     def key(self) -> str:
@@ -140,6 +144,9 @@ def helm_release(body: Mapping[str, Any]) -> HelmRelease:
         uses_chart_ref=isinstance(chart_ref, Mapping),
         deployed_version=_deployed_version(body.get("status") or {}),
         kustomization=_kustomization(meta, namespace),
+        values=copy.deepcopy(dict(spec["values"])) if isinstance(spec.get("values"), Mapping) else {},
+        values_from=bool(spec.get("valuesFrom")),
+        upgrade_crds=str((spec.get("upgrade") or {}).get("crds") or "Skip"),
     )
 
 
