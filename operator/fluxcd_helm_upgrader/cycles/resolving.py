@@ -23,7 +23,7 @@ from fluxcd_helm_upgrader.cycles.view import FluxView
 from fluxcd_helm_upgrader.proposals import targets
 from fluxcd_helm_upgrader.sources import oci_refs
 from fluxcd_helm_upgrader.status import reasons
-from fluxcd_helm_upgrader.structs import flux
+from fluxcd_helm_upgrader.structs import flux, urls
 
 LATEST = "latest"  # an OCIRepository without spec.ref follows this tag, as Flux does
 
@@ -39,7 +39,8 @@ class Failure:
 @dataclass(frozen=True)
 class Origin:
     """What a proposal's spec.source names: the Flux object that holds the version (kind, namespace, name), or
-    for a HelmRelease's own version its HelmRepository; `url` is the index or registry URL (no credentials)."""
+    for a HelmRelease's own version its HelmRepository; `url` is the index or registry URL as `structs.urls.sanitize`
+    shows it (no userinfo, no query: Helm accepts credentials there, and this value is stored and rendered)."""
 
     kind: str  # HelmRepository | OCIRepository | HelmChart
     namespace: str
@@ -133,7 +134,7 @@ def _from_helm_repository(
     where = f"HelmRepository {ref.namespace}/{ref.name}"
     if repository is None:
         return Failure(reasons.SOURCE_NOT_FOUND, f"{release.key}: {where} not found")
-    origin = origin or Origin("HelmRepository", repository.namespace, repository.name, repository.url)
+    origin = origin or Origin("HelmRepository", repository.namespace, repository.name, urls.sanitize(repository.url))
     if repository.type == "oci":
         if repository.provider != "generic":
             return _provider_failure(release, where, repository.provider)
@@ -172,7 +173,7 @@ def _oci_repository(release: flux.HelmRelease, ref: flux.ObjectRef, view: FluxVi
     else:
         field, current = targets.OCI_TAG, LATEST
     edited = Edited(targets.OCI_REPOSITORY, source.namespace, source.name, field, source.kustomization)
-    origin = Origin("OCIRepository", source.namespace, source.name, source.url)
+    origin = Origin("OCIRepository", source.namespace, source.name, urls.sanitize(source.url))
     secret = (source.namespace, source.secret_name) if source.secret_name else None
     chart = oci_ref.repository.rsplit("/", 1)[-1]
     # A digest next to a semver range is not ours to follow: Flux then uses the digest and ignores the range.
@@ -200,7 +201,7 @@ def _helm_chart(release: flux.HelmRelease, ref: flux.ObjectRef, view: FluxView) 
         )
     edited = Edited(targets.HELM_CHART, chart.namespace, chart.name, targets.CHART_VERSION, chart.kustomization)
     repository = view.helm_repositories.get((chart.source.namespace, chart.source.name))
-    origin = Origin("HelmChart", chart.namespace, chart.name, repository.url if repository else "")
+    origin = Origin("HelmChart", chart.namespace, chart.name, urls.sanitize(repository.url) if repository else "")
     return _from_helm_repository(release, chart.source, chart.chart, chart.version.strip(), edited, origin, view)
 
 

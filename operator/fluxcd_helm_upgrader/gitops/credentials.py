@@ -28,9 +28,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import ipaddress
 import os
-import re
 import shlex
 import shutil
 import tempfile
@@ -38,6 +36,9 @@ import urllib.parse
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from fluxcd_helm_upgrader import logs
+from fluxcd_helm_upgrader.structs import urls
 
 TokenProvider = Callable[[], Awaitable[str]]
 
@@ -254,16 +255,9 @@ def secrets_of(creds: Credentials) -> tuple[str, ...]:
     return ()
 
 
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@")
-
-
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Strip userinfo from URLs and replace every known secret value by `***`."""
-    text = _USERINFO.sub(r"\g<scheme>***@", text)
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= 3:  # a 1-2 character "secret" would mangle the whole message
-            text = text.replace(secret, "***")
-    return text
+    """Every secret value masked (`logs.mask`) and every URL sanitized (`structs.urls`): safe to show."""
+    return urls.sanitize_text(logs.mask(text, secrets))
 
 
 def child_env(overlay: Mapping[str, str]) -> dict[str, str]:
@@ -353,18 +347,9 @@ def _origin(url: str) -> str:
     host = (parts.hostname or "").lower()
     if scheme not in ("http", "https") or not host:
         raise CredentialError("HTTP credentials need an http(s) URL with a host")
-    if scheme == "http" and not _is_loopback(host):
+    if scheme == "http" and not urls.is_loopback(host):
         raise CredentialError(f"refusing to send credentials over plain http to {host}; use https")
     netloc = f"[{host}]" if ":" in host else host
     if parts.port is not None:
         netloc += f":{parts.port}"
     return f"{scheme}://{netloc}/"
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

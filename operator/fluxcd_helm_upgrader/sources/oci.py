@@ -37,6 +37,7 @@ import multidict
 import yarl
 
 from fluxcd_helm_upgrader.sources import oci_auth, oci_charts, oci_refs
+from fluxcd_helm_upgrader.structs import urls
 
 # Re-exported so callers need only this module: `oci.RegistryError`, `oci.parse_ref(...)`.
 RegistryError = oci_auth.RegistryError
@@ -248,7 +249,7 @@ class OciClient:
                         body = await _read_capped(resp, cap, ref) if ok else await _read_error_body(resp)
                         return _Reply(resp.status, resp.headers, body, resp.url)
             except (aiohttp.ClientError, TimeoutError) as exc:
-                raise RegistryError(f"{ref}: {method} {_safe_url(url)}: {_describe(exc)}") from None
+                raise RegistryError(f"{ref}: {method} {urls.sanitize(str(url))}: {_describe(exc)}") from None
             await self._sleep(delay)
         raise AssertionError("unreachable: the last attempt returns")
 
@@ -315,10 +316,6 @@ def _next_link(reply: _Reply) -> yarl.URL | None:
             if target.startswith("<") and target.endswith(">") and "rel=next" in rels:
                 return reply.url.join(yarl.URL(target[1:-1]))
     return None
-
-
-def _safe_url(url: yarl.URL) -> str:
-    return str(url.with_query(None).with_user(None).with_password(None))
 
 
 def _describe(exc: BaseException) -> str:
