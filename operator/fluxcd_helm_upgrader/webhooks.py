@@ -271,7 +271,7 @@ def _github_json(body: bytes, content_type: str) -> bytes:
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise _error(web.HTTPBadRequest, "body is not JSON") from None
     if not isinstance(payload, dict):
         raise _error(web.HTTPBadRequest, "body is not a JSON object")

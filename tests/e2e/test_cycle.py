@@ -114,6 +114,11 @@ async def test_outdated_releases_get_proposals_by_policy(local, chart_server) ->
             ),
             what="requested cycle",
         )
+        # The Git worker runs beside the cycle: wait for its verdict on the unreachable Git URL.
+        await harness.wait_for(
+            lambda: (_proposal(local, "apps.podinfo") or {}).get("status", {}).get("phase") == "Failed",
+            what="the Git worker's verdict",
+        )
     status = config["status"]
     ready = harness.condition(config)
     assert (ready["status"], ready["reason"]) == ("True", "PartiallyChecked")

@@ -114,7 +114,8 @@ class OciChecks:
         except (CheckFailure, oci.RegistryError):
             return None  # a missing appVersion never holds a proposal back
         value = metadata.get("appVersion")
-        _APP_VERSIONS[key] = str(value) if value is not None else None
+        # A scalar of sane length only: Chart.yaml is the chart author's, and the value lands in the PR body.
+        _APP_VERSIONS[key] = str(value)[:128] if isinstance(value, str | int | float) else None
         while len(_APP_VERSIONS) > _APP_VERSIONS_KEPT:
             _APP_VERSIONS.popitem(last=False)
         return _APP_VERSIONS[key]

@@ -12,7 +12,9 @@ Called by `cycles.running` once per release in scope. Pure over the FluxView. Th
   value is the HelmChart's `spec.version`.
 
 The namespace of a reference defaults to the referrer's own, as in Flux. What cannot be resolved is a `Failure`
-carrying a reason constant and a message for the config's status.failedReleases.
+carrying a reason constant and a message for the config's status.failedReleases. A value in Git longer than
+`MAX_VERSION_CHARS` (or holding control characters) is no version or range whatever a parser would say: it is
+reported as `InvalidVersion` here, before anything tries to convert it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from fluxcd_helm_upgrader.status import reasons
 from fluxcd_helm_upgrader.structs import flux, urls
 
 LATEST = "latest"  # an OCIRepository without spec.ref follows this tag, as Flux does
+MAX_VERSION_CHARS = 256  # longer than any version or range a person writes; longer values are not read
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,21 @@ Resolved = Checkable | Failure
 
 def resolve(release: flux.HelmRelease, view: FluxView) -> Resolved:
     """Find what to check for this release."""
+    resolved = _resolve(release, view)
+    if isinstance(resolved, Failure):
+        return resolved
+    current = resolved.current
+    if len(current) > MAX_VERSION_CHARS or any(ord(c) < 32 or ord(c) == 127 for c in current):
+        edited = resolved.edited
+        return Failure(
+            reasons.INVALID_VERSION,
+            f"{release.key}: {edited.kind} {edited.namespace}/{edited.name} {edited.field} is not a version or "
+            f"range: it is {len(current)} characters long (at most {MAX_VERSION_CHARS}, no control characters)",
+        )
+    return resolved
+
+
+def _resolve(release: flux.HelmRelease, view: FluxView) -> Resolved:
     ref = release.source
     if ref is None:
         return Failure(reasons.SOURCE_NOT_FOUND, f"{release.key}: no spec.chart.spec.sourceRef or spec.chartRef")

@@ -2,8 +2,10 @@
 and the plumbing to read YAML manifests and kustomize patches as plain data.
 
 Used by `gitops.kustomize` (walking kustomization.yaml trees) and `gitops.locating` (the public
-entry point). Plain data is read with PyYAML's C loader when available (fast enough for a whole
-fleet); exact positions are only computed later, by `gitops.scalars`, for the chosen file.
+entry point). Plain data is read with the operator's one bounded YAML loader (`checking.safe_yaml`:
+libyaml, aliases and scalar sizes capped, numbers kept as written); a file over `MAX_MANIFEST_BYTES`, an
+alias bomb or merge keys make the file "unparsable", skipped and named in the locator's messages. Exact
+positions are only computed later, by `gitops.scalars`, for the chosen file.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from typing import Any
 
 import yaml
 
+from fluxcd_helm_upgrader.checking import safe_yaml
 from fluxcd_helm_upgrader.gitops import scalars
 from fluxcd_helm_upgrader.structs import kinds
 
-# Loader for plain data; the C loader when PyYAML was built with libyaml.
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_MANIFEST_BYTES = scalars.MAX_FILE_CHARS  # a bigger file is not read as YAML (reported as unparsable)
 
 # kind -> (API group, fields we may edit, the default field)
 FIELDS: dict[str, tuple[str, tuple[str, ...], str]] = {
@@ -130,13 +132,15 @@ def _str_map(value: Any) -> dict[str, str]:
 
 
 def load_documents(text: str) -> list[Any]:
-    """All documents of a YAML stream as plain data; raises yaml.YAMLError."""
-    return list(yaml.load_all(text, Loader=_LOADER))
+    """All documents of a YAML stream as plain data (bounded: `checking.safe_yaml`); raises yaml.YAMLError."""
+    return safe_yaml.load_all(text)
 
 
 def read_documents(path: Path) -> list[Any] | None:
-    """Read a manifest file; None when it is unreadable or not YAML (e.g. a Go template)."""
+    """Read a manifest file; None when it is unreadable, too large or not YAML (a Go template, an alias bomb)."""
     try:
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            return None
         return load_documents(path.read_bytes().decode("utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None

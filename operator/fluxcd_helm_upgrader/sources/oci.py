@@ -272,10 +272,18 @@ async def _read_capped(resp: aiohttp.ClientResponse, cap: int, ref: OciRef) -> b
         return b""
     if resp.content_length is not None and resp.content_length > cap:
         raise RegistryError(f"{ref}: answer of {resp.content_length} bytes is over the {cap}-byte limit")
-    body = await resp.content.read(cap + 1)
-    if len(body) > cap:
+    # read(n) returns what has arrived so far, not n bytes: read until the end or just past the cap.
+    chunks: list[bytes] = []
+    size = 0
+    while size <= cap:
+        chunk = await resp.content.read(cap + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > cap:
         raise RegistryError(f"{ref}: answer is over the {cap}-byte limit")
-    return body
+    return b"".join(chunks)
 
 
 async def _read_error_body(resp: aiohttp.ClientResponse) -> bytes:
@@ -301,6 +309,8 @@ def _json_object(body: bytes, ref: OciRef, what: str) -> dict[str, Any]:
         loaded = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise RegistryError(f"{ref}: the {what} is not JSON") from None
+    except RecursionError:  # a small body can nest deeper than the interpreter's stack
+        raise RegistryError(f"{ref}: the {what} is JSON nested too deeply") from None
     if not isinstance(loaded, dict):
         raise RegistryError(f"{ref}: the {what} is not a JSON object")
     return loaded

@@ -88,7 +88,7 @@ def registry_creds_from_secret(data: Mapping[str, bytes], host: str) -> Registry
 def _creds_from_dockerconfig(raw: bytes, key: str, host: str) -> RegistryCreds | None:
     try:
         config = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise RegistryError(f"secret key {key} is not valid JSON") from None
     if not isinstance(config, dict):
         raise RegistryError(f"secret key {key} is not a JSON object")
@@ -244,7 +244,7 @@ async def fetch_token(
         raise RegistryError(f"{where}: {reason}", status)
     try:
         answer = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise RegistryError(f"{where}: answer is not JSON", status) from None
     if not isinstance(answer, dict):
         raise RegistryError(f"{where}: answer is not a JSON object", status)
