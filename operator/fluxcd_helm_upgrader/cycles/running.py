@@ -126,17 +126,23 @@ async def run(
     skipped_targets: Mapping[str, Collection[str]] | None = None,
     oci_client: oci.OciClient | None = None,
     oci_concurrency: int = oci_checks.DEFAULT_CONCURRENCY,
+    yielded: Mapping[str, str] | None = None,
 ) -> Outcome:
     """Check every release in scope. `skipped_targets` maps release keys to targets closed without merge.
 
     `oci_client` is the operator's long-lived registry client (tokens cached across cycles); without one, a
-    client with a session for this cycle only is created when an OCI source is in scope.
+    client with a session for this cycle only is created when an OCI source is in scope. `yielded` maps the keys
+    of releases an older config keeps (`cycles.overlap`) to that config: they are reported, not checked.
     """
     failed: list[Failed] = []
     wanted: dict[tuple[str, str], tuple[flux.HelmRepository, set[str]]] = {}
     resolved: list[tuple[flux.HelmRelease, HttpChart]] = []
     oci_resolved: list[tuple[flux.HelmRelease, OciChart]] = []
     for release in releases_in_scope(cfg, view):
+        holder = (yielded or {}).get(release.key)
+        if holder is not None:
+            failed.append(Failed(release, overlap_failure(release.key, holder)))
+            continue
         target = _guard(release, "resolving its source", functools.partial(resolving.resolve, release, view))
         if isinstance(target, Failed | Failure):
             failed.append(_failed(release, target))
@@ -181,6 +187,22 @@ async def run(
         else:
             failed.append(oci_item)
     return Outcome(checked=tuple(checked), failed=tuple(failed), fetches=fetches, tag_lists=tag_lists)
+
+
+def overlap_failure(release_key: str, holder: str) -> Failure:
+    return Failure(
+        reasons.SCOPE_OVERLAP,
+        f"{release_key}: also in the scope of the older UpgraderConfig {holder}, which proposes its upgrades",
+    )
+
+
+def with_failures(outcome: Outcome, failures: Mapping[str, Failure]) -> Outcome:
+    """`outcome` with the releases named in `failures` (release key -> why) moved from checked to failed."""
+    if not failures:
+        return outcome
+    moved = [Failed(c.release, failures[c.release.key]) for c in outcome.checked if c.release.key in failures]
+    kept = tuple(c for c in outcome.checked if c.release.key not in failures)
+    return Outcome(kept, (*outcome.failed, *moved), outcome.fetches, outcome.tag_lists)
 
 
 def plausible_versions(raw: Iterable[str]) -> list[str]:

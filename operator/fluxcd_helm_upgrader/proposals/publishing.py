@@ -5,6 +5,11 @@ fetch the clone, locate the line, edit that one scalar, commit, push our branch 
 the PR (found by head branch first, so restarts and two clusters sharing a repository never duplicate it). For an
 Open or Merged one: look at the PR (merged → Merged; closed without merge → Closed, target skipped) and at the
 cluster (it runs the target → Applied). Results land in the proposal's status with one event per transition.
+
+Before any Git or forge call the proposal is read again and must still be owned by the job's config (its
+ownerReference uid: a proposal deleted and re-created by someone else between the cycle and the worker is
+NotOwned), and its spec.targetVersion must be the target of the job's plan, which comes from the config's last
+check (else TargetNotAllowed): what gets written never comes from the proposal's spec.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from fluxcd_helm_upgrader import metrics as metrics_
 from fluxcd_helm_upgrader.checking import applying, indexes
 from fluxcd_helm_upgrader.forges import base, texts
 from fluxcd_helm_upgrader.gitops import credentials, locating, repos
-from fluxcd_helm_upgrader.proposals import access, changes, naming, phases, targets
+from fluxcd_helm_upgrader.proposals import access, changes, naming, ownership, phases, targets
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
 from fluxcd_helm_upgrader.proposals.worker import Job
 from fluxcd_helm_upgrader.sources import secrets
@@ -56,6 +61,10 @@ class Failure(Exception):
         self.reason = reason
 
 
+def _config(job: Job) -> ownership.Config:
+    return ownership.Config(job.namespace, job.config_name, job.config_uid)
+
+
 def _log_fields(job: Job) -> dict[str, str]:
     """Structured fields for `--json-logs` lines about this job."""
     return {"config": f"{job.namespace}/{job.config_name}", "proposal": f"{job.namespace}/{job.name}"}
@@ -71,6 +80,8 @@ async def process(ctx: Context, job: Job) -> None:
     if phase in (phases.CLOSED, phases.APPLIED):
         return
     try:
+        if ownership.standing(body, _config(job)) is not ownership.Standing.OWNED:
+            raise Failure(reasons.NOT_OWNED, ownership.not_owned(body, _config(job)).message)
         if phase in (phases.OPEN, phases.MERGED):
             new_status, event = await _follow(ctx, job, body)
         else:
@@ -114,8 +125,23 @@ async def _follow(ctx: Context, job: Job, body: Mapping[str, Any]) -> tuple[dict
     return None, None
 
 
+def _allowed_plan(job: Job, spec: Mapping[str, Any]) -> targets.EditPlan:
+    """The job's plan (from the config's last check), when the proposal still asks for exactly its target."""
+    plan = job.edit
+    if plan is None:
+        raise Failure(reasons.TARGET_NOT_ALLOWED, "no check of this release has allowed a target yet; nothing pushed")
+    if plan.target != str(spec.get("targetVersion")):
+        raise Failure(
+            reasons.TARGET_NOT_ALLOWED,
+            f"spec.targetVersion {str(spec.get('targetVersion'))[:300]!r} is not what the last check of the release "
+            f"allowed ({plan.target}); nothing was pushed",
+        )
+    return plan
+
+
 async def _publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> tuple[dict[str, Any] | None, Event | None]:
     spec, status = body.get("spec") or {}, body.get("status") or {}
+    _allowed_plan(job, spec)  # before any forge or Git call
     target, branch, title = str(spec["targetVersion"]), _branch(job, spec), _title(spec)
     forge = await _forge(ctx, job)
     existing = await _guard(forge.find_pull_request(branch))
@@ -224,12 +250,7 @@ def _title(spec: Mapping[str, Any]) -> str:
 
 async def _prepare_change(ctx: Context, repo: repos.PreparedRepo, job: Job, spec: Mapping[str, Any]) -> changes.Change:
     """Locate and edit what the job's plan names (a HelmRelease's version when the job carries no plan)."""
-    plan = job.edit or targets.from_spec(spec)
-    if plan is None:
-        raise Failure(reasons.MANIFEST_NOT_FOUND, "nothing to edit for this proposal's source yet")
-    if plan.target != str(spec.get("targetVersion")):
-        wanted = spec.get("targetVersion")
-        raise Failure(reasons.MANIFEST_NOT_FOUND, f"stale job for {plan.target}; the proposal wants {wanted}")
+    plan = _allowed_plan(job, spec)
     where = changes.Where(repo.path, job.kustomization_path, job.config.git.path, job.kustomization)
 
     async def read(path: str) -> bytes:

@@ -27,6 +27,7 @@ class Job:
     namespace: str  # the proposal's (and config's) namespace
     name: str  # the proposal's name
     config_name: str
+    config_uid: str  # the worker acts only on a proposal whose ownerReference carries this uid
     config: config_.UpgraderConfigSpec
     kustomization: tuple[str, str] | None = None  # Flux Kustomization (namespace, name) that applied the release
     kustomization_path: str | None = None  # its spec.path, relative to the repository root

@@ -29,6 +29,9 @@ MANIFEST_NOT_FOUND = "ManifestNotFound"  # also: a path that resolves outside th
 MANIFEST_AMBIGUOUS = "ManifestAmbiguous"
 GIT_FAILED = "GitFailed"
 FORGE_FAILED = "ForgeFailed"
+NOT_OWNED = "NotOwned"  # not owned by the config (no ownerReference with its uid): never acted on
+OUT_OF_SCOPE = "OutOfScope"  # its release is not in the config's scope: never acted on
+TARGET_NOT_ALLOWED = "TargetNotAllowed"  # spec.targetVersion is not what the last check allowed: not pushed
 
 # Per-release failure reasons listed in UpgraderConfig status.failedReleases.
 SOURCE_NOT_FOUND = "SourceNotFound"
