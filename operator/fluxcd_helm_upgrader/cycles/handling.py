@@ -62,6 +62,12 @@ async def handle(
 
     try:
         cfg = config_.parse(body.get("spec") or {})
+        if cfg.git.url.scheme == "file" and not services.settings.allow_file_git_urls:
+            raise config_.ConfigError(
+                "spec.git.url",
+                f"{cfg.git.url.redacted()!r} is a repository on the operator's own filesystem; file:// URLs are "
+                "refused unless the operator runs with UPGRADER_ALLOW_FILE_GIT_URLS=true (tests and the demo do)",
+            )
     except config_.ConfigError as error:
         return blocked(reasons.INVALID_CONFIG, str(error))
     try:

@@ -33,7 +33,7 @@ from fluxcd_helm_upgrader.cycles.view import FluxView
 from fluxcd_helm_upgrader.proposals import targets
 from fluxcd_helm_upgrader.sources import auth, helm_http, oci, secrets
 from fluxcd_helm_upgrader.status import reasons
-from fluxcd_helm_upgrader.structs import flux
+from fluxcd_helm_upgrader.structs import flux, urls
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -348,6 +348,8 @@ async def _read_index(
     where = f"HelmRepository {repo.namespace}/{repo.name}"
     try:
         repo_auth = await auth.repo_auth_for(secrets_api, repo.namespace, _auth_spec(repo))
+        if urls.sends_in_clear(repo.url) and ((repo_auth and repo_auth.has_basic) or "@" in _netloc(repo.url)):
+            return _IndexResult(None, Failure(reasons.HTTPS_REQUIRED, urls.https_required(where, repo.url)))
         fetched = await cycle.fetch(
             repo.url,
             auth=repo_auth,
@@ -367,6 +369,10 @@ async def _read_index(
         return _IndexResult(None, Failure(reasons.CHECK_FAILED, f"{where}: unexpected error reading the index: {text}"))
     fetches[fetched.url] = (fetched.status, fetched.bytes_read)
     return _IndexResult(fetched.value, None)
+
+
+def _netloc(url: str) -> str:
+    return url.partition("://")[2].partition("/")[0]
 
 
 def _auth_spec(repo: flux.HelmRepository) -> dict[str, object]:

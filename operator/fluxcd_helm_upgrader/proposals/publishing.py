@@ -46,11 +46,13 @@ class Context:
     metrics: metrics_.Metrics
     # Repositories whose credentials or clone failed in the current drain of their queue: the other proposals
     # of that repository fail the same way without running git again (one broken Git URL, one clone attempt).
-    unreachable: dict[tuple[str, str], Failure] = field(default_factory=dict)
+    # Keyed per config too: one tenant's broken credentials never fail another tenant's proposals.
+    unreachable: dict[tuple[str, str, str], Failure] = field(default_factory=dict)
 
     def drained(self, repo_key: tuple[str, str]) -> None:
         """Called by the worker when a repository's queue is empty: the next batch tries Git again."""
-        self.unreachable.pop(repo_key, None)
+        for key in [k for k in self.unreachable if k[1:] == repo_key]:
+            del self.unreachable[key]
 
 
 class Failure(Exception):
@@ -147,15 +149,17 @@ async def _publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> tuple[dic
     existing = await _guard(forge.find_pull_request(branch))
     if existing is not None and existing.title == title and existing.state != "open":
         return await _follow_closed(job, body, existing)
-    known = ctx.unreachable.get(job.repo_key)
+    known = ctx.unreachable.get(job.clone_key)
     if known is not None:
         raise Failure(known.reason, str(known))
     try:
         creds = await _creds(ctx, job)
         with ctx.metrics.git_timer("fetch"):
-            repo = await _git(ctx.workspace.prepare(job.config.git.url.original, job.config.git.branch, creds))
+            repo = await _git(
+                ctx.workspace.prepare(job.config.git.url.original, job.config.git.branch, creds, owner=job.config_uid)
+            )
     except Failure as failure:
-        ctx.unreachable[job.repo_key] = failure
+        ctx.unreachable[job.clone_key] = failure
         raise
     change = await _prepare_change(ctx, repo, job, spec)
     location = change.location
@@ -313,6 +317,8 @@ async def _forge(ctx: Context, job: Job) -> base.Forge:
         return await access.forge_for(ctx.core, job.namespace, job.config)
     except secrets.SourceAuthError as error:
         raise Failure(reasons.FORGE_FAILED, str(error)) from None
+    except base.ForgeError as error:  # an App token that could not be minted, an unusable Secret
+        raise Failure(reasons.FORGE_FAILED, f"{error.kind}: {error}") from None
 
 
 async def _creds(ctx: Context, job: Job) -> credentials.Credentials:

@@ -40,6 +40,11 @@ class Job:
         return (self.config.git.url.original, self.config.git.branch or "")
 
     @property
+    def clone_key(self) -> tuple[str, str, str]:
+        """The working copy this job uses: one per config (uid) and repository."""
+        return (self.config_uid, *self.repo_key)
+
+    @property
     def key(self) -> tuple[str, str]:
         return (self.namespace, self.name)
 

@@ -201,6 +201,8 @@ class OciClient:
     ) -> _Reply:
         """One request with authentication: cached token or Basic first, then answer 401 challenges
         once per scheme. Returns any non-401 reply; the caller decides what a status means."""
+        if creds is not None and urls.sends_in_clear(ref.base_url):
+            raise RegistryError(urls.https_required(str(ref), ref.base_url))
         key: oci_auth.TokenKey = (ref.registry, ref.pull_scope, creds)
         headers = {"Accept": accept}
         token = self._tokens.get(key)
@@ -223,7 +225,6 @@ class OciClient:
                     challenges["bearer"],
                     creds,
                     default_scope=ref.pull_scope,
-                    allow_plain_http=ref.insecure,
                     client_timeout=self._timeout,
                 )
                 self._tokens.put(key, token, ttl)
