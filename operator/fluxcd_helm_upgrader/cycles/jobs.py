@@ -15,6 +15,7 @@ the next cycle that checks it. The caller passes only proposals the config owns 
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -28,9 +29,10 @@ ACTIVE = frozenset({phases.PENDING, phases.FAILED, phases.OPEN, phases.MERGED, "
 
 
 def repo_path(path: str) -> str:
-    """A Flux Kustomization spec.path ("./apps/staging") as a path relative to the repository root."""
-    cleaned = path.strip().lstrip("./").strip("/")
-    return cleaned or "."
+    """A Flux Kustomization spec.path ("./apps/staging") as a path relative to the repository root.
+
+    ".." stays: a path that climbs out of the repository is reported by the locator, never read elsewhere."""
+    return posixpath.normpath(path.strip().lstrip("/") or ".")
 
 
 def plan_for(checked: Checked) -> targets.EditPlan | None:

@@ -146,6 +146,16 @@ def read_documents(path: Path) -> list[Any] | None:
         return None
 
 
+def inside(root: Path, path: Path) -> Path | None:
+    """`path` resolved (symlinks followed), when that is `root` or below it; None when it leaves `root`.
+
+    The one check every path the locator reads goes through: a path taken from the repository or the cluster
+    (spec.git.path, a Kustomization's spec.path, kustomize resources, components, patches) is never read
+    outside the checkout."""
+    resolved = path.resolve()
+    return resolved if resolved == root or root in resolved.parents else None
+
+
 def yaml_files(directory: Path) -> Iterator[Path]:
     """Every *.yaml / *.yml below `directory`, sorted; skips dot-directories (.git) and symlinks out."""
     resolved = directory.resolve()
