@@ -28,12 +28,6 @@ async def chart_server() -> AsyncIterator[charts.ChartServer]:
     await server.stop()
 
 
-@pytest.fixture
-async def local(tmp_path) -> AsyncIterator[cluster.LocalCluster]:
-    async with cluster.local_cluster(tmp_path) as local:
-        yield local
-
-
 def _proposal(local: cluster.LocalCluster, name: str) -> dict | None:
     return local.get("upgradeproposals", "flux-system", name)
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from fluxcd_helm_upgrader.demo import charts, cluster
+from fluxcd_helm_upgrader.demo import charts
 from tests.e2e import harness
 
 pytestmark = pytest.mark.e2e
@@ -26,12 +26,6 @@ async def chart_server() -> AsyncIterator[charts.ChartServer]:
     server.repo("main").add("nginx", "2.1.0")
     yield server
     await server.stop()
-
-
-@pytest.fixture
-async def local(tmp_path) -> AsyncIterator[cluster.LocalCluster]:
-    async with cluster.local_cluster(tmp_path) as local:
-        yield local
 
 
 async def test_a_release_with_a_5000_digit_version_fails_alone(local, chart_server) -> None:

@@ -3,20 +3,11 @@ UPGRADER_ALLOW_FILE_GIT_URLS=true, as the tests and the demo do (issue 10, item 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from fluxcd_helm_upgrader.demo import cluster
 from tests.e2e import harness
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-async def local(tmp_path) -> AsyncIterator[cluster.LocalCluster]:
-    async with cluster.local_cluster(tmp_path) as local:
-        yield local
 
 
 async def test_a_file_git_url_is_an_invalid_config_unless_allowed(local, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from fluxcd_helm_upgrader.demo import charts, cluster
+from fluxcd_helm_upgrader.demo import charts
 from tests.e2e import harness
 
 pytestmark = pytest.mark.e2e
@@ -22,12 +22,6 @@ async def chart_server() -> AsyncIterator[charts.ChartServer]:
     server.repo("main", {"podinfo": ["6.5.0", "6.7.1"], "redis": ["1.2.0", "1.3.0"]})
     yield server
     await server.stop()
-
-
-@pytest.fixture
-async def local(tmp_path) -> AsyncIterator[cluster.LocalCluster]:
-    async with cluster.local_cluster(tmp_path) as local:
-        yield local
 
 
 def _owner(body: dict[str, Any] | None) -> str | None:

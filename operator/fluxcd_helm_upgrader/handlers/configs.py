@@ -17,7 +17,7 @@ from typing import Any, cast
 import kopf
 
 from fluxcd_helm_upgrader import config as config_
-from fluxcd_helm_upgrader import settings
+from fluxcd_helm_upgrader import logs, settings
 from fluxcd_helm_upgrader.checking import scheduling
 from fluxcd_helm_upgrader.cycles import handling, measuring, overlap
 from fluxcd_helm_upgrader.cycles.view import FluxView
@@ -88,7 +88,8 @@ async def upgraderconfig_cycle(
     for job in handled.jobs:
         memo.services.workers.submit(job)
     for event in handled.events:
-        kopf.event(cast(kopf.Body, dict(event.body)), type=event.type, reason=event.reason, message=event.message)
+        message = logs.redact(event.message)  # as kube_events does: no URL userinfo, no secret value
+        kopf.event(cast(kopf.Body, dict(event.body)), type=event.type, reason=event.reason, message=message)
     logger.info("check cycle done: %s", conditions.message(handled.status.get("conditions")) or "no Ready condition")
 
 
