@@ -4,7 +4,9 @@ at import)."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 os.environ.setdefault("UPGRADER_TICK_SECONDS", "0.2")
@@ -13,8 +15,10 @@ os.environ.setdefault("UPGRADER_CACHE_DIR", tempfile.mkdtemp(prefix="upgrader-te
 # The e2e fleets live in local bare repositories (file://), which a real install refuses.
 os.environ.setdefault("UPGRADER_ALLOW_FILE_GIT_URLS", "true")
 # Key material of this test run in its own directory, never mixed with another run's on this machine.
-os.environ.setdefault("UPGRADER_KEY_DIR", tempfile.mkdtemp(prefix="upgrader-test-keys-", dir="/dev/shm")
-                      if os.access("/dev/shm", os.W_OK) else tempfile.mkdtemp(prefix="upgrader-test-keys-"))
+if "UPGRADER_KEY_DIR" not in os.environ:
+    shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+    os.environ["UPGRADER_KEY_DIR"] = tempfile.mkdtemp(prefix="upgrader-test-keys-", dir=shm)
+    atexit.register(shutil.rmtree, os.environ["UPGRADER_KEY_DIR"], True)
 # kubernetes_asyncio reads $KUBECONFIG at import; make sure nothing here can reach a developer's cluster.
 os.environ["KUBECONFIG"] = os.path.join(tempfile.gettempdir(), "upgrader-tests-no-such-kubeconfig")
 

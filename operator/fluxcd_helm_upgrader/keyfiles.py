@@ -12,7 +12,8 @@ file it holds an flock on for its whole life. A process killed mid-command leave
 dead process's keys go, a live neighbour's (another operator on the same host, a test run) stay. A restarted
 container keeps its emptyDir, so this is what keeps old keys from piling up there.
 
-Called by `gitops.credentials`, `sources.auth` and `services`. Process-wide state: `configure` sets the base.
+Called by `gitops.credentials`, `sources.auth` and `services` (`configure` and `remove_leftovers` at start-up,
+`end_session` at shutdown). Process-wide state: `configure` sets the base.
 """
 
 from __future__ import annotations
@@ -50,14 +51,20 @@ def default_dir(shm: Path = SHM) -> Path:
 
 def configure(directory: Path | None) -> Path | None:
     """Use `directory` as the base from now on (None: decide on first use); returns the previous setting."""
-    global _base, _session, _lock_fd
+    global _base
+    end_session()
     previous, _base = _base, directory
-    if _lock_fd is not None:
-        os.close(_lock_fd)  # releases the flock: the old session is a leftover now
+    return previous
+
+
+def end_session() -> None:
+    """Remove this process's session directory (at shutdown; a later use starts a new one)."""
+    global _session, _lock_fd
     if _session is not None:
         shutil.rmtree(_session, ignore_errors=True)
+    if _lock_fd is not None:
+        os.close(_lock_fd)
     _session, _lock_fd = None, None
-    return previous
 
 
 def base() -> Path:

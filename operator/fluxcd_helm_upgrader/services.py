@@ -93,3 +93,4 @@ class Services:
         await self.fetcher.close()
         await self.oci_session.close()
         await self.api.close()
+        keyfiles.end_session()

@@ -69,3 +69,10 @@ def test_without_a_memory_backed_directory_the_fallback_is_logged(
     chosen = keyfiles.default_dir(shm=tmp_path / "no-such-shm")
     assert chosen.exists() and os.access(chosen, os.W_OK)
     assert "not memory-backed" in caplog.text and "UPGRADER_KEY_DIR" in caplog.text
+
+
+def test_a_clean_shutdown_leaves_nothing_behind(key_dir: Path) -> None:
+    with keyfiles.private_dir() as directory:
+        assert directory.parent.parent == key_dir
+    keyfiles.end_session()
+    assert list(key_dir.iterdir()) == []
