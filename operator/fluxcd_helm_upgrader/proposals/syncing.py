@@ -7,7 +7,8 @@ Failed); proposals with an open, merged or applied PR are kept so users can stil
 
 Only proposals the config owns are touched (`proposals.ownership`). A release whose proposal name is taken by one
 the config does not own (another config's, or a hand-made one), including a create answered 409, becomes a
-`conflicts` entry the cycle reports in status.failedReleases; nothing crashes and nothing is overwritten. `refuse`
+`conflicts` entry the cycle reports in status.failedReleases; nothing crashes and nothing is overwritten. So is a
+proposal write the API refuses (other than 403, which stops the cycle with Forbidden). `refuse`
 marks what claims the config without being its to act on (NotOwned), and owned proposals whose release left the
 scope (OutOfScope): phase Failed and one event, nothing else changed.
 """
@@ -127,7 +128,17 @@ async def sync(
                 result.conflicts[checked.release.key] = Failure(*ownership.conflict(name, holder, me))
                 return
             if holder is None:
-                await _sync_one(store, config, owner, checked, result)
+                try:
+                    await _sync_one(store, config, owner, checked, result)
+                except ApiException as error:
+                    if error.status == 403:
+                        raise  # a missing permission stops the whole cycle: Ready=False, Forbidden
+                    # One proposal the API refuses (422: a value its schema rejects) fails its release only.
+                    result.conflicts[checked.release.key] = Failure(
+                        reasons.CHECK_FAILED,
+                        f"{checked.release.key}: writing proposal {me.namespace}/{name} failed: HTTP {error.status} "
+                        f"{error.reason}",
+                    )
 
     await asyncio.gather(*(one(checked) for checked in outcome.checked))
     for failed in outcome.failed:  # releases an older config keeps: hand over what was never pushed
