@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the whole flow offline: emulated cluster, charts and Git")
     demo.add_argument("--workdir", default=None, help="keep the demo's Git repositories here (default: a temp dir)")
     demo.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for proposals")
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="keep the demo cluster, chart repository, Git remote and operator running until Ctrl-C, "
+        "and print how to use them with kubectl",
+    )
     _logging_flags(demo)
     return parser
 
@@ -84,7 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         logs.configure(verbose=args.verbose, json_logs=args.json_logs)
         from fluxcd_helm_upgrader.demo import running
 
-        return asyncio.run(running.main(workdir=args.workdir, timeout=args.timeout, out=sys.stdout))
+        return asyncio.run(
+            running.main(workdir=args.workdir, timeout=args.timeout, out=sys.stdout, serve=args.serve)
+        )
     return 2
 
 

@@ -7,18 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from fluxcd_helm_upgrader.demo import cluster
-from tests.support import sshd
+from tests.e2e import backends
+from tests.support import peers, registry, sshd
 
 # ---------------------------------------------------------------------------------------------------
-# the API emulator with every CRD registered, $KUBECONFIG pointing at it (fluxcd_helm_upgrader.demo.cluster)
+# the cluster of one test: the API emulator or the real kube-apiserver, as the `backend` fixture says
 # ---------------------------------------------------------------------------------------------------
 
 
 @pytest.fixture
-async def local(tmp_path: Path) -> AsyncIterator[cluster.LocalCluster]:
-    """A local cluster for one test; `local.run_operator()` runs the real operator against it."""
-    async with cluster.local_cluster(tmp_path) as local:
+async def local(tmp_path: Path) -> AsyncIterator[backends.Cluster]:
+    """The running test's cluster (tests/e2e/backends.py); `local.run_operator()` runs the real operator on it."""
+    async with backends.cluster(tmp_path) as local:
         yield local
 
 
@@ -34,4 +34,15 @@ def ssh_server(tmp_path: Path) -> Iterator[sshd.SshServer]:
         with sshd.running_sshd(tmp_path / "sshd") as server:
             yield server
     except sshd.SshdUnavailable as exc:
-        pytest.skip(f"no usable sshd: {exc}")
+        peers.unavailable(f"no usable sshd: {exc}")
+
+
+# ---------------------------------------------------------------------------------------------------
+# docker-registry: Debian's CNCF distribution for the OCI tests (tests/support/registry.py)
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def registry_installed() -> str:
+    """The docker-registry binary; skips (fails under CI=true) when it is not installed."""
+    return peers.require_binary("docker-registry", package="docker-registry", path=registry.REGISTRY_BINARY)

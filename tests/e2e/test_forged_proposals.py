@@ -12,7 +12,7 @@ import pytest
 from fluxcd_helm_upgrader.demo import fleet
 from tests.e2e import harness, prs
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("backend")]
 
 KUSTOMIZE_LABELS = {"kustomize.toolkit.fluxcd.io/name": "apps", "kustomize.toolkit.fluxcd.io/namespace": "flux-system"}
 

@@ -10,7 +10,7 @@ import pytest
 from fluxcd_helm_upgrader.demo import charts
 from tests.e2e import harness
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("backend")]
 
 HUGE_VERSION = "1" + "0" * 5000 + ".0.0"  # int() refuses more than 4300 digits
 

@@ -7,7 +7,7 @@ import pytest
 
 from tests.e2e import harness
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("backend")]
 
 
 async def test_a_file_git_url_is_an_invalid_config_unless_allowed(local, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,7 +2,7 @@
 
 Charts are pushed the way `helm push` does; the client must list them, order them as Helm would,
 pin digests and read Chart.yaml, anonymously, with htpasswd Basic auth and with the Docker token
-flow. Skips when /usr/bin/docker-registry is absent (`apt-get install docker-registry`).
+flow. Skips when /usr/bin/docker-registry is absent (`apt-get install docker-registry`), fails under CI=true.
 """
 
 from __future__ import annotations
@@ -18,10 +18,7 @@ from fluxcd_helm_upgrader.checking import oci_tags
 from fluxcd_helm_upgrader.sources import oci
 from tests.support import registry
 
-pytestmark = pytest.mark.skipif(
-    not registry.REGISTRY_BINARY.exists(),
-    reason="docker-registry not installed: apt-get install -y docker-registry",
-)
+pytestmark = pytest.mark.usefixtures("registry_installed")  # skips without it; fails under CI=true
 
 REPOSITORY = "charts/podinfo"
 # (version, appVersion): pushed in this deliberately unsorted order.

@@ -12,7 +12,7 @@ import pytest
 from fluxcd_helm_upgrader.demo import charts
 from tests.e2e import harness
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("backend")]
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from fluxcd_helm_upgrader.demo import fleet
 from tests.e2e import harness, prs
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("backend")]
 
 PASSWORD = "s3cr3t-url-password-CANARY"
 QUERY_TOKEN = "q-token-CANARY-0123456789"

@@ -12,7 +12,9 @@ Rules, in order:
 4. The *base* of comparison: an exact current version itself; for a range, the highest available
    version it admits (what Flux runs today, reported as ``current_resolved``), else the range's floor.
 5. Candidates: valid versions > base (never a downgrade); prereleases only when
-   ``policy.include_prerelease`` or the current exact version is itself a prerelease;
+   ``policy.include_prerelease``, the current exact version is itself a prerelease, or the current
+   range opts into them (a comparator with a prerelease, e.g. ``>=6.0.0-0 <7.0.0``: since
+   Masterminds v3.4.0 its whole AND group admits prereleases, so Flux installs them through it);
    within ``policy.allowed_updates`` of base; not ignored by a ``versions`` rule; and not a
    target of a closed PR (``skipped_targets``). If candidates exist only before the ignore filter
    -> IGNORED (the message names them); otherwise none -> UP_TO_DATE.
@@ -107,7 +109,7 @@ def decide(
         assert constraint is not None
         hit = next(((v, raw) for v, raw in parsed if constraint.allows(v)), None)
         base, resolved = hit if hit else (constraint.floor, None)
-        allow_pre = policy.include_prerelease
+        allow_pre = policy.include_prerelease or constraint.admits_prereleases
 
     newer = [
         (v, raw) for v, raw in parsed if v > base and (allow_pre or not v.is_prerelease) and policy.within_step(base, v)

@@ -1,23 +1,30 @@
-"""Semantic versions as Helm and Flux read them (Masterminds semver v3 `NewVersion` semantics).
+"""Semantic versions as Helm and Flux read them: Masterminds/semver v3.5.0 ``NewVersion`` and ``Compare``.
 
-Called by `checking.ranges` (constraints), `checking.decisions` (choosing the newest chart version)
-and by the OCI tag listing in `sources/` (tags -> versions). Pure: strings in, values out.
+Called by `checking.ranges` (constraints), `checking.decisions` (choosing the newest chart version),
+`checking.applying` and `checking.oci_tags` (tags -> versions). Pure: strings in, values out.
 
-Semantics chosen, matching Masterminds/semver v3 (which Helm and Flux's source-controller use):
+Reference: github.com/Masterminds/semver/v3 v3.5.0, the release Flux's source-controller and Helm
+link (read from its ``version.go``). `parse` is its lenient ``NewVersion`` with the defaults
+``CoerceNewVersion = true`` (leading zeros allowed again since v3.4.0, released 2025-06-27),
+never ``StrictNewVersion``:
 
-- An optional leading ``v`` is accepted: ``v1.2.3`` == ``1.2.3``; `Version.original` keeps it.
-- Partial versions are coerced: ``1`` -> 1.0.0, ``1.2`` -> 1.2.0 (Masterminds ``NewVersion``,
-  not ``StrictNewVersion``).
-- Leading zeros in major/minor/patch are accepted and read as numbers (``01.2.3`` -> 1.2.3), as the
-  non-strict parser does; leading zeros in a *numeric prerelease identifier* (``1.0.0-01``) are
-  rejected, as Masterminds v3 validates prereleases per SemVer 2.0.
-- Numbers must fit in an unsigned 64-bit integer (Masterminds parses with ``ParseUint(…, 64)``).
-- Precedence per SemVer 2.0: a prerelease sorts below its release; prerelease identifiers compare
-  numerically when both are numeric, lexically (ASCII) when both are alphanumeric, numeric <
-  alphanumeric, and a shorter identifier list sorts lower when it is a prefix of the longer one.
-- Build metadata (``+build``) is ignored for ordering *and* equality: ``1.0.0+a == 1.0.0+b``.
-- Anything else (whitespace, empty identifiers, ``1.2.3.4``, Python-style ``1.0rc1``) -> ``None``.
-  Python's ``packaging`` disagrees on several of these; never use it for chart versions.
+- At most 256 characters (v3.5.0's ``MaxVersionLen``), checked before any regex or ``int()``: a
+  hostile ``"1" + "0" * 5000 + ".0.0"`` is "not a version", never a ``ValueError``.
+- ``v?MAJOR[.MINOR[.PATCH]][-PRERELEASE][+BUILD]``, ASCII only: an optional lowercase ``v``
+  (``v1.2.3`` == ``1.2.3``; `Version.original` keeps it), missing parts read as 0 (``1`` -> 1.0.0,
+  ``1.2`` -> 1.2.0), leading zeros in the numbers read as numbers (``01.2.3`` -> 1.2.3).
+- Each number must fit an unsigned 64-bit integer (``ParseUint(…, 10, 64)``).
+- Prerelease and build identifiers are ``[0-9A-Za-z-]+``, dot-separated, never empty; a numeric
+  prerelease identifier must not have a leading zero (``1.0.0-01`` is invalid; ``1.0.0+001`` is fine).
+- Anything else (whitespace, ``V1``, ``1.2.3.4``, ``1.0rc1``, a trailing newline) -> ``None``.
+  `parse` never raises, whatever it is given.
+
+Ordering is Masterminds ``Compare`` (SemVer 2.0 precedence): numbers first; a prerelease sorts
+below its release; prerelease identifiers compare left to right, numerically when both parse as
+uint64, ASCII-lexically otherwise, a number below a word, and a shorter list below a longer one
+it prefixes. A digits-only identifier too big for uint64 is compared as a word, as Masterminds does.
+Build metadata counts for neither order nor equality (``1.0.0+a == 1.0.0+b``).
+Python's ``packaging`` disagrees on several of these; never use it for chart versions.
 """
 
 from __future__ import annotations
@@ -26,23 +33,36 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-_UINT64_MAX = 2**64 - 1
+MAX_LENGTH = 256  # Masterminds v3.5.0 MaxVersionLen
+UINT64_MAX = 2**64 - 1
+# Digits of UINT64_MAX: a longer digit string cannot fit, so int() is never called on one.
+_UINT64_DIGITS = len(str(UINT64_MAX))
 
-# Masterminds v3 accepts 1 to 3 numeric parts, then an optional prerelease and build metadata.
+_IDENTIFIERS = r"[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*"
+# Masterminds' looseSemVerRegex; matched with fullmatch, which is Go's ``^…$`` (no newline before $).
 _VERSION_RE = re.compile(
-    r"v?(?P<major>[0-9]+)(?:\.(?P<minor>[0-9]+))?(?:\.(?P<patch>[0-9]+))?"
-    r"(?:-(?P<pre>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?"
-    r"(?:\+(?P<build>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?"
+    rf"v?(?P<major>[0-9]+)(?:\.(?P<minor>[0-9]+))?(?:\.(?P<patch>[0-9]+))?"
+    rf"(?:-(?P<pre>{_IDENTIFIERS}))?(?:\+(?P<build>{_IDENTIFIERS}))?"
 )
 
-# One prerelease identifier's sort key: numeric ones sort before alphanumeric ones (SemVer 2.0 §11).
+# One prerelease identifier's sort key: (0, number, "") for numbers, (1, 0, text) for words.
 _PreKey = tuple[int, int, str]
 
 
+def uint64(digits: str) -> int | None:
+    """The value of an ASCII digit string, or ``None`` when it does not fit uint64 (``ParseUint``)."""
+    if not digits or not digits.isascii() or not digits.isdigit():
+        return None
+    significant = digits.lstrip("0") or "0"  # ParseUint reads "000" as 0
+    if len(significant) > _UINT64_DIGITS:
+        return None
+    value = int(significant)
+    return value if value <= UINT64_MAX else None
+
+
 def _pre_key(identifier: str) -> _PreKey:
-    if identifier.isdigit():
-        return (0, int(identifier), "")
-    return (1, 0, identifier)
+    number = uint64(identifier)
+    return (1, 0, identifier) if number is None else (0, number, "")
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,21 +125,21 @@ class Version:
         return self._key >= other._key
 
 
-def parse(text: str) -> Version | None:
-    """Parse a version like Masterminds ``NewVersion``; ``None`` when it is not a version."""
-    if not isinstance(text, str):
+def parse(text: object) -> Version | None:
+    """Parse a version like Masterminds v3.5.0 ``NewVersion``; ``None`` when it is not one (never raises)."""
+    if not isinstance(text, str) or len(text) > MAX_LENGTH:
         return None
     match = _VERSION_RE.fullmatch(text)
     if match is None:
         return None
-    numbers = [int(match.group(name) or 0) for name in ("major", "minor", "patch")]
-    if any(n > _UINT64_MAX for n in numbers):
+    numbers = [uint64(match.group(name) or "0") for name in ("major", "minor", "patch")]
+    if numbers[0] is None or numbers[1] is None or numbers[2] is None:
         return None
     pre_text = match.group("pre")
     prerelease: tuple[str, ...] = ()
     if pre_text:
         prerelease = tuple(pre_text.split("."))
-        # SemVer 2.0 §9: numeric identifiers must not have leading zeros (Masterminds v3 agrees).
+        # SemVer 2.0 §9 (Masterminds validatePrerelease): numeric identifiers have no leading zero.
         if any(p.isdigit() and len(p) > 1 and p[0] == "0" for p in prerelease):
             return None
     return Version(numbers[0], numbers[1], numbers[2], prerelease, match.group("build") or "", text)

@@ -2,14 +2,22 @@
 
 Used by the offline demo and the e2e tests. It records every request (path and conditional headers) so tests can
 assert what the operator sent, and it can be told to fail (HTTP 500) to show one broken repository does not stop
-the others.
+the others. A repository can also be backed by a directory (`ChartRepo.publish_to`), the way `helm repo index`
+builds a repository from a directory of chart archives: every version is written there as `<chart>-<version>.tgz`,
+and an archive someone drops in (even an empty file made with `touch`) is published on the next index request.
+That is how `demo --serve` lets a user publish a new chart version.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
+import io
+import re
+import tarfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import yaml
 from aiohttp import web
@@ -24,13 +32,19 @@ class Seen:
     status: int
 
 
+# `<chart>-<version>.tgz`: the version starts at the first "-<digit>" (chart names may contain dashes).
+ARCHIVE_NAME = re.compile(r"^(?P<chart>.+?)-(?P<version>v?\d+\.\d+\.\d+[^/]*)\.tgz$")
+
+
 @dataclass
 class ChartRepo:
     """One repository: chart name -> versions (with optional per-version extras such as appVersion)."""
 
     charts: dict[str, list[dict[str, object]]] = field(default_factory=dict)
     broken: bool = False
+    directory: Path | None = None  # see publish_to()
     _rendered: bytes | None = field(default=None, repr=False)  # rendered once per change, not per request
+    _seen_files: set[str] = field(default_factory=set, repr=False)
 
     def add(self, chart: str, version: str, **extra: object) -> None:
         entry: dict[str, object] = {
@@ -38,13 +52,61 @@ class ChartRepo:
             "name": chart,
             "version": version,
             "appVersion": extra.pop("appVersion", version),
-            "created": "2026-01-01T00:00:00Z",
-            "digest": hashlib.sha256(f"{chart}-{version}".encode()).hexdigest(),
+            "created": extra.pop("created", "2026-01-01T00:00:00Z"),
+            "digest": extra.pop("digest", hashlib.sha256(f"{chart}-{version}".encode()).hexdigest()),
             "urls": [f"{chart}-{version}.tgz"],
         }
         entry.update(extra)
         self.charts.setdefault(chart, []).insert(0, entry)
         self._rendered = None
+        if self.directory is not None:
+            self._write_archive(chart, version, str(entry["appVersion"]))
+
+    def publish_to(self, directory: Path) -> Path:
+        """Keep this repository in `directory` from now on: existing versions are written there as archives,
+        and archives added to it later are published (see `refresh()`)."""
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        for chart, entries in self.charts.items():
+            for entry in entries:
+                self._write_archive(chart, str(entry["version"]), str(entry["appVersion"]))
+        return directory
+
+    def _write_archive(self, chart: str, version: str, app_version: str) -> None:
+        assert self.directory is not None
+        name = f"{chart}-{version}.tgz"
+        self._seen_files.add(name)
+        target = self.directory / name
+        if target.exists():
+            return
+        chart_yaml = f"apiVersion: v2\nname: {chart}\nversion: {version}\nappVersion: {app_version}\n".encode()
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+            info = tarfile.TarInfo(f"{chart}/Chart.yaml")
+            info.size = len(chart_yaml)
+            archive.addfile(info, io.BytesIO(chart_yaml))
+        target.write_bytes(buffer.getvalue())
+
+    def refresh(self) -> None:
+        """Publish archives that appeared in the directory: Chart.yaml when readable, else the file name."""
+        if self.directory is None or not self.directory.is_dir():
+            return
+        for path in sorted(self.directory.glob("*.tgz")):
+            if path.name in self._seen_files:
+                continue
+            self._seen_files.add(path.name)
+            found = _chart_yaml(path) or _from_file_name(path.name)
+            if found is None:
+                continue
+            chart, version, app_version = found
+            created = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.UTC)
+            self.add(
+                chart,
+                version,
+                appVersion=app_version,
+                created=created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                digest=hashlib.sha256(path.read_bytes()).hexdigest(),
+            )
 
     def index(self) -> bytes:
         if self._rendered is None:
@@ -52,6 +114,26 @@ class ChartRepo:
             document = {"apiVersion": "v1", "entries": self.charts, "generated": "2026-01-01T00:00:00Z"}
             self._rendered = yaml.dump(document, Dumper=dumper, sort_keys=True).encode()
         return self._rendered
+
+
+def _from_file_name(name: str) -> tuple[str, str, str] | None:
+    match = ARCHIVE_NAME.match(name)
+    return None if match is None else (match["chart"], match["version"], match["version"])
+
+
+def _chart_yaml(path: Path) -> tuple[str, str, str] | None:
+    """(name, version, appVersion) from the archive's <chart>/Chart.yaml, or None for an empty or odd file."""
+    try:
+        with tarfile.open(path, mode="r:gz") as archive:
+            members = archive.getmembers()
+            member = next(m for m in members if m.name.count("/") == 1 and m.name.endswith("/Chart.yaml"))
+            handle = archive.extractfile(member)
+            meta = yaml.safe_load(handle.read()) if handle is not None else None
+    except (OSError, tarfile.TarError, StopIteration, yaml.YAMLError):
+        return None
+    if not isinstance(meta, dict) or not meta.get("name") or not meta.get("version"):
+        return None
+    return str(meta["name"]), str(meta["version"]), str(meta.get("appVersion") or meta["version"])
 
 
 class ChartServer:
@@ -91,6 +173,8 @@ class ChartServer:
 
     async def _index(self, request: web.Request) -> web.Response:
         repo = self.repos.get(request.match_info["repo"])
+        if repo is not None:
+            repo.refresh()
         conditional = request.headers.get("If-None-Match")
         if repo is None or repo.broken:
             status = 404 if repo is None else 500

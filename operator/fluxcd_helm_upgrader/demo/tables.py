@@ -1,82 +1,89 @@
-"""Print objects the way `kubectl get` does, using the printer columns declared in our CRDs.
+"""What `kubectl get` shows in the demo: the real kubectl against the emulator, or the same table printed here.
 
-The demo prints its results with this, so what it shows is exactly what `kubectl get upgradeproposals` would show
-for the same objects. Supports the JSONPath subset our CRDs use: `.a.b` and `.list[?(@.key=="value")].field`.
+`demo.running` calls `kubectl_get()`. Where kubectl is installed, it runs it (as a subprocess of this event loop,
+which also serves the emulator) with the demo's kubeconfig and a private discovery cache, and returns its output
+verbatim. Without kubectl, `render()` prints the emulator's own server-side Table (`emulator.tables`, the same
+columns and cells kubectl would receive) with kubectl's printer rules: NAMESPACE first with `-A`, headers in upper
+case, columns of priority 0 only, `<none>` for an empty cell, and tabwriter spacing (three spaces of padding, a
+minimum cell width of six, the last column unpadded). The caller says which one the user is looking at.
 """
 
 from __future__ import annotations
 
-import datetime
-import re
+import asyncio
+import shutil
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from fluxcd_helm_upgrader.emulator import ApiEmulator, jsonpath, tables
 
-_FILTER = re.compile(r'^(?P<list>\w+)\[\?\(@\.(?P<key>\w+)=="(?P<value>[^"]*)"\)\]$')
-_STEP = re.compile(r'\w+\[\?\(@\.\w+=="[^"]*"\)\]|[^.]+')
-
-
-def printer_columns(crd_path: Path) -> list[dict[str, Any]]:
-    """The additionalPrinterColumns of the storage version, plus NAME (and NAMESPACE) as kubectl adds."""
-    crd = yaml.safe_load(crd_path.read_text())
-    version = next(v for v in crd["spec"]["versions"] if v.get("storage"))
-    return list(version.get("additionalPrinterColumns") or [])
+PADDING, MIN_WIDTH = 3, 6  # kubectl's tabwriter settings
+FALLBACK_NOTE = "(kubectl is not installed: the demo prints the server's table the way kubectl would)"
 
 
-def evaluate(body: Mapping[str, Any], path: str) -> Any:
-    """Evaluate a printer-column JSONPath against a body; None when any step is missing."""
-    current: Any = body
-    for step in _STEP.findall(path):
-        if current is None:
-            return None
-        match = _FILTER.match(step)
-        if match:
-            items = current.get(match["list"]) if isinstance(current, Mapping) else None
-            current = next(
-                (i for i in items or () if isinstance(i, Mapping) and str(i.get(match["key"])) == match["value"]),
-                None,
-            )
-        elif isinstance(current, Mapping):
-            current = current.get(step)
-        else:
-            return None
-    return current
+@dataclass(frozen=True)
+class Shown:
+    """One command's output, whether the real kubectl produced it, and its exit code."""
+
+    text: str
+    real: bool
+    code: int = 0
 
 
-def _age(value: Any, now: datetime.datetime) -> str:
-    try:
-        then = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return "<unknown>"
-    seconds = max(0, int((now - then).total_seconds()))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+def _cell(value: Any) -> str:
+    if value is None:
+        return "<none>"
+    return jsonpath.text(value) if isinstance(value, bool | float) else str(value)
 
 
-def render(
-    bodies: Sequence[Mapping[str, Any]],
-    columns: Sequence[Mapping[str, Any]],
-    *,
-    namespaced: bool = True,
-    now: datetime.datetime | None = None,
-) -> str:
-    """A kubectl-style table (NAMESPACE, NAME, then the CRD's columns)."""
-    now = now or datetime.datetime.now(datetime.UTC)
-    header = (["NAMESPACE"] if namespaced else []) + ["NAME"] + [str(c["name"]).upper() for c in columns]
-    rows = [header]
-    for body in bodies:
-        meta = body.get("metadata") or {}
-        row = ([str(meta.get("namespace", ""))] if namespaced else []) + [str(meta.get("name", ""))]
-        for column in columns:
-            value = evaluate(body, str(column["jsonPath"]))
-            if column.get("type") == "date" and value:
-                row.append(_age(value, now))
-            else:
-                row.append("<none>" if value in (None, "") else str(value))
-        rows.append(row)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    return "\n".join("   ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+def render(table: Mapping[str, Any], *, all_namespaces: bool) -> str:
+    """A meta.k8s.io Table as `kubectl get` prints it."""
+    definitions = list(table.get("columnDefinitions") or [])
+    shown = [i for i, column in enumerate(definitions) if int(column.get("priority") or 0) == 0]
+    header = [str(definitions[i]["name"]).upper() for i in shown]
+    rows = []
+    for row in table.get("rows") or []:
+        cells = [_cell(row["cells"][i]) for i in shown]
+        if all_namespaces:
+            metadata = (row.get("object") or {}).get("metadata") or {}
+            cells.insert(0, str(metadata.get("namespace", "")))
+        rows.append(cells)
+    if not rows:
+        return "No resources found"
+    lines = [(["NAMESPACE"] if all_namespaces else []) + header, *rows]
+    widths = [max(max(len(line[i]) for line in lines) + PADDING, MIN_WIDTH) for i in range(len(lines[0]) - 1)]
+    return "\n".join(
+        "".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False)) + line[-1] for line in lines
+    )
+
+
+def table_of(api: ApiEmulator, plural: str, namespace: str | None = None) -> dict[str, Any]:
+    """The Table the emulator would answer `kubectl get <plural>` with (in process, no HTTP)."""
+    resource = api.resource(plural)
+    items = api.list(plural, namespace)
+    return tables.table(resource, items, resource_version=str(api.store.rv))
+
+
+async def run_kubectl(binary: str, kubeconfig: Path, cache: Path, args: Sequence[str]) -> tuple[int, str]:
+    """Run kubectl against the emulator without blocking the loop that serves it; (exit code, stdout+stderr)."""
+    process = await asyncio.create_subprocess_exec(
+        binary,
+        f"--kubeconfig={kubeconfig}",
+        f"--cache-dir={cache}",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    return process.returncode or 0, output.decode(errors="replace").rstrip()
+
+
+async def kubectl_get(api: ApiEmulator, kubeconfig: Path, plural: str, *, kubectl: str | None = None) -> Shown:
+    """`kubectl get <plural> -A` by the real kubectl when found on PATH, else `render()`d here."""
+    binary = kubectl or shutil.which("kubectl")
+    if binary is not None:
+        code, text = await run_kubectl(binary, kubeconfig, kubeconfig.parent / "kube-cache", ["get", plural, "-A"])
+        return Shown(text, real=True, code=code)  # a failure is shown as kubectl printed it, never papered over
+    return Shown(render(table_of(api, plural), all_namespaces=True), real=False)

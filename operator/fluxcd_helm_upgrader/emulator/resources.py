@@ -37,6 +37,12 @@ class Resource:
     # Custom resources carry metadata.generation; most built-ins (configmaps, secrets) do not.
     custom: bool = False
     schema: dict[str, Any] | None = field(default=None, compare=False, hash=False)
+    # The CRD version's additionalPrinterColumns (emulator.tables); empty for built-ins.
+    printer_columns: tuple[dict[str, Any], ...] = field(default=(), compare=False, hash=False)
+
+    @property
+    def list_kind(self) -> str:
+        return f"{self.kind}List"
 
     @property
     def api_version(self) -> str:
@@ -126,11 +132,12 @@ def resources_from_crd(doc: dict[str, Any]) -> list[Resource]:
     if not (group and plural and kind and spec.get("versions")):
         raise errors.bad_request("CustomResourceDefinition needs spec.group, spec.names.plural/kind, spec.versions")
     result = []
-    for version in spec["versions"]:
+    for index, version in enumerate(spec["versions"]):
+        schema = (version.get("schema") or spec.get("validation") or {}).get("openAPIV3Schema")
+        _check_metadata_schema(f"{plural}.{group}", index, schema)
         if not version.get("served", True):
             continue
         subresources = version.get("subresources") or spec.get("subresources") or {}
-        schema = (version.get("schema") or spec.get("validation") or {}).get("openAPIV3Schema")
         result.append(
             Resource(
                 group=group,
@@ -144,9 +151,30 @@ def resources_from_crd(doc: dict[str, Any]) -> list[Resource]:
                 status_subresource="status" in subresources,
                 custom=True,
                 schema=schema,
+                printer_columns=tuple(
+                    version.get("additionalPrinterColumns") or spec.get("additionalPrinterColumns") or ()
+                ),
             )
         )
     return result
+
+
+def _check_metadata_schema(name: str, index: int, schema: Any) -> None:
+    """kube-apiserver refuses a CRD whose root schema says anything about `metadata` beyond its type and the
+    `name`/`generateName` properties: the server owns ObjectMeta (a description there is refused too)."""
+    metadata = ((schema or {}).get("properties") or {}).get("metadata")
+    if not isinstance(metadata, dict):
+        return
+    extra = set(metadata) - {"type", "properties"} or set(metadata.get("properties") or {}) - {"name", "generateName"}
+    if extra:
+        raise errors.invalid(
+            "CustomResourceDefinition",
+            "apiextensions.k8s.io",
+            name,
+            [(f"spec.versions[{index}].schema.openAPIV3Schema.properties[metadata]",
+              "Forbidden: must not specify anything other than name and generateName, "
+              "but metadata is implicitly specified")],
+        )  # fmt: skip
 
 
 class Catalogue:
@@ -154,11 +182,13 @@ class Catalogue:
 
     def __init__(self, resources: Iterable[Resource] = BUILTINS) -> None:
         self._by_gvp: dict[tuple[str, str, str], Resource] = {}
+        self.generation = 0  # bumped on every change, so derived documents (OpenAPI) know when to rebuild
         for resource in resources:
             self.add(resource)
 
     def add(self, resource: Resource) -> None:
         self._by_gvp[(resource.group, resource.version, resource.plural)] = resource
+        self.generation += 1
 
     def add_crd(self, doc: dict[str, Any]) -> list[Resource]:
         """Register (or re-register) every served version of a CRD; old versions it dropped vanish."""
@@ -173,6 +203,7 @@ class Catalogue:
     def remove_crd(self, group: str, plural: str) -> None:
         for key in [k for k in self._by_gvp if (k[0], k[2]) == (group, plural)]:
             del self._by_gvp[key]
+        self.generation += 1
 
     def get(self, group: str, version: str, plural: str) -> Resource | None:
         return self._by_gvp.get((group, version, plural))

@@ -2,9 +2,10 @@
 
 `emulator.store` calls `prepare()` on every create/update of a custom object, in the order a real
 server uses: apply `default`s, prune fields the schema does not declare (unless
-`x-kubernetes-preserve-unknown-fields`), then validate. Validation needs the optional `jsonschema`
-package; without it objects are only defaulted and pruned. `x-kubernetes-int-or-string` means
-integer or string, `nullable` allows null, other `x-kubernetes-*` keys are ignored.
+`x-kubernetes-preserve-unknown-fields`), then validate. The pruned paths are reported so the server
+can honour `?fieldValidation=Strict|Warn|Ignore` like kube-apiserver (`strict_error()`). Validation
+needs the optional `jsonschema` package; without it objects are only defaulted and pruned.
+`x-kubernetes-int-or-string` means integer or string, `nullable` allows null, other `x-kubernetes-*` keys are ignored.
 """
 
 from __future__ import annotations
@@ -22,9 +23,18 @@ except ImportError:  # pragma: no cover - exercised only where jsonschema is mis
 
 # Where the object schema never reaches: the server owns these fields.
 _ROOT_KEPT = ("apiVersion", "kind", "metadata")
+# metav1.ObjectMeta's fields: anything else under metadata is an unknown field, dropped like the real decoder does.
+OBJECT_META_FIELDS = frozenset(
+    (
+        "annotations", "creationTimestamp", "deletionGracePeriodSeconds", "deletionTimestamp", "finalizers",
+        "generateName", "generation", "labels", "managedFields", "name", "namespace", "ownerReferences",
+        "resourceVersion", "selfLink", "uid",
+    )
+)  # fmt: skip
 
 
-def _default_and_prune(schema: dict[str, Any], value: Any) -> Any:
+def _default_and_prune(schema: dict[str, Any], value: Any, path: str = "", unknown: list[str] | None = None) -> Any:
+    """Apply defaults and drop undeclared fields; each dropped field's path goes to `unknown` (`spec.a[0].b`)."""
     if not isinstance(schema, dict):
         return value
     if isinstance(value, dict):
@@ -35,14 +45,17 @@ def _default_and_prune(schema: dict[str, Any], value: Any) -> Any:
                 value[key] = copy.deepcopy(sub["default"])
         keep_unknown = schema.get("x-kubernetes-preserve-unknown-fields") or additional not in (None, False)
         for key in list(value):
+            child = f"{path}.{key}" if path else key
             if key in properties:
-                value[key] = _default_and_prune(properties[key], value[key])
+                value[key] = _default_and_prune(properties[key], value[key], child, unknown)
             elif isinstance(additional, dict):
-                value[key] = _default_and_prune(additional, value[key])
+                value[key] = _default_and_prune(additional, value[key], child, unknown)
             elif not keep_unknown and (properties or schema.get("type") == "object"):
                 del value[key]
+                if unknown is not None:
+                    unknown.append(child)
     elif isinstance(value, list) and isinstance(schema.get("items"), dict):
-        return [_default_and_prune(schema["items"], item) for item in value]
+        return [_default_and_prune(schema["items"], item, f"{path}[{i}]", unknown) for i, item in enumerate(value)]
     return value
 
 
@@ -90,14 +103,38 @@ def _validate(kind: str, group: str, name: str, schema: dict[str, Any], obj: dic
         raise errors.invalid(kind, group, name, causes)
 
 
-def prepare(kind: str, group: str, schema: dict[str, Any] | None, obj: dict[str, Any]) -> dict[str, Any]:
-    """Default, prune and validate `obj` in place against a CRD's openAPIV3Schema; returns `obj`."""
+def prepare(
+    kind: str, group: str, schema: dict[str, Any] | None, obj: dict[str, Any], unknown: list[str] | None = None
+) -> dict[str, Any]:
+    """Default, prune and validate `obj` in place against a CRD's openAPIV3Schema; returns `obj`.
+
+    The paths of pruned fields (and of fields ObjectMeta does not have) are appended to `unknown`, sorted,
+    for `?fieldValidation=` (see `strict_error`)."""
     if not schema:
         return obj
     name = (obj.get("metadata") or {}).get("name") or (obj.get("metadata") or {}).get("generateName", "")
     # Set aside what the server owns so that defaulting and pruning never touch it.
     kept = {key: obj.pop(key) for key in _ROOT_KEPT if key in obj}
-    _default_and_prune(schema, obj)
+    found: list[str] = []
+    _default_and_prune(schema, obj, "", found)
+    metadata = kept.get("metadata")
+    if isinstance(metadata, dict):
+        for key in [key for key in metadata if key not in OBJECT_META_FIELDS]:
+            del metadata[key]
+            found.append(f"metadata.{key}")
+    if unknown is not None:
+        unknown.extend(sorted(found))
     obj.update(kept)
     _validate(kind, group, name, schema, obj)
     return obj
+
+
+def strict_error(kind: str, version: str, unknown: list[str], *, patch: bool) -> errors.ApiError:
+    """kube-apiserver's answer to unknown fields under `fieldValidation=Strict` (400 BadRequest).
+
+    Create and update go through transformDecodeError (`X in version "v" cannot be handled as a X: ...`);
+    a patch reports the strict decoding error alone."""
+    text = "strict decoding error: " + ", ".join(f'unknown field "{path}"' for path in unknown)
+    if patch:
+        return errors.bad_request(text)
+    return errors.bad_request(f'{kind} in version "{version}" cannot be handled as a {kind}: {text}')

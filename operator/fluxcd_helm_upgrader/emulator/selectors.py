@@ -2,8 +2,9 @@
 
 Used by `emulator.store` (list) and `emulator.watching` (watch). Label selectors support `=`, `==`,
 `!=`, `in (...)`, `notin (...)`, `key` (exists) and `!key`; field selectors support
-`metadata.name` and `metadata.namespace` with `=`, `==` and `!=` (other fields answer 400, like a
-real server does for fields a resource does not index).
+`metadata.name` and `metadata.namespace` with `=`, `==` and `!=`, and on core Events also
+`involvedObject.*`, `reason`, `source`, `type` (other fields answer 400, like a real server does for
+fields a resource does not index).
 """
 
 from __future__ import annotations
@@ -71,24 +72,42 @@ def label_selector(text: str | None) -> Predicate:
     return matches
 
 
-_FIELDS = {"metadata.name": "name", "metadata.namespace": "namespace"}
+METADATA_FIELDS: dict[str, tuple[str, ...]] = {
+    "metadata.name": ("metadata", "name"),
+    "metadata.namespace": ("metadata", "namespace"),
+}
+# core/v1 Events also index these (what `kubectl describe` asks for to list an object's events).
+EVENT_FIELDS: dict[str, tuple[str, ...]] = {
+    **METADATA_FIELDS,
+    **{f"involvedObject.{key}": ("involvedObject", key)
+       for key in ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")},
+    "reason": ("reason",),
+    "reportingComponent": ("reportingComponent",),
+    "source": ("source", "component"),
+    "type": ("type",),
+}  # fmt: skip
 
 
-def field_selector(text: str | None) -> Predicate:
-    """A predicate for `?fieldSelector=` on metadata.name / metadata.namespace."""
-    checks: list[tuple[str, bool, str]] = []
+def _field_value(obj: Mapping[str, Any], path: tuple[str, ...]) -> str:
+    value: Any = obj
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return "" if value is None else str(value)
+
+
+def field_selector(text: str | None, fields: Mapping[str, tuple[str, ...]] = METADATA_FIELDS) -> Predicate:
+    """A predicate for `?fieldSelector=` over the fields this resource indexes (metadata.name/namespace by default)."""
+    checks: list[tuple[tuple[str, ...], bool, str]] = []
     for term in _split_terms(text or ""):
         match = _EQ_RE.match(term)
-        if not match or match.group(1) not in _FIELDS:
-            raise errors.bad_request(
-                f'"{term.strip()}" is not a known field selector: only "metadata.name", "metadata.namespace"'
-            )
+        if not match or match.group(1) not in fields:
+            known = ", ".join(f'"{name}"' for name in fields)
+            raise errors.bad_request(f'"{term.strip()}" is not a known field selector: only {known}')
         field, op, value = match.groups()
-        checks.append((_FIELDS[field], op != "!=", value))
+        checks.append((fields[field], op != "!=", value))
 
     def matches(obj: Mapping[str, Any]) -> bool:
-        metadata = obj.get("metadata") or {}
-        return all((metadata.get(key, "") == value) == equal for key, equal, value in checks)
+        return all((_field_value(obj, path) == value) == equal for path, equal, value in checks)
 
     return matches
 

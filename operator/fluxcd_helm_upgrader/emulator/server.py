@@ -23,7 +23,18 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from fluxcd_helm_upgrader.emulator import errors, patching, rbac, routing, selectors, store, watching
+from fluxcd_helm_upgrader.emulator import (
+    errors,
+    negotiation,
+    openapi,
+    patching,
+    rbac,
+    routing,
+    selectors,
+    store,
+    tables,
+    watching,
+)
 from fluxcd_helm_upgrader.emulator.resources import Catalogue, Resource
 
 logger = logging.getLogger(__name__)
@@ -76,6 +87,7 @@ class ApiEmulator:
         self.catalogue = Catalogue()
         self.store = store.Store(self.catalogue, history=history, auto_namespaces=auto_namespaces)
         self.store.on_crd = self._crd_changed
+        self.openapi = openapi.Documents(self.catalogue)
         self.authorizer = rbac.Authorizer(rules, user)
         self.audit: collections.deque[AuditEntry] = collections.deque(maxlen=audit_size)
         self.failures: collections.deque[AuditEntry] = collections.deque(maxlen=audit_size)
@@ -202,6 +214,9 @@ class ApiEmulator:
         if request.path in HEALTH_PATHS:
             return web.Response(text="ok")
         try:
+            documents = self.openapi.serve(request)
+            if documents is not None:
+                return documents
             discovery = self._discovery(request)
             if discovery is not None:
                 return web.json_response(discovery)
@@ -275,16 +290,24 @@ class ApiEmulator:
         if query.get("dryRun"):
             raise errors.bad_request("dryRun is not supported by the API emulator")
         resource, namespace, name = target.resource, target.namespace, target.name
+        shown = self._presentation(request, resource) if method == "GET" else None
         if method == "GET" and name is not None and not watch:
-            return web.json_response(self.store.get(resource, namespace, name))
+            found = self.store.get(resource, namespace, name)
+            if shown is not None:
+                return web.json_response(shown([found], found["metadata"].get("resourceVersion", "")))
+            return web.json_response(found)
         if method == "GET" or (method == "DELETE" and name is None):
-            predicate = self._predicate(query, namespace, name)
+            predicate = self._predicate(query, namespace, name, resource)
             if watch:
-                return await watching.serve(request, self.store, resource, predicate, self.bookmark_interval)
+                return await watching.serve(
+                    request, self.store, resource, predicate, self.bookmark_interval, present=shown
+                )
             if method == "GET":
                 items = self.store.select(resource, namespace, predicate)
             else:
                 items = self.store.delete_collection(resource, namespace, predicate)
+            if shown is not None:
+                return web.json_response(shown(items, str(self.store.rv)))
             return web.json_response(
                 {
                     "kind": f"{resource.kind}List",
@@ -293,38 +316,69 @@ class ApiEmulator:
                     "items": items,
                 }
             )
+        validation = _field_validation(query.get("fieldValidation"), patch=method == "PATCH")
         if method == "POST" and name is None:
             body = await _json_body(request, (CONTENT_JSON,))
-            return web.json_response(self.store.create(resource, namespace, body), status=201)
+            created = self.store.create(resource, namespace, body, validation)
+            return _warned(web.json_response(created, status=201), validation)
         if name is None:
             raise errors.method_not_allowed(method)
         if method == "PUT":
             body = await _json_body(request, (CONTENT_JSON,))
-            return web.json_response(self.store.replace(resource, namespace, name, body, target.subresource))
+            replaced = self.store.replace(resource, namespace, name, body, target.subresource, validation)
+            return _warned(web.json_response(replaced), validation)
         if method == "PATCH":
             content_type = request.content_type
             accepted = patching.accepted_types(resource.custom)
             if content_type not in accepted:
                 raise errors.unsupported_media_type(content_type, accepted)
             body = await _json_body(request, (content_type,))
-            return web.json_response(
-                self.store.patch(resource, namespace, name, content_type, body, target.subresource)
-            )
+            patched = self.store.patch(resource, namespace, name, content_type, body, target.subresource, validation)
+            return _warned(web.json_response(patched), validation)
         if method == "DELETE":
             return web.json_response(self.store.delete(resource, namespace, name))
         raise errors.method_not_allowed(method)
 
     @staticmethod
-    def _predicate(query: Mapping[str, str], namespace: str | None, name: str | None) -> selectors.Predicate:
+    def _presentation(request: web.Request, resource: Resource) -> tables.Presenter | None:
+        """How GET answers: None for plain objects, else a Table renderer (kubectl's `as=Table`)."""
+        choice = negotiation.negotiate(request.headers.get("Accept"))
+        if choice.table is None:
+            return None
+        include = tables.include_object(request.query.get("includeObject"))
+        return tables.presenter(resource, choice.table_api_version, include)
+
+    @staticmethod
+    def _predicate(
+        query: Mapping[str, str], namespace: str | None, name: str | None, resource: Resource
+    ) -> selectors.Predicate:
+        indexed = selectors.EVENT_FIELDS if (resource.group, resource.kind) == ("", "Event") else None
         checks = [
             selectors.label_selector(query.get("labelSelector")),
-            selectors.field_selector(query.get("fieldSelector")),
+            selectors.field_selector(query.get("fieldSelector"), indexed or selectors.METADATA_FIELDS),
         ]
         if namespace is not None:
             checks.append(lambda obj: (obj.get("metadata") or {}).get("namespace") == namespace)
         if name is not None:  # the legacy single-object watch: /…/plural/name?watch=true
             checks.append(lambda obj: (obj.get("metadata") or {}).get("name") == name)
         return selectors.both(*checks)
+
+
+def _field_validation(raw: str | None, *, patch: bool) -> store.FieldValidation:
+    """`?fieldValidation=`: Ignore, Warn (the default when absent) or Strict; anything else is a 400."""
+    directive = raw or "Warn"
+    if directive not in ("Ignore", "Warn", "Strict"):
+        raise errors.bad_request(
+            f'fieldValidation: Unsupported value: "{directive}": supported values: "Ignore", "Strict", "Warn"'
+        )
+    return store.FieldValidation(directive, patch=patch)
+
+
+def _warned(response: web.Response, validation: store.FieldValidation) -> web.Response:
+    """One `Warning: 299 - "..."` header per warning, as kube-apiserver sends them (kubectl prints each)."""
+    for warning in validation.warnings:
+        response.headers.add("Warning", f"299 - {json.dumps(warning)}")
+    return response
 
 
 async def _json_body(request: web.Request, accepted: tuple[str, ...]) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import copy
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,23 @@ Key = tuple[str | None, str]  # (namespace or None, name)
 GroupPlural = tuple[str, str]
 NAMESPACES: GroupPlural = ("", "namespaces")
 CRDS: GroupPlural = (CRD_GROUP, "customresourcedefinitions")
+
+
+@dataclass
+class FieldValidation:
+    """A write's `?fieldValidation=` directive (Warn when absent, as on kube-apiserver) and the warnings it earned."""
+
+    directive: str = "Warn"
+    patch: bool = False
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+    def check(self, resource: Resource, unknown: list[str]) -> None:
+        """Strict: reject the write; Warn: remember one warning per unknown field; Ignore: nothing."""
+        if not unknown or self.directive == "Ignore":
+            return
+        if self.directive == "Strict":
+            raise schema.strict_error(resource.kind, resource.version, unknown, patch=self.patch)
+        self.warnings.extend(f'unknown field "{path}"' for path in unknown)
 
 
 @dataclass(frozen=True)
@@ -128,12 +146,20 @@ class Store:
             raise errors.not_found("namespaces", "", namespace)
         self.create(self.catalogue.find("namespaces"), None, {"metadata": {"name": namespace}})
 
-    def _prepare(self, resource: Resource, obj: dict[str, Any]) -> dict[str, Any]:
+    def _prepare(
+        self, resource: Resource, obj: dict[str, Any], validation: FieldValidation | None = None
+    ) -> dict[str, Any]:
         if resource.group_plural == CRDS:
             Catalogue(()).add_crd(obj)  # raises 400 on a malformed CRD before it is stored
-        return schema.prepare(resource.kind, resource.group, resource.schema, obj)
+        unknown: list[str] = []
+        prepared = schema.prepare(resource.kind, resource.group, resource.schema, obj, unknown)
+        if validation is not None:
+            validation.check(resource, unknown)
+        return prepared
 
-    def create(self, resource: Resource, namespace: str | None, body: Any) -> dict[str, Any]:
+    def create(
+        self, resource: Resource, namespace: str | None, body: Any, validation: FieldValidation | None = None
+    ) -> dict[str, Any]:
         obj = objects.new_object(resource, namespace, body)
         name = obj["metadata"]["name"]
         if resource.namespaced:
@@ -142,7 +168,7 @@ class Store:
             self._ensure_namespace(namespace)
         if self._key(resource, namespace, name) in self._bucket(resource):
             raise errors.already_exists(resource.plural, resource.group, name)
-        self._store(resource, self._prepare(resource, obj), "ADDED", None)
+        self._store(resource, self._prepare(resource, obj, validation), "ADDED", None)
         return obj
 
     def put(self, resource: Resource, obj: dict[str, Any]) -> dict[str, Any]:
@@ -162,17 +188,27 @@ class Store:
         else:
             for field in ("uid", "creationTimestamp", "generation"):
                 metadata.setdefault(field, objects.meta(old).get(field))
+        # Seeded objects are defaulted, pruned and validated like written ones (status included): a test object
+        # a real API server would refuse must fail here too, not only on the real-server tier.
+        obj = self._prepare(resource, obj)
         self._store(resource, obj, "ADDED" if old is None else "MODIFIED", old)
         return obj
 
     def _update(
-        self, resource: Resource, old: dict[str, Any], candidate: Any, subresource: str | None
+        self,
+        resource: Resource,
+        old: dict[str, Any],
+        candidate: Any,
+        subresource: str | None,
+        validation: FieldValidation | None = None,
     ) -> dict[str, Any]:
         given_rv = objects.meta(candidate).get("resourceVersion") if isinstance(candidate, dict) else None
         if given_rv and given_rv != objects.meta(old).get("resourceVersion"):
             raise errors.conflict(resource.plural, resource.group, objects.meta(old).get("name", ""))
         new = objects.updated_object(resource, old, candidate, subresource)
-        new = self._prepare(resource, new)
+        new = self._prepare(resource, new, validation)
+        if resource.custom and objects.generation_fields(resource, old) == objects.generation_fields(resource, new):
+            new["metadata"]["generation"] = objects.meta(old).get("generation")  # pruned fields are no change
         new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
         if new == old:
             return old  # a no-op write: no new resourceVersion, no watch event (like etcd)
@@ -191,10 +227,16 @@ class Store:
         return old
 
     def replace(
-        self, resource: Resource, namespace: str | None, name: str, body: Any, subresource: str | None = None
+        self,
+        resource: Resource,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        subresource: str | None = None,
+        validation: FieldValidation | None = None,
     ) -> dict[str, Any]:
         old = self._existing(resource, namespace, name)
-        return objects.served_as(resource, self._update(resource, old, body, subresource))
+        return objects.served_as(resource, self._update(resource, old, body, subresource, validation))
 
     def patch(
         self,
@@ -204,6 +246,7 @@ class Store:
         content_type: str,
         body: Any,
         subresource: str | None = None,
+        validation: FieldValidation | None = None,
     ) -> dict[str, Any]:
         if content_type not in patching.accepted_types(resource.custom):
             raise errors.unsupported_media_type(content_type, patching.accepted_types(resource.custom))
@@ -214,7 +257,7 @@ class Store:
             if not isinstance(body, dict):
                 raise errors.bad_request("a merge patch must be a JSON object")
             candidate = patching.merge_patch(old, body)
-        return objects.served_as(resource, self._update(resource, old, candidate, subresource))
+        return objects.served_as(resource, self._update(resource, old, candidate, subresource, validation))
 
     def delete(self, resource: Resource, namespace: str | None, name: str) -> dict[str, Any]:
         old = self._existing(resource, namespace, name)

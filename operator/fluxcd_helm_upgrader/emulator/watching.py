@@ -43,14 +43,27 @@ def translate(event: Event, predicate: Predicate) -> str | None:
     return "DELETED" if was_matching else None
 
 
-def _line(event_type: str, obj: dict[str, Any]) -> bytes:
+Present = Callable[[list[dict[str, Any]], str], dict[str, Any]]
+
+
+def _line(event_type: str, obj: dict[str, Any], present: Present | None = None) -> bytes:
+    if present is not None and event_type in ("ADDED", "MODIFIED", "DELETED"):
+        obj = present([obj], str((obj.get("metadata") or {}).get("resourceVersion", "")))
     return json.dumps({"type": event_type, "object": obj}, separators=(",", ":")).encode() + b"\n"
 
 
 async def serve(
-    request: web.Request, store: Store, resource: Resource, predicate: Predicate, bookmark_interval: float
+    request: web.Request,
+    store: Store,
+    resource: Resource,
+    predicate: Predicate,
+    bookmark_interval: float,
+    present: Present | None = None,
 ) -> web.StreamResponse:
-    """Stream events for one resource until timeoutSeconds, client disconnect or server stop."""
+    """Stream events for one resource until timeoutSeconds, client disconnect or server stop.
+
+    `present` turns each object into what the client negotiated (a one-row Table for `kubectl get -w`);
+    BOOKMARK and ERROR events are never transformed, as on the real server."""
     params = request.query
     queue = store.subscribe(resource.group_plural)
     try:
@@ -58,7 +71,7 @@ async def serve(
         raw_rv = params.get("resourceVersion", "")
         if raw_rv in ("", "0"):
             last_rv = store.rv
-            initial = [_line("ADDED", obj) for obj in store.select(resource, None, predicate)]
+            initial = [_line("ADDED", obj, present) for obj in store.select(resource, None, predicate)]
         else:
             if not raw_rv.isdigit():
                 raise errors.bad_request(f"invalid resource version: {raw_rv!r}")
@@ -67,7 +80,7 @@ async def serve(
                 for event in store.events_after(resource.group_plural, last_rv):
                     seen = translate(event, predicate)
                     if seen is not None:
-                        initial.append(_line(seen, objects.served_as(resource, event.obj)))
+                        initial.append(_line(seen, objects.served_as(resource, event.obj), present))
                     last_rv = event.rv
             except errors.ApiError as exc:
                 initial, last_rv = [_line("ERROR", exc.status())], -1
@@ -88,6 +101,7 @@ async def serve(
             last_rv,
             _timeout(params.get("timeoutSeconds")),
             bookmark_interval if is_watch(params.get("allowWatchBookmarks")) else None,
+            present,
         )
         return response
     finally:
@@ -113,6 +127,7 @@ async def _stream(
     last_rv: int,
     lifetime: float | None,
     bookmarks: float | None,
+    present: Present | None,
 ) -> None:
     transport = request.transport
     deadline = None if lifetime is None else time.monotonic() + lifetime
@@ -149,6 +164,6 @@ async def _stream(
             last_rv = event.rv
             seen = translate(event, predicate)
             if seen is not None:
-                await response.write(_line(seen, objects.served_as(resource, event.obj)))
+                await response.write(_line(seen, objects.served_as(resource, event.obj), present))
     except ConnectionResetError:
         return  # the client went away: nothing left to stream to

@@ -15,9 +15,10 @@ import time
 from typing import Any, cast
 
 import kopf
+from kubernetes_asyncio.client.exceptions import ApiException
 
 from fluxcd_helm_upgrader import config as config_
-from fluxcd_helm_upgrader import logs, settings
+from fluxcd_helm_upgrader import kube, logs, settings
 from fluxcd_helm_upgrader.checking import scheduling
 from fluxcd_helm_upgrader.cycles import handling, measuring, overlap
 from fluxcd_helm_upgrader.cycles.view import FluxView
@@ -75,14 +76,21 @@ async def upgraderconfig_cycle(
     logger.info("check cycle starting: %s", why.value)
     memo["cycled"] = True  # per-object memo: this config has had a cycle in this process
     started = time.monotonic()
-    handled = await handling.handle(
-        memo.services,
-        body,
-        FluxView.from_indexes(**kwargs),
-        now=conditions.now_rfc3339(),
-        requested_at=current.requested_at,
-        peers=list((kwargs.get(ids.INDEX_CONFIGS) or {}).get(str(namespace), ())),
-    )
+    try:
+        handled = await handling.handle(
+            memo.services,
+            body,
+            FluxView.from_indexes(**kwargs),
+            now=conditions.now_rfc3339(),
+            requested_at=current.requested_at,
+            peers=list((kwargs.get(ids.INDEX_CONFIGS) or {}).get(str(namespace), ())),
+        )
+    except ApiException as error:
+        delay = kube.retry_delay(error)
+        if delay is None:
+            raise
+        message = f"the API server answered {error.status} ({error.reason}); retrying"
+        raise kopf.TemporaryError(message, delay=delay) from error
     measuring.record(memo.services.metrics, key, handled, time.monotonic() - started)
     patch.status.update(handled.status)
     for job in handled.jobs:

@@ -102,13 +102,17 @@ def _meta(body: Mapping[str, Any]) -> tuple[str, str, Mapping[str, Any]]:
     return str(meta.get("namespace") or ""), str(meta.get("name") or ""), meta
 
 
-def _ref(ref: Any, default_namespace: str, default_kind: str | None = None) -> ObjectRef | None:
+def _ref(
+    ref: Any, default_namespace: str, default_kind: str | None = None, *, local: bool = False
+) -> ObjectRef | None:
+    """A reference; `local` ones (Flux's LocalHelmChartSourceReference) have no namespace: always the object's."""
     if not isinstance(ref, Mapping) or not ref.get("name"):
         return None
     kind = ref.get("kind") or default_kind
     if not kind:
         return None
-    return ObjectRef(str(kind), str(ref.get("namespace") or default_namespace), str(ref["name"]))
+    namespace = default_namespace if local else str(ref.get("namespace") or default_namespace)
+    return ObjectRef(str(kind), namespace, str(ref["name"]))
 
 
 def _secret(spec: Mapping[str, Any], key: str) -> str | None:
@@ -199,7 +203,7 @@ def helm_chart(body: Mapping[str, Any]) -> HelmChart:
         name=name,
         chart=str(spec.get("chart") or ""),
         version=str(spec.get("version") or ""),
-        source=_ref(spec.get("sourceRef"), namespace),
+        source=_ref(spec.get("sourceRef"), namespace, local=True),  # a HelmChart's source is in its namespace
         kustomization=_kustomization(meta, namespace),
     )
 

@@ -111,6 +111,28 @@ CASES = {
     "range-hyphen-unsupported": Case("6.0.0 - 6.9.9", Outcome.UNSUPPORTED_RANGE, newest="7.2.3", resolved="6.7.1"),
     "range-skipped-style": Case("6.x", Outcome.UP_TO_DATE, resolved="6.7.1", skipped=("7.x",)),
     "range-invalid": Case(">>6", Outcome.INVALID_CURRENT),
+    # Masterminds v3.4.0+: a prerelease comparator opens its whole AND group to prereleases, so Flux
+    # runs 7.0.0-rc.1 through ">=6.0.0-0 <7.0.0" and such a range gets prerelease proposals.
+    "range-opts-into-prereleases": Case(
+        ">=6.0.0-0 <7.0.0", Outcome.PROPOSE, ">=8.0.0-beta.1 <9.0.0", "8.0.0-beta.1", "7.0.0-rc.1"
+    ),
+    "range-keeps-its-prerelease": Case(
+        "^6.1.0-0", Outcome.PROPOSE, "^7.2.3-0", "7.2.3", "6.7.1", available=PODINFO[:-1]
+    ),
+    "range-issue-16-runs-the-prerelease": Case(
+        ">=1.0.0-0 <=2.0.0", Outcome.UP_TO_DATE, resolved="1.0.1-beta", available=["0.9.0", "1.0.0", "1.0.1-beta"]
+    ),
+    "range-prerelease-policy-two-sided": Case(
+        ">=6.0.0 <7.0.0",
+        Outcome.PROPOSE,
+        ">=8.0.0-beta.1 <9.0.0",
+        "8.0.0-beta.1",
+        "6.7.1",
+        policy=policy.Policy(include_prerelease=True),
+    ),
+    "range-without-prerelease-ignores-them": Case(
+        ">=6.0.0 <7.0.0", Outcome.PROPOSE, ">=7.0.0 <8.0.0", "7.2.3", "6.7.1", available=[*PODINFO, "7.3.0-rc.1"]
+    ),
 }
 
 

@@ -1,20 +1,21 @@
 """Render the kustomizations in deploy/ with `kubectl kustomize` (offline) and pick objects out of the result.
 
 Used by test_deploy.py and test_permissions.py. A machine without kubectl skips those tests with a message
-saying what to install; each directory is rendered once per test session.
+saying what to install (fails them under CI=true, see tests/support/peers.py); each directory is rendered once
+per test session.
 """
 
 from __future__ import annotations
 
 import functools
-import shutil
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
+
+from tests.support import peers
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = REPO_ROOT / "deploy"
@@ -25,10 +26,8 @@ OPERATOR_NAMESPACE = "fluxcd-helm-upgrader"
 
 
 def kubectl() -> str:
-    found = shutil.which("kubectl")
-    if found is None:
-        pytest.skip("kubectl is not installed: the deploy/ manifests are rendered with `kubectl kustomize`")
-    return found
+    """kubectl renders the deploy/ manifests (`kubectl kustomize`): skip without it, fail under CI=true."""
+    return peers.require_binary("kubectl", package="kubectl")
 
 
 @functools.cache
