@@ -21,6 +21,7 @@ from typing import Any
 
 from fluxcd_helm_upgrader.checking import durations, release_age
 from fluxcd_helm_upgrader.gitops import urls
+from fluxcd_helm_upgrader.structs import urls as structs_urls
 
 # Defaults, identical to the `default:` values in crds/upgraderconfigs.yaml.
 DEFAULT_INTERVAL = "30m"
@@ -215,6 +216,8 @@ def parse(spec: Mapping[str, Any]) -> UpgraderConfigSpec:
     if root.value.get("git") is None:
         raise ConfigError("spec.git.url", "is required: the Git URL of the GitOps repository")
     git = _git(root.object("git"))
+    if git.secret_name and structs_urls.sends_in_clear(git.url.original):
+        raise ConfigError("spec.git.url", _https_required("the credentials of spec.git.secretRef", git.url.original))
     return UpgraderConfigSpec(
         interval_seconds=_interval(root),
         suspend=root.boolean("suspend", False),
@@ -320,6 +323,8 @@ def _pull_requests(prs: _Object, git: GitSpec) -> PullRequestSpec:
     assert api_url is not None
     if not re.match(r"^https?://[^/\s]+", api_url):
         raise ConfigError(prs.at("apiURL"), f"{api_url!r} is not an http(s) URL, e.g. https://HOST/api/v3")
+    if provider is Provider.GITHUB and structs_urls.sends_in_clear(api_url):
+        raise ConfigError(prs.at("apiURL"), _https_required("the pull request token", api_url))
     repository = prs.string("repository") or git.url.github_repository()
     if repository is not None and not _REPOSITORY.match(repository):
         raise ConfigError(prs.at("repository"), f"{repository!r} is not owner/name, e.g. acme/fleet")
@@ -371,6 +376,13 @@ def _policy(policy: _Object) -> PolicySpec:
         allowed_updates=AllowedUpdates(policy.enum("allowedUpdates", AllowedUpdates, AllowedUpdates.MAJOR.value)),
         ignore=tuple(rules),
         minimum_release_age=age,
+    )
+
+
+def _https_required(what: str, url: str) -> str:
+    return (
+        f"https is required: {what} would go over plain http to {structs_urls.sanitize(url)!r}; "
+        "plain http is allowed only to loopback addresses (127.0.0.1, ::1, localhost)"
     )
 
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import aiohttp
 from kubernetes_asyncio import client
 
+from fluxcd_helm_upgrader import keyfiles, triggering, webhooks
 from fluxcd_helm_upgrader import metrics as metrics_
 from fluxcd_helm_upgrader import settings as settings_
-from fluxcd_helm_upgrader import triggering, webhooks
 from fluxcd_helm_upgrader.gitops import repos
 from fluxcd_helm_upgrader.proposals import publishing, risking, worker
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
@@ -39,6 +39,8 @@ class Services:
     @classmethod
     async def create(cls, configuration: client.Configuration) -> Services:
         current = settings_.Settings.from_env(os.environ)
+        keyfiles.configure(current.key_dir)
+        keyfiles.remove_leftovers()
         api = client.ApiClient(configuration=configuration)
         core = client.CoreV1Api(api)
         proposals = ProposalStore(api)
@@ -47,9 +49,13 @@ class Services:
         oci_client = oci.OciClient(oci_session)
         fetcher = charts.ChartFetcher(oci_client, timeout=current.fetch_timeout_seconds)
         context = publishing.Context(
-            api=api, core=core, store=proposals, workspace=repos.Workspace(current.cache_dir / "git"), metrics=metrics,
+            api=api,
+            core=core,
+            store=proposals,
+            workspace=repos.Workspace(current.cache_dir / "git", allow_file_urls=current.allow_file_git_urls),
+            metrics=metrics,
             risk=risking.Assessor(fetcher, core, risking.ClusterVersion(api).get),
-        )  # fmt: skip
+        )
 
         async def process(job: worker.Job) -> None:
             await publishing.process(context, job)
@@ -94,3 +100,4 @@ class Services:
         await self.charts.close()
         await self.oci_session.close()
         await self.api.close()
+        keyfiles.end_session()

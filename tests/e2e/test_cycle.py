@@ -28,12 +28,6 @@ async def chart_server() -> AsyncIterator[charts.ChartServer]:
     await server.stop()
 
 
-@pytest.fixture
-async def local(tmp_path) -> AsyncIterator[backends.Cluster]:
-    async with backends.cluster(tmp_path) as local:
-        yield local
-
-
 def _proposal(local: backends.Cluster, name: str) -> dict | None:
     return local.get("upgradeproposals", "flux-system", name)
 

@@ -309,3 +309,31 @@ def test_every_setting_is_documented() -> None:
     for field in dataclasses.fields(settings.Settings):
         assert field.metadata["env"] == "UPGRADER_" + field.name.upper()
         assert len(field.metadata["doc"]) > 20
+
+
+@pytest.mark.parametrize(
+    ("spec_update", "field"),
+    [
+        ({"pullRequests": {"apiURL": "http://github.example.test/api/v3"}}, "spec.pullRequests.apiURL"),
+        ({"git": {"url": "http://git.example.test/acme/fleet.git", "secretRef": {"name": "git"}}}, "spec.git.url"),
+    ],
+)
+def test_credentials_over_plain_http_to_a_remote_host_are_invalid(spec_update: dict, field: str) -> None:
+    spec = {"git": {"url": "https://github.com/acme/fleet.git", "secretRef": {"name": "git"}}, **spec_update}
+    with pytest.raises(config.ConfigError) as caught:
+        config.parse(spec)
+    assert caught.value.field_path == field
+    assert "https is required" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"git": {"url": "https://github.com/acme/fleet.git"}, "pullRequests": {"apiURL": "http://127.0.0.1:8080"}},
+        {"git": {"url": "http://[::1]:3000/acme/fleet.git", "secretRef": {"name": "git"}}},
+        # No credentials travel: a public http remote with provider none is allowed.
+        {"git": {"url": "http://git.example.test/acme/fleet.git"}, "pullRequests": {"provider": "none"}},
+    ],
+)
+def test_plain_http_is_fine_to_loopback_or_without_credentials(spec: dict) -> None:
+    config.parse(spec)

@@ -230,7 +230,7 @@ def test_no_label_value_can_carry_a_secret(m: metrics.Metrics) -> None:
     text = m.exposition()
     assert CANARY not in text
     # The series still exist, with the secret masked rather than the call dropped.
-    assert value(m, f"{P}_cycles_total", config="https://***@github.com/acme/fleet", result="success") == 1.0
+    assert value(m, f"{P}_cycles_total", config="https://github.com/acme/fleet", result="success") == 1.0
     assert value(m, f"{P}_proposals", config="ns/***", phase="Open") == 1.0
 
 

@@ -1,8 +1,12 @@
-"""A bounded, C-accelerated YAML loader for untrusted index files and changelog annotations.
+"""The bounded, C-accelerated YAML loader for every YAML the operator reads: all of it is untrusted.
 
-Used by `checking.indexes` (whole-index fallback and per-chart blocks) and `checking.index_scanning`;
-`load_typed` (typed scalars, bounded merge keys) by `checking.chart_archive` (a chart's values.yaml and crds/) and
-`gitops.manifests` (every manifest the locator and the repository scan read). Pure; no I/O.
+Used by `checking.indexes` (whole-index fallback and per-chart blocks), `checking.index_scanning` (changelog
+annotations), `sources.oci_charts` (a chart's Chart.yaml), `gitops.manifests` (every manifest and kustomization
+file of the GitOps repository, `load_all`) and, as `check`, by `gitops.scalars` / `gitops.editing` before
+ruamel.yaml parses a file for the one-line edit (ruamel is pure Python: a file nested a few hundred levels deep
+exhausts its recursion, and its safe loader would expand an alias bomb). `load_typed` (typed scalars, bounded
+merge keys) serves `checking.chart_archive` (a chart's values.yaml and crds/) and the typed manifest reads of
+`gitops.manifests` (the locator and the repository scan). Pure; no I/O.
 
 Why not plain ``yaml.CSafeLoader``:
 
@@ -16,7 +20,11 @@ Why not plain ``yaml.CSafeLoader``:
 - **Bounded scalars**: one scalar over `MAX_SCALAR_CHARS` -> `UnsafeYAML`.
 - **Bounded depth**: libyaml refuses nesting deeper than 1000 levels; the pure-Python fallback
   (used only when PyYAML was built without libyaml) hits Python's recursion limit first, which
-  `load` reports as `UnsafeYAML` too.
+  `load` reports as `UnsafeYAML` too. `check` is stricter (`MAX_CHECKED_DEPTH`), for the files that
+  ruamel parses afterwards.
+
+Git manifests may use anchors (a few aliases are fine) but not merge keys (`<<`): a file that does is
+reported as unparsable, never half-read.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ MAX_SCALAR_CHARS = 1 << 20
 MAX_MERGED_PAIRS = 100_000
 MAX_TYPED_ALIASES = 100_000
 MAX_EXPANDED_NODES = 2_000_000
+MAX_CHECKED_DEPTH = 100  # Kubernetes manifests nest a few dozen levels at most; ruamel fails near 900
 
 try:
     from yaml._yaml import CParser as _Parser
@@ -76,7 +85,7 @@ _Resolver.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|nul
 class _NoMergeConstructor(yaml.constructor.SafeConstructor):
     def flatten_mapping(self, node: yaml.nodes.MappingNode) -> None:
         if any(key.tag == "tag:yaml.org,2002:merge" for key, _ in node.value):
-            raise UnsafeYAML("YAML merge keys are not allowed in an index")
+            raise UnsafeYAML("YAML merge keys (<<) are not supported")
         super().flatten_mapping(node)
 
 
@@ -193,3 +202,44 @@ def load(data: bytes | str) -> Any:
         raise UnsafeYAML("YAML nesting is too deep") from error
     finally:
         loader.dispose()
+
+
+def load_all(data: bytes | str) -> list[Any]:
+    """Parse every document of a YAML stream with the bounds of `load` (counted over the whole stream)."""
+    marker: bytes | str = b"&" if isinstance(data, bytes) else "&"
+    safe_shape = len(data) <= MAX_SCALAR_CHARS and marker not in data  # type: ignore[operator]
+    loader = _TrustedShapeLoader(data) if safe_shape else Loader(data)
+    try:
+        documents = []
+        while loader.check_data():  # type: ignore[no-untyped-call]
+            documents.append(loader.get_data())
+        return documents
+    except RecursionError as error:
+        raise UnsafeYAML("YAML nesting is too deep") from error
+    finally:
+        loader.dispose()
+
+
+def check(data: bytes | str, *, max_depth: int = MAX_CHECKED_DEPTH) -> None:
+    """Raise `UnsafeYAML` (or another `yaml.YAMLError`) unless the stream stays within the bounds: at most
+    `max_depth` nested collections, `MAX_ALIASES` aliases, scalars of `MAX_SCALAR_CHARS`. Reads events only
+    (libyaml), so it is cheap next to the parse it protects."""
+    parser = _Parser(data)
+    depth = aliases = 0
+    try:
+        while parser.check_event():
+            event = parser.get_event()
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > max_depth:
+                    raise UnsafeYAML(f"YAML nesting is deeper than {max_depth} levels")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            elif isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > MAX_ALIASES:
+                    raise UnsafeYAML(f"more than {MAX_ALIASES} YAML aliases: refusing a possible YAML bomb")
+            elif isinstance(event, yaml.ScalarEvent) and len(event.value) > MAX_SCALAR_CHARS:
+                raise UnsafeYAML(f"a YAML scalar is longer than {MAX_SCALAR_CHARS} characters")
+    finally:
+        parser.dispose()

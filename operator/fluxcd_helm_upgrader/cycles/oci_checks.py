@@ -3,7 +3,8 @@
 Called by `cycles.running` for every `resolving.OciChart`. Within one cycle:
 - credentials are read once per (Secret, registry) from the source's spec.secretRef (Flux's formats, via
   `sources.oci.registry_creds_from_secret`); no secretRef means anonymous (a token flow may still hand out an
-  anonymous pull token);
+  anonymous pull token); credentials for an `insecure` (plain http) registry that is not on loopback fail the
+  release with HttpsRequired before any request;
 - the tag list is fetched once per (registry repository, credentials), however many releases use it;
 - a new tag's manifest digest is fetched once per (repository, credentials, tag);
 - at most `concurrency` registry requests run at once (an asyncio.Semaphore, like the HTTP fetcher's).
@@ -30,6 +31,7 @@ from fluxcd_helm_upgrader.checking import oci_tags
 from fluxcd_helm_upgrader.cycles.resolving import OciChart
 from fluxcd_helm_upgrader.sources import oci, secrets
 from fluxcd_helm_upgrader.status import reasons
+from fluxcd_helm_upgrader.structs import urls
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -92,7 +94,11 @@ class OciChecks:
         if target.secret is None:
             return None
         key = (*target.secret, target.ref.registry)
-        return await _once(self._creds, key, lambda: self._read_creds(target))
+        found = await _once(self._creds, key, lambda: self._read_creds(target))
+        if found is not None and urls.sends_in_clear(target.ref.base_url):
+            # An `insecure` (plain http) registry on another host: the credentials would cross the network in clear.
+            raise CheckFailure(reasons.HTTPS_REQUIRED, urls.https_required(str(target.ref), target.ref.base_url))
+        return found
 
     async def tags(self, target: OciChart) -> TagList:
         creds = await self.creds(target)
@@ -108,7 +114,8 @@ class OciChecks:
 
         async def read(creds: oci.RegistryCreds | None) -> str | None:
             value = (await self._client.chart_metadata(target.ref, tag, creds)).get("appVersion")
-            return str(value) if value is not None else None
+            # A scalar of sane length only: Chart.yaml is the chart author's, and the value lands in the PR body.
+            return str(value)[:128] if isinstance(value, str | int | float) else None
 
         return await self._remembered(_APP_VERSIONS, target, tag, read)  # None never holds a proposal back
 

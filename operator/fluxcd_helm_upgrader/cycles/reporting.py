@@ -2,7 +2,9 @@
 
 Ready=True/Succeeded when every release in scope was checked; Ready=True/PartiallyChecked when some could not be
 (listed in status.failedReleases, so the working ones still count); Ready=False/PartiallyChecked when every
-release failed; Ready=False with InvalidConfig/SecretNotFound/Forbidden when the cycle could not start.
+release failed; Ready=False/ScopeOverlap when an older config in the namespace keeps some of the releases (named
+in the message and in failedReleases; the others are still checked); Ready=False with
+InvalidConfig/SecretNotFound/Forbidden when the cycle could not start.
 Events are produced only on transitions (a new set of failing releases), never on a quiet tick.
 """
 
@@ -49,7 +51,14 @@ def cycle_status(
     """The status patch after a completed cycle."""
     checked, failed = len(outcome.checked), len(outcome.failed)
     outdated = len(outcome.outdated)
-    if failed == 0:
+    overlapping = [f for f in outcome.failed if f.failure.reason == reasons.SCOPE_OVERLAP]
+    if overlapping:
+        ready, reason = False, reasons.SCOPE_OVERLAP
+        shown = "; ".join(f.failure.message for f in overlapping[:5]) + ("; ..." if len(overlapping) > 5 else "")
+        message = f"{len(overlapping)} release(s) kept by an older UpgraderConfig: {shown}; " + (
+            f"checked {checked} other releases, {outdated} outdated, {failed - len(overlapping)} failed"
+        )
+    elif failed == 0:
         ready, reason = True, reasons.SUCCEEDED
         message = f"checked {checked} releases, {outdated} outdated"
     else:
@@ -118,6 +127,12 @@ def _ready(
             now=now,
         )
     return conditions.remove_condition(result, reasons.STALLED)
+
+
+def event_reason(status: Mapping[str, Any]) -> str:
+    """The reason of the Warning event about failing releases: ScopeOverlap when that is what Ready says."""
+    ready = conditions.find(status.get("conditions"), reasons.READY) or {}
+    return reasons.SCOPE_OVERLAP if ready.get("reason") == reasons.SCOPE_OVERLAP else "CheckFailed"
 
 
 def failure_transition(old_status: Mapping[str, Any], new_status: Mapping[str, Any]) -> str | None:

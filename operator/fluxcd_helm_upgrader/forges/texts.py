@@ -22,6 +22,7 @@ import re
 from collections.abc import Sequence
 
 from fluxcd_helm_upgrader.checking import indexes, risk
+from fluxcd_helm_upgrader.structs import urls
 
 BODY_LIMIT = 60_000
 """Characters; GitHub rejects bodies over 65,536. The margin leaves room for edits by hand."""
@@ -187,7 +188,8 @@ def body(facts: Facts, changes: Sequence[tuple[str, Sequence[Change]]] = (), *, 
     """The Markdown PR body; ``changes`` is ``[(version, [Change, ...]), ...]`` in any order."""
     release = f"{facts.release_namespace}/{facts.release_name}"
     where = facts.manifest_path + (f":{facts.manifest_line}" if facts.manifest_line else "")
-    source = _link(facts.source_url, facts.source_url) if facts.source_url else "—"
+    shown_url = urls.sanitize(facts.source_url)  # a proposal written by an older version may still hold userinfo
+    source = _link(shown_url, shown_url) if shown_url else "—"
     head = [
         f"Update the Helm chart **{escape(facts.chart)}** of HelmRelease {_code(release)} "
         f"from {_code(facts.from_version)} to {_code(facts.to_version)}.",

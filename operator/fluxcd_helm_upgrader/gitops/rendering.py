@@ -69,7 +69,7 @@ class Renderer(kustomize.Walker):
         # A component acts on what the level accumulated so far, before the level's own patches (as in kustomize).
         component_patches: list[kustomize.Patch] = []
         for component in kust.get("components") or []:
-            objects.extend(self._render_component(directory / str(component), (*stack, directory), component_patches))
+            objects.extend(self._render_component(directory, str(component), (*stack, directory), component_patches))
         patches = self._patches(directory, kfile, kust, ("patchesStrategicMerge", "patches"))
         legacy = self._patches(directory, kfile, kust, ("patchesJson6902",))
         objects = _patched(_patched(objects, component_patches), patches)
@@ -91,17 +91,16 @@ class Renderer(kustomize.Walker):
         return [Rendered(copy.deepcopy(doc), origin) for doc in docs if _is_object(doc)]
 
     def _render_component(
-        self, directory: Path, stack: tuple[Path, ...], patches: list[kustomize.Patch]
+        self, parent: Path, entry: str, stack: tuple[Path, ...], patches: list[kustomize.Patch]
     ) -> list[Rendered]:
-        kfile = kustomize.kustomization_file(directory.resolve())
-        docs = manifests.read_documents(kfile) if kfile else None
-        if kfile is None or not docs or not isinstance(docs[0], dict):
-            self.notes.append(f"component {self.rel(directory)} has no readable kustomization")
+        level = self._component_level(parent, entry)
+        if level is None:
             return []
-        patches.extend(self._patches(directory.resolve(), kfile, docs[0], ("patchesStrategicMerge", "patches")))
+        directory, kfile, comp = level
+        patches.extend(self._patches(directory, kfile, comp, ("patchesStrategicMerge", "patches")))
         objects: list[Rendered] = []
-        for entry in docs[0].get("resources") or []:
-            objects.extend(self._render_resource(directory.resolve(), str(entry), stack))
+        for resource in comp.get("resources") or []:
+            objects.extend(self._render_resource(directory, str(resource), stack))
         return objects
 
 

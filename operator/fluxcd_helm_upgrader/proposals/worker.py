@@ -27,6 +27,7 @@ class Job:
     namespace: str  # the proposal's (and config's) namespace
     name: str  # the proposal's name
     config_name: str
+    config_uid: str  # the worker acts only on a proposal whose ownerReference carries this uid
     config: config_.UpgraderConfigSpec
     kustomization: tuple[str, str] | None = None  # Flux Kustomization (namespace, name) that applied the release
     kustomization_path: str | None = None  # its spec.path, relative to the repository root
@@ -38,6 +39,11 @@ class Job:
     @property
     def repo_key(self) -> tuple[str, str]:
         return (self.config.git.url.original, self.config.git.branch or "")
+
+    @property
+    def clone_key(self) -> tuple[str, str, str]:
+        """The working copy this job uses: one per config (uid) and repository."""
+        return (self.config_uid, *self.repo_key)
 
     @property
     def key(self) -> tuple[str, str]:

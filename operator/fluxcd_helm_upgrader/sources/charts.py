@@ -27,7 +27,7 @@ import yarl
 
 from fluxcd_helm_upgrader.checking import chart_archive, indexes
 from fluxcd_helm_upgrader.sources import auth, helm_http, oci, oci_refs, secrets
-from fluxcd_helm_upgrader.structs import flux
+from fluxcd_helm_upgrader.structs import flux, urls
 
 KEPT = 64  # parsed charts kept in memory (values, schemas and CRDs of a chart are usually well under 1 MiB)
 
@@ -98,8 +98,8 @@ class ChartFetcher:
             raise ChartFetchError(f"the index entry of {entry.name} {entry.version} has no urls")
         url = indexes.resolve_url(repository.url, entry.urls[0])
         if not url.startswith(("http://", "https://")):
-            raise ChartFetchError(f"{entry.name} {entry.version}: {helm_http.redact(url)} is not an http(s) URL")
-        key = ("http", helm_http.redact(url), entry.digest or "")
+            raise ChartFetchError(f"{entry.name} {entry.version}: {urls.sanitize(url)} is not an http(s) URL")
+        key = ("http", urls.sanitize(url), entry.digest or "")
 
         async def download() -> bytes:
             repo_auth = await auth.repo_auth_for(secrets_api, repository.namespace, auth.repository_spec(repository))
@@ -162,7 +162,7 @@ class ChartFetcher:
         return self._session
 
     async def _download(self, url: str, repo_url: str, repo_auth: auth.RepoAuth | None) -> bytes:
-        shown = helm_http.redact(url)
+        shown = urls.sanitize(url)
         context = auth.ssl_context(repo_auth)
         current = yarl.URL(url, encoded="%" in url)
         try:

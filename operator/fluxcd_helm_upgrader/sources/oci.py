@@ -39,6 +39,7 @@ import multidict
 import yarl
 
 from fluxcd_helm_upgrader.sources import oci_auth, oci_charts, oci_refs
+from fluxcd_helm_upgrader.structs import urls
 
 # Re-exported so callers need only this module: `oci.RegistryError`, `oci.parse_ref(...)`.
 RegistryError = oci_auth.RegistryError
@@ -232,6 +233,8 @@ class OciClient:
     ) -> _Reply:
         """One request with authentication: cached token or Basic first, then answer 401 challenges
         once per scheme. Returns any non-401 reply; the caller decides what a status means."""
+        if creds is not None and urls.sends_in_clear(ref.base_url):
+            raise RegistryError(urls.https_required(str(ref), ref.base_url))
         key: oci_auth.TokenKey = (ref.registry, ref.pull_scope, creds)
         headers = {"Accept": accept}
         token = self._tokens.get(key)
@@ -254,7 +257,6 @@ class OciClient:
                     challenges["bearer"],
                     creds,
                     default_scope=ref.pull_scope,
-                    allow_plain_http=ref.insecure,
                     client_timeout=self._timeout,
                 )
                 self._tokens.put(key, token, ttl)
@@ -280,7 +282,7 @@ class OciClient:
                         body = await _read_capped(resp, cap, ref) if ok else await _read_error_body(resp)
                         return _Reply(resp.status, resp.headers, body, resp.url)
             except (aiohttp.ClientError, TimeoutError) as exc:
-                raise RegistryError(f"{ref}: {method} {_safe_url(url)}: {_describe(exc)}") from None
+                raise RegistryError(f"{ref}: {method} {urls.sanitize(str(url))}: {_describe(exc)}") from None
             await self._sleep(delay)
         raise AssertionError("unreachable: the last attempt returns")
 
@@ -303,10 +305,18 @@ async def _read_capped(resp: aiohttp.ClientResponse, cap: int, ref: OciRef) -> b
         return b""
     if resp.content_length is not None and resp.content_length > cap:
         raise RegistryError(f"{ref}: answer of {resp.content_length} bytes is over the {cap}-byte limit")
-    body = await resp.content.read(cap + 1)
-    if len(body) > cap:
+    # read(n) returns what has arrived so far, not n bytes: read until the end or just past the cap.
+    chunks: list[bytes] = []
+    size = 0
+    while size <= cap:
+        chunk = await resp.content.read(cap + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > cap:
         raise RegistryError(f"{ref}: answer is over the {cap}-byte limit")
-    return body
+    return b"".join(chunks)
 
 
 async def _read_error_body(resp: aiohttp.ClientResponse) -> bytes:
@@ -340,6 +350,8 @@ def _json_object(body: bytes, ref: OciRef, what: str) -> dict[str, Any]:
         loaded = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise RegistryError(f"{ref}: the {what} is not JSON") from None
+    except RecursionError:  # a small body can nest deeper than the interpreter's stack
+        raise RegistryError(f"{ref}: the {what} is JSON nested too deeply") from None
     if not isinstance(loaded, dict):
         raise RegistryError(f"{ref}: the {what} is not a JSON object")
     return loaded
@@ -355,10 +367,6 @@ def _next_link(reply: _Reply) -> yarl.URL | None:
             if target.startswith("<") and target.endswith(">") and "rel=next" in rels:
                 return reply.url.join(yarl.URL(target[1:-1]))
     return None
-
-
-def _safe_url(url: yarl.URL) -> str:
-    return str(url.with_query(None).with_user(None).with_password(None))
 
 
 def _describe(exc: BaseException) -> str:

@@ -151,3 +151,5 @@ def test_plans_from_a_proposal_spec() -> None:
 def test_repo_path_of_a_flux_kustomization() -> None:
     assert jobs.repo_path("./apps/staging/") == "apps/staging"
     assert jobs.repo_path("./") == "."
+    assert jobs.repo_path("/apps//prod") == "apps/prod"  # Flux reads an absolute spec.path from the source root
+    assert jobs.repo_path("./apps/../../etc") == "../etc"  # kept: the locator reports it as outside
