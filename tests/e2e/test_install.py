@@ -96,10 +96,6 @@ async def liveness(port: int) -> int:
         return response.status
 
 
-def columns(output: str) -> list[str]:
-    return output.splitlines()[0].split()
-
-
 async def test_cluster_wide_install_runs_under_its_own_service_account(tmp_path: Path) -> None:
     async with prs.setup(tmp_path) as s:
         local = s.local
@@ -118,14 +114,17 @@ async def test_cluster_wide_install_runs_under_its_own_service_account(tmp_path:
     assert [p.head for p in s.github.pull_requests()].count("helm-upgrader/apps/podinfo") == 1
     assert refused == [], refused
     assert local.entries_of(USER), "the operator's calls are in the audit log under the deploy's ServiceAccount"
-    assert columns(proposals.stdout)[:9] == [
-        "NAMESPACE", "NAME", "RELEASE", "NAMESPACE", "RELEASE", "CHART", "CURRENT", "TARGET", "PHASE",
-    ], proposals.stdout  # fmt: skip
-    row = next(line.split() for line in proposals.stdout.splitlines() if "apps.podinfo" in line)
-    assert row[2:8] == ["apps", "podinfo", "podinfo", "6.5.0", "6.7.1", "Open"], proposals.stdout
-    assert row[8].startswith(s.github.urls.html) and "/pull/" in row[8], proposals.stdout
-    assert columns(configs.stdout)[:4] == ["NAMESPACE", "NAME", "READY", "STATUS"], configs.stdout
-    assert "True" in next(line for line in configs.stdout.splitlines() if " fleet " in f" {line} ")
+    header, rows = harness.table(proposals.stdout)
+    assert header[:10] == ["NAMESPACE", "NAME", "RELEASE NAMESPACE", "RELEASE", "CHART", "CURRENT", "TARGET", "RISK",
+                           "PHASE", "PR"], proposals.stdout  # fmt: skip
+    row = next(r for r in rows if r["NAME"] == "apps.podinfo")
+    shown = [row[c] for c in ("RELEASE NAMESPACE", "RELEASE", "CHART", "CURRENT", "TARGET", "PHASE")]
+    assert shown == ["apps", "podinfo", "podinfo", "6.5.0", "6.7.1", "Open"], proposals.stdout
+    assert row["RISK"] in ("Low", "Medium", "High", "Unknown"), proposals.stdout
+    assert row["PR"].startswith(s.github.urls.html) and "/pull/" in row["PR"], proposals.stdout
+    header, rows = harness.table(configs.stdout)
+    assert header[:4] == ["NAMESPACE", "NAME", "READY", "STATUS"], configs.stdout
+    assert next(r for r in rows if r["NAME"] == "fleet")["READY"] == "True", configs.stdout
 
 
 async def test_namespaced_install_sees_only_its_namespaces_and_never_loops_on_403(tmp_path: Path) -> None:
