@@ -95,6 +95,8 @@ func (c *controllersFlag) Set(v string) error {
 	return nil
 }
 
+var errUsage = errors.New("usage")
+
 func parseArgs(args []string) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("kube-apiserver", flag.ContinueOnError)
@@ -117,7 +119,10 @@ func parseArgs(args []string) (config, error) {
 	var positional []string
 	for len(args) > 0 {
 		if err := fs.Parse(args); err != nil {
-			return c, err
+			if errors.Is(err, flag.ErrHelp) {
+				return c, err
+			}
+			return c, errUsage // the flag package has said what is wrong
 		}
 		if fs.NArg() == 0 {
 			break
@@ -145,6 +150,9 @@ func run() int {
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
+		}
+		if errors.Is(err, errUsage) {
+			return 2
 		}
 		fmt.Fprintf(os.Stderr, "kube-apiserver: %v\n", err)
 		return 2
