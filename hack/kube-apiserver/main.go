@@ -176,8 +176,8 @@ func run() int {
 		return 1
 	}
 
-	ctx, stopSignals := signalContext()
-	defer stopSignals()
+	ctx, cancel := signalContext()
+	defer cancel()
 
 	stateDir := cfg.stateDir
 	if stateDir == "" {
@@ -265,7 +265,7 @@ func run() int {
 
 	kubeconfig, restConfig, err := kubeconfigFor(serverURL, pki, "admin")
 	if err != nil {
-		stopSignals()
+		cancel()
 		waitAPIServer()
 		return fail("kubeconfig: %v", err)
 	}
@@ -274,7 +274,7 @@ func run() int {
 			waitAPIServer()
 			return 0
 		}
-		stopSignals()
+		cancel()
 		waitAPIServer()
 		return fail("waiting for /readyz: %v", err)
 	}
@@ -287,13 +287,13 @@ func run() int {
 			err = writeFileAtomic(path, kcmConfig, 0o600)
 		}
 		if err != nil {
-			stopSignals()
+			cancel()
 			waitAPIServer()
 			return fail("%v", err)
 		}
 		controllersDone, err = startControllers(ctx, cfg.controllers.list, path)
 		if err != nil {
-			stopSignals()
+			cancel()
 			waitAPIServer()
 			return fail("controllers: %v", err)
 		}
@@ -301,7 +301,7 @@ func run() int {
 
 	kubeconfigPath := filepath.Join(cfg.dir, "kubeconfig")
 	if err := writeFileAtomic(kubeconfigPath, kubeconfig, 0o600); err != nil {
-		stopSignals()
+		cancel()
 		waitAPIServer()
 		return fail("write kubeconfig: %v", err)
 	}
@@ -311,7 +311,6 @@ func run() int {
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(os.Stderr, "kube-apiserver: signal received, stopping")
-		code := 0
 		if controllersDone != nil {
 			select {
 			case <-controllersDone:
@@ -322,14 +321,18 @@ func run() int {
 		if err := waitAPIServer(); err != nil {
 			fmt.Fprintf(os.Stderr, "kube-apiserver: stop: %v\n", err)
 		}
-		return code
+		return 0
 	case err := <-apiserverDone:
-		stopSignals()
+		cancel()
 		return fail("kube-apiserver stopped: %v", err)
 	case err := <-controllersDone:
-		stopSignals()
+		cancel()
 		waitAPIServer()
 		return fail("controllers stopped: %v", err)
+	case err := <-etcd.Err():
+		cancel()
+		waitAPIServer()
+		return fail("etcd stopped: %v", err)
 	}
 }
 
