@@ -2,8 +2,10 @@
 # fluxcd-helm-upgrader: the operator image. Build: docker build -t <image>:<version> .
 # The image name and tag the cluster runs are set once, in deploy/base/kustomization.yaml (`images:`).
 #
-# Two stages: the builder turns the project into a wheel and installs it with its dependencies into a venv; the
+# Two stages: the builder installs the dependencies from requirements.lock (exact versions, every file checked
+# against its sha256: pip --require-hashes), then the project's own wheel without resolving anything again; the
 # final image gets that venv plus the two programs the operator shells out to (git, ssh), and no build tools.
+# Refresh the lock after changing dependencies in pyproject.toml: see "Dependencies" in the README.
 # It runs as an unprivileged numeric user and writes only to two volumes, so a read-only root filesystem works.
 
 ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
@@ -13,12 +15,16 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
+# The locked dependencies first: their layer is rebuilt only when the lock changes.
+COPY requirements.lock ./
+RUN python -m venv /opt/venv \
+ && /opt/venv/bin/pip install --require-hashes -r requirements.lock
 # Only what the wheel needs (see .dockerignore): pyproject's metadata, the README it names, the package.
 COPY pyproject.toml README.md ./
 COPY operator/ operator/
 RUN python -m pip wheel --no-deps --wheel-dir /wheels . \
- && python -m venv /opt/venv \
- && /opt/venv/bin/pip install /wheels/*.whl
+ && /opt/venv/bin/pip install --no-deps /wheels/*.whl \
+ && /opt/venv/bin/pip check
 
 FROM ${PYTHON_IMAGE}
 # Re-declared: a global ARG is visible to FROM lines only, and the labels below name the base and the version.

@@ -34,6 +34,7 @@ from pathlib import Path
 os.environ.setdefault("UPGRADER_TICK_SECONDS", "0.2")
 os.environ.setdefault("UPGRADER_METRICS_PORT", "0")
 os.environ.setdefault("UPGRADER_CACHE_DIR", tempfile.mkdtemp(prefix="upgrader-bench-"))
+os.environ.setdefault("UPGRADER_ALLOW_FILE_GIT_URLS", "true")  # the fleet's Git URL is a local file:// path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "operator"))
 
 from fluxcd_helm_upgrader.demo import charts, cluster, fleet

@@ -127,6 +127,10 @@ def _allowed(node: Mapping[str, Any]) -> str:
         found.append(f"≥ {node['minimum']}")
     if node.get("minLength") == 1:
         found.append("non-empty")
+    if "maxLength" in node:
+        found.append(f"at most {node['maxLength']} characters")
+    # CEL rules the API server enforces: their messages say what they require.
+    found.extend(_text(str(rule["message"])) for rule in node.get("x-kubernetes-validations") or ())
     return "; ".join(found)
 
 

@@ -1,33 +1,30 @@
-"""Project-wide test settings: fast operator ticks, private cache dirs, and a $KUBECONFIG that never points at a
-real cluster. Set before any test module imports the handlers (the tick is read at import).
-
-Also the test discipline every test gets:
-
-- Timeouts (pytest-timeout): 60 s by default (pyproject), `E2E_TIMEOUT` for tests that run the whole flow (marked
-  `e2e` or `backends`, or under tests/e2e/), `PROPERTY_TIMEOUT` per 50 examples for property tests (hypothesis).
-  A test's own `@pytest.mark.timeout` wins; so does `--timeout N` on the command line (`--timeout 0`: none).
-  A property test that runs out of time fails with `PropertyTimeout` (see there), never hangs.
-- Every `xfail` names the exception it expects (`raises=`); xfails are strict (pyproject). Collection stops
-  with a usage error otherwise.
-- Hypothesis budget: profile `ci` (the default: 50 examples, no deadline: the machine is shared and noisy);
-  `HYPOTHESIS_PROFILE=thorough` runs 2,000 (their timeout grows with them).
-"""
+"""Project-wide test settings: fast operator ticks, private cache and key dirs, file:// Git remotes allowed, and a
+$KUBECONFIG that never points at a real cluster. Set before any test module imports the handlers (the tick is read
+at import). The suite's discipline (timeouts, xfails, the hypothesis budget) is in tests/support/discipline.py."""
 
 from __future__ import annotations
 
+import atexit
 import os
-import signal
+import shutil
 import tempfile
-import threading
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
-from hypothesis import Phase, settings
+
+from tests.support import discipline
+from tests.support.discipline import pytest_collection_modifyitems, pytest_timeout_set_timer  # noqa: F401 (hooks)
 
 os.environ.setdefault("UPGRADER_TICK_SECONDS", "0.2")
 os.environ.setdefault("UPGRADER_METRICS_PORT", "0")  # tests that need the endpoint start it on an ephemeral port
 os.environ.setdefault("UPGRADER_CACHE_DIR", tempfile.mkdtemp(prefix="upgrader-test-cache-"))
+# The e2e fleets live in local bare repositories (file://), which a real install refuses.
+os.environ.setdefault("UPGRADER_ALLOW_FILE_GIT_URLS", "true")
+# Key material of this test run in its own directory, never mixed with another run's on this machine.
+if "UPGRADER_KEY_DIR" not in os.environ:
+    shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+    os.environ["UPGRADER_KEY_DIR"] = tempfile.mkdtemp(prefix="upgrader-test-keys-", dir=shm)
+    atexit.register(shutil.rmtree, os.environ["UPGRADER_KEY_DIR"], True)
 # kubernetes_asyncio reads $KUBECONFIG at import; make sure nothing here can reach a developer's cluster.
 os.environ["KUBECONFIG"] = os.path.join(tempfile.gettempdir(), "upgrader-tests-no-such-kubeconfig")
 
@@ -38,64 +35,58 @@ except ImportError:  # pragma: no cover
 else:
     kube_config.KUBE_CONFIG_DEFAULT_LOCATION = os.environ["KUBECONFIG"]
 
-# Whole-flow tests start the real operator, an emulator or a kube-apiserver, sshd, a registry: the slowest take ~12 s
-# on a loaded 2-core machine, a session fixture may build a peer inside the first one.
-E2E_TIMEOUT = 300
-E2E_DIR = Path(__file__).parent / "e2e"
-# The slowest property test takes ~18 s for 50 examples under coverage on a loaded 2-core machine.
-PROPERTY_TIMEOUT = 120
 
-# No `explain` phase: it traces every line of a failing example (sys.settrace) and makes a failure take minutes.
-_PHASES = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
-settings.register_profile("ci", max_examples=50, deadline=None, print_blob=True, phases=_PHASES)
-settings.register_profile("thorough", max_examples=2_000, deadline=None, print_blob=True, phases=_PHASES)
-# Loaded here, before any test module builds a `settings(...)` object: those inherit the profile's budget.
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+# ---------------------------------------------------------------------------------------------------
+# Backends for e2e tests: every test that takes the `backend` fixture runs on the API emulator AND on a real
+# kube-apiserver (tests/e2e/backends.py). UPGRADER_E2E_BACKENDS=emulator limits a local run to one of them.
+# ---------------------------------------------------------------------------------------------------
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    explicit_timeout = config.getoption("timeout", None) is not None
-    for item in items:
-        for mark in item.iter_markers("xfail"):
-            if "raises" not in mark.kwargs:
-                raise pytest.UsageError(f"{item.nodeid}: xfail must name the exception it expects (raises=...)")
-        if explicit_timeout or item.get_closest_marker("timeout") is not None:
-            continue
-        whole_flow = item.get_closest_marker("e2e") or item.get_closest_marker("backends")
-        if whole_flow or E2E_DIR in item.path.parents:
-            item.add_marker(pytest.mark.timeout(E2E_TIMEOUT))
-        elif _is_property(item):
-            budget = max(1.0, (settings.default.max_examples or 50) / 50)
-            item.add_marker(pytest.mark.timeout(PROPERTY_TIMEOUT * budget))
+def _backends() -> tuple[str, ...]:
+    from tests.e2e import backends
+
+    wanted = os.environ.get("UPGRADER_E2E_BACKENDS", ",".join(backends.ALL))
+    return tuple(name for name in backends.ALL if name in wanted.split(","))
 
 
-class PropertyTimeout(BaseException):
-    """A property test ran out of time.
-
-    A BaseException on purpose: hypothesis catches Exception and pytest's Failed (what pytest-timeout raises) as one
-    failing example and runs it again to shrink it; a hung example then hangs again with no alarm left, and so does
-    the whole run. This one goes through hypothesis and fails the test.
-    """
-
-
-def _is_property(item: pytest.Item) -> bool:
-    return bool(getattr(getattr(item, "obj", None), "is_hypothesis_test", False))
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test that takes `backend` once per backend; `@pytest.mark.backends(name, ...)` narrows it."""
+    if "backend" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("backends")
+        only = tuple(marker.args) if marker else _backends()
+        metafunc.parametrize("backend", [b for b in _backends() if b in only] or list(only), indirect=True)
 
 
-def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool | None:
-    """pytest-timeout's signal method for property tests, raising `PropertyTimeout`; others keep the plugin's."""
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    if not _is_property(item) or settings.method != "signal" or not in_main_thread:
-        return None
+@pytest.fixture(scope="session")
+def apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real kube-apiserver + etcd for the whole run, with Flux's CRDs and ours applied (tests/support/apiserver)."""
+    from tests.support import apiserver, peers
 
-    def alarm(signum: int, frame: object) -> None:
-        raise PropertyTimeout(f"Timeout (>{settings.timeout}s): the property test hung or is too slow")
+    if shutil.which("go") is None:
+        peers.unavailable("go is not installed: the real API server is built from Go modules (hack/kube-apiserver)")
+    kubectl = peers.require_binary("kubectl", package="kubectl")
+    try:
+        with discipline.paused_timeout():  # a cold build takes minutes and is bounded by its own timeout
+            apiserver.build()
+    except apiserver.ApiServerUnavailable as error:
+        peers.unavailable(f"the real kube-apiserver cannot be built: {error}")
+    server = apiserver.start(tmp_path_factory.mktemp("kube-apiserver"))
+    try:
+        apiserver.install_crds(server, kubectl)
+        yield server
+    finally:
+        server.discard()
 
-    def cancel() -> None:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, signal.SIG_DFL)
 
-    item.cancel_timeout = cancel  # type: ignore[attr-defined]  # pytest-timeout's cancel hook calls it
-    signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, settings.timeout)
-    return True
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The Kubernetes this test runs on; `tests.e2e.backends.cluster()` gives it to the test."""
+    from tests.e2e import backends
+
+    name = str(request.param)
+    backends.current.name = name
+    backends.current.server = request.getfixturevalue("apiserver") if name == backends.APISERVER else None
+    try:
+        yield name
+    finally:
+        backends.current.name, backends.current.server = backends.EMULATOR, None

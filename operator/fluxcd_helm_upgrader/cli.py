@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from fluxcd_helm_upgrader import __version__, logs
 
@@ -42,8 +43,19 @@ def build_parser() -> argparse.ArgumentParser:
     scan_scope.add_argument("-n", "--namespace", action="append", default=[], metavar="NS", help="only this namespace")
     scan.add_argument("--include-prerelease", action="store_true", help="consider prerelease versions")
     scan.add_argument("--allowed-updates", choices=("major", "minor", "patch"), default="major")
+    scan.add_argument("--minimum-release-age", default="", metavar="AGE",
+                      help="hold back versions younger than this (3d, 72h), as policy.minimumReleaseAge")  # fmt: skip
     scan.add_argument("-o", "--output", choices=("table", "json"), default="table")
     scan.add_argument("--exit-code", action="store_true", help="exit 1 when a release is outdated")
+    checkout = scan.add_argument_group("checkout scan (no cluster, no kubeconfig)")
+    checkout.add_argument("--path", action="append", default=[], metavar="DIR",
+                          help="build DIR as kustomize-controller would and scan its HelmReleases (repeatable)")
+    checkout.add_argument("--sources", action="append", default=[], metavar="DIR",
+                          help="also read chart sources (HelmRepository, OCIRepository, HelmChart) from DIR")
+    checkout.add_argument("--risk", action="store_true", help="add the upgrade risk of each outdated release")
+    checkout.add_argument("--kube-version", default=None, metavar="V",
+                          help="the cluster version kubeVersion is checked against with --risk (e.g. v1.30.2)")
+    checkout.add_argument("--write", action="store_true", help="apply the one-line version edits in place")
     _logging_flags(scan)
 
     demo = commands.add_parser("demo", help="run the whole flow offline: emulated cluster, charts and Git")
@@ -74,18 +86,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "scan":
         logs.configure(verbose=args.verbose, json_logs=args.json_logs)
+        if args.path:
+            return _scan_checkout(args)
+        if args.sources or args.risk or args.write or args.kube_version:
+            print("error: --sources, --risk, --kube-version and --write need --path DIR", file=sys.stderr)
+            return 2
         from fluxcd_helm_upgrader import scanning
 
-        return asyncio.run(
-            scanning.main(
-                namespaces=args.namespace,
-                include_prerelease=args.include_prerelease,
-                allowed_updates=args.allowed_updates,
-                output=args.output,
-                exit_code=args.exit_code,
-                out=sys.stdout,
-            )
-        )
+        return asyncio.run(scanning.main(**_scan_flags(args)))
     if args.command == "demo":
         logs.configure(verbose=args.verbose, json_logs=args.json_logs)
         from fluxcd_helm_upgrader.demo import running
@@ -94,6 +102,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             running.main(workdir=args.workdir, timeout=args.timeout, out=sys.stdout, serve=args.serve)
         )
     return 2
+
+
+def _scan_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The flags both scans share (the cluster's and the checkout's)."""
+    return {
+        "namespaces": args.namespace,
+        "include_prerelease": args.include_prerelease,
+        "allowed_updates": args.allowed_updates,
+        "minimum_release_age": args.minimum_release_age,
+        "output": args.output,
+        "exit_code": args.exit_code,
+        "out": sys.stdout,
+    }
+
+
+def _scan_checkout(args: argparse.Namespace) -> int:
+    from fluxcd_helm_upgrader import repository_scanning
+
+    checkout = {"paths": args.path, "sources": args.sources, "risk": args.risk, "write": args.write,
+                "kube_version": args.kube_version}  # fmt: skip
+    return asyncio.run(repository_scanning.main(**_scan_flags(args), **checkout))
 
 
 if __name__ == "__main__":

@@ -19,8 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fluxcd_helm_upgrader.checking import durations
+from fluxcd_helm_upgrader.checking import durations, release_age
 from fluxcd_helm_upgrader.gitops import urls
+from fluxcd_helm_upgrader.structs import urls as structs_urls
 
 # Defaults, identical to the `default:` values in crds/upgraderconfigs.yaml.
 DEFAULT_INTERVAL = "30m"
@@ -116,6 +117,7 @@ class PolicySpec:
     include_prerelease: bool
     allowed_updates: AllowedUpdates
     ignore: tuple[IgnoreSpec, ...]
+    minimum_release_age: float = 0.0  # seconds; 0: every version is proposed as soon as it appears
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,7 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "spec.git.author": ("name", "email"),
     "spec.pullRequests": ("provider", "apiURL", "repository", "secretRef", "branchPrefix", "labels",
                           "assignees", "reviewers", "draft"),
-    "spec.policy": ("includePrerelease", "allowedUpdates", "ignore"),
+    "spec.policy": ("includePrerelease", "allowedUpdates", "ignore", "minimumReleaseAge"),
 }  # fmt: skip
 
 
@@ -214,6 +216,8 @@ def parse(spec: Mapping[str, Any]) -> UpgraderConfigSpec:
     if root.value.get("git") is None:
         raise ConfigError("spec.git.url", "is required: the Git URL of the GitOps repository")
     git = _git(root.object("git"))
+    if git.secret_name and structs_urls.sends_in_clear(git.url.original):
+        raise ConfigError("spec.git.url", _https_required("the credentials of spec.git.secretRef", git.url.original))
     return UpgraderConfigSpec(
         interval_seconds=_interval(root),
         suspend=root.boolean("suspend", False),
@@ -319,6 +323,8 @@ def _pull_requests(prs: _Object, git: GitSpec) -> PullRequestSpec:
     assert api_url is not None
     if not re.match(r"^https?://[^/\s]+", api_url):
         raise ConfigError(prs.at("apiURL"), f"{api_url!r} is not an http(s) URL, e.g. https://HOST/api/v3")
+    if provider is Provider.GITHUB and structs_urls.sends_in_clear(api_url):
+        raise ConfigError(prs.at("apiURL"), _https_required("the pull request token", api_url))
     repository = prs.string("repository") or git.url.github_repository()
     if repository is not None and not _REPOSITORY.match(repository):
         raise ConfigError(prs.at("repository"), f"{repository!r} is not owner/name, e.g. acme/fleet")
@@ -358,10 +364,25 @@ def _policy(policy: _Object) -> PolicySpec:
         if release is not None and not _RELEASE.match(release):
             raise ConfigError(rule.at("release"), f"{release!r} is not namespace/name, e.g. apps/podinfo")
         rules.append(IgnoreSpec(chart=rule.string("chart"), versions=rule.string("versions"), release=release))
+    raw_age = policy.value.get("minimumReleaseAge")
+    if raw_age is not None and not isinstance(raw_age, str):
+        raise ConfigError(policy.at("minimumReleaseAge"), f"expected a duration such as 3d, got {_kind(raw_age)}")
+    try:
+        age = release_age.parse_age(raw_age or "")
+    except ValueError as error:
+        raise ConfigError(policy.at("minimumReleaseAge"), str(error)) from None
     return PolicySpec(
         include_prerelease=policy.boolean("includePrerelease", False),
         allowed_updates=AllowedUpdates(policy.enum("allowedUpdates", AllowedUpdates, AllowedUpdates.MAJOR.value)),
         ignore=tuple(rules),
+        minimum_release_age=age,
+    )
+
+
+def _https_required(what: str, url: str) -> str:
+    return (
+        f"https is required: {what} would go over plain http to {structs_urls.sanitize(url)!r}; "
+        "plain http is allowed only to loopback addresses (127.0.0.1, ::1, localhost)"
     )
 
 

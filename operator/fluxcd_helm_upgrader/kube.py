@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
@@ -17,6 +18,9 @@ from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 
 MERGE_PATCH = "application/merge-patch+json"
+# Answers that say "not now" rather than "no": a busy, starting or restarting API server (429 while its watch cache
+# re-initialises after a CRD appears or a restart, 5xx from a proxy in between).
+TRANSIENT = frozenset({429, 500, 502, 503, 504})
 
 
 async def load_configuration() -> client.Configuration:
@@ -62,3 +66,26 @@ def forbidden_message(error: ApiException) -> str:
         f"the operator's service account lacks a permission: {reason}; "
         "grant it in the operator's ClusterRole or Role (see deploy/)"
     )
+
+
+def retry_delay(error: ApiException, default: float = 5.0, ceiling: float = 60.0) -> float | None:
+    """Seconds to wait before retrying a call the API server refused for now; None when the refusal is final.
+
+    The server's own hint wins (`Retry-After`, or `details.retryAfterSeconds` in the Status body), bounded so a
+    bad hint can neither spin nor stall the operator.
+    """
+    if error.status not in TRANSIENT:
+        return None
+    headers: Mapping[str, str] = error.headers or {}
+    hint: object = headers.get("Retry-After")
+    if hint is None:
+        try:
+            body = json.loads(error.body) if error.body else {}
+            hint = ((body.get("details") or {}) if isinstance(body, dict) else {}).get("retryAfterSeconds")
+        except (TypeError, ValueError):
+            hint = None
+    try:
+        delay = float(str(hint)) if hint is not None else default
+    except ValueError:
+        delay = default
+    return min(max(delay, 1.0), ceiling)

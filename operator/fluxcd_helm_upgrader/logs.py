@@ -2,7 +2,9 @@
 
 `configure()` is called once by the CLI before Kopf starts. The redaction filter is attached to every root
 handler (Kopf's included), so a token that reaches a log call by mistake is still masked. Values read from
-Secrets at run time are registered with `remember_secret()` and masked verbatim as well.
+Secrets at run time are registered with `remember_secret()` and masked verbatim as well; every URL is shown as
+`structs.urls.sanitize` shows it (no userinfo, no query). `mask` is the one secret-value masker: the Git and forge
+code call it with the secrets of one command or one client.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Iterable
 from typing import Any
 
+from fluxcd_helm_upgrader.structs import urls
+
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # URL userinfo: https://user:pass@host -> https://***@host
-    (re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s:@]+(?::[^/\s@]*)?@"), r"\g<scheme>***@"),
     (re.compile(r"(?i)\b(authorization\s*[:=]\s*)(bearer|basic|token)\s+[^\s'\",]+"), r"\1\2 ***"),
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 ***"),
     (re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"), "***"),
@@ -46,15 +49,28 @@ def remember_secret(value: str | bytes | None) -> None:
 
 
 def redact(text: str) -> str:
-    """Mask secrets in a string: known secret values, URL userinfo, tokens, passwords, private keys."""
+    """Mask secrets in a string: known secret values, URL userinfo and queries, tokens, passwords, private keys."""
     text = _PEM.sub("***PRIVATE KEY***", text)  # whole blocks first, before known lines cut them apart
     with _known_lock:
         known = sorted(_known, key=len, reverse=True)
-    for value in known:
-        if value in text:
-            text = text.replace(value, "***")
+    text = mask(text, known, min_length=1)
+    text = urls.sanitize_text(text)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
+    return text
+
+
+def mask(text: str, secrets: Iterable[str], *, min_length: int = 3) -> str:
+    """Replace each secret value in `text` by `***`, longest first; a multi-line value (a PEM key) also line by
+    line. Pieces shorter than `min_length`, and PEM armour lines, are left: they would mask ordinary words."""
+    pieces: set[str] = set()
+    for secret in secrets:
+        for piece in (secret, *secret.splitlines()):
+            piece = piece.strip()
+            if len(piece) >= min_length and "-----" not in piece:
+                pieces.add(piece)
+    for piece in sorted(pieces, key=len, reverse=True):
+        text = text.replace(piece, "***")
     return text
 
 

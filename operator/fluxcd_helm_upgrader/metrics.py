@@ -39,6 +39,8 @@ PREFIX = "fluxcd_helm_upgrader"
 CYCLE_RESULTS = ("success", "partial", "error")
 # Every UpgradeProposal phase of the CRD; `set_proposals` writes all of them so a phase drops to 0.
 PHASES = ("Pending", "Open", "Merged", "Closed", "Applied", "Failed")
+# Every status.risk.level of the CRD; `set_risk_levels` writes all of them so a level drops to 0.
+RISK_LEVELS = ("Low", "Medium", "High", "Unknown")
 INDEX_RESULTS = ("200", "304", "cached", "error")
 PR_ACTIONS = ("created", "updated")
 PR_RESULTS = ("success", "failed")
@@ -122,6 +124,12 @@ class Metrics:
             ["config", "phase"],
             registry=registry,
         )
+        self.proposals_by_risk = prometheus_client.Gauge(
+            f"{PREFIX}_proposals_by_risk",
+            "UpgradeProposals of a config whose pull request carries an upgrade risk, by level.",
+            ["config", "level"],
+            registry=registry,
+        )
         self.index_fetches = prometheus_client.Counter(
             f"{PREFIX}_index_fetches_total",
             "Helm repository index requests: 200 downloaded, 304 not modified, cached (no request), error.",
@@ -200,6 +208,12 @@ class Metrics:
         for phase in PHASES:
             self.proposals.labels(config=name, phase=phase).set(counts_by_phase.get(phase, 0))
 
+    def set_risk_levels(self, config: str, counts_by_level: Mapping[str, int]) -> None:
+        """The current number of UpgradeProposals of `config` per status.risk.level; levels not given are 0."""
+        name = _label(config)
+        for level in RISK_LEVELS:
+            self.proposals_by_risk.labels(config=name, level=level).set(counts_by_level.get(level, 0))
+
     def forget_config(self, config: str) -> None:
         """Remove every series of a deleted UpgraderConfig, so dashboards and alerts stop showing it."""
         name = _label(config)
@@ -210,6 +224,7 @@ class Metrics:
             self.releases_outdated,
             self.releases_failed,
             self.proposals,
+            self.proposals_by_risk,
         ):
             metric.remove_by_labels({"config": name})
 

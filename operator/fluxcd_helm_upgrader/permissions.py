@@ -24,7 +24,9 @@ Who calls what:
   - kube_events.py (the PR worker, proposals/publishing.py, which runs outside Kopf's handler context): create
     one core/v1 Event per proposal transition, like Kopf's;
   - sources/secrets.py (via cycles/handling.py, sources/auth.py and proposals/access.py): get one Secret by the name a
-    `secretRef` gives. Never list or watch: the operator cannot read Secrets nobody pointed it at.
+    `secretRef` gives. Never list or watch: the operator cannot read Secrets nobody pointed it at;
+  - proposals/risking.py: GET `/version` (the cluster's version for the upgrade risk), a non-resource URL that the
+    default `system:public-info-viewer` ClusterRole opens to every client: nothing to grant.
 
 What is not granted on purpose (`NOT_GRANTED`): in namespaced mode Kopf also lists and watches Namespaces (for
 namespace patterns) and watches CRDs, both cluster-wide. The namespaced install (deploy/namespaced/) grants neither,

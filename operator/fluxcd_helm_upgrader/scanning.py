@@ -2,7 +2,9 @@
 
 Uses the same pieces as the operator's cycle (snapshots of the Flux objects, one fetch per repository, the pure
 decision) but needs no UpgraderConfig and writes nothing: it lists the Flux kinds with the caller's kubeconfig and
-prints a table (or JSON). `--exit-code` makes it exit 1 when something is outdated, for CI jobs.
+prints a table (or JSON). `--exit-code` makes it exit 1 when something is outdated, for CI jobs. The same command
+with `--path DIR` scans a checkout instead of a cluster (`repository_scanning`), reusing `policy_spec`, `rows` and
+`render` from here.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ async def view_of(api: client.ApiClient, namespaces: Sequence[str]) -> FluxView:
 
 
 def policy_spec(
-    *, include_prerelease: bool, allowed_updates: str, namespaces: Sequence[str]
+    *, include_prerelease: bool, allowed_updates: str, namespaces: Sequence[str], minimum_release_age: str = ""
 ) -> config_.UpgraderConfigSpec:
     """An UpgraderConfig spec carrying only scope and policy (the scan touches no Git repository)."""
     return config_.parse(
@@ -75,7 +77,8 @@ def policy_spec(
             "scope": {"clusterWide": True}
             if not namespaces
             else {"clusterWide": False, "namespaces": list(namespaces)},
-            "policy": {"includePrerelease": include_prerelease, "allowedUpdates": allowed_updates},
+            "policy": {"includePrerelease": include_prerelease, "allowedUpdates": allowed_updates,
+                       "minimumReleaseAge": minimum_release_age},
         }
     )
 
@@ -112,9 +115,11 @@ def rows(outcome: running.Outcome) -> list[dict[str, str]]:
     return sorted(result, key=lambda r: (r["namespace"], r["name"]))
 
 
-def render(table: list[dict[str, str]]) -> str:
-    columns = ("namespace", "name", "chart", "current", "target", "status")
-    cells = [[c.upper() for c in columns]] + [[row[c] or "-" for c in columns] for row in table]
+COLUMNS = ("namespace", "name", "chart", "current", "target", "status")
+
+
+def render(table: Sequence[Mapping[str, Any]], columns: Sequence[str] = COLUMNS) -> str:
+    cells = [[c.upper() for c in columns]] + [[str(row[c] or "-") for c in columns] for row in table]
     widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
     return "\n".join("   ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in cells)
 
@@ -127,12 +132,14 @@ async def main(
     output: str,
     exit_code: bool,
     out: TextIO,
+    minimum_release_age: str = "",
 ) -> int:
     configuration = await kube.load_configuration()
     async with client.ApiClient(configuration=configuration) as api:
         view = await view_of(api, namespaces)
         spec = policy_spec(
-            include_prerelease=include_prerelease, allowed_updates=allowed_updates, namespaces=namespaces
+            include_prerelease=include_prerelease, allowed_updates=allowed_updates, namespaces=namespaces,
+            minimum_release_age=minimum_release_age,
         )
         async with helm_http.IndexFetcher() as fetcher, aiohttp.ClientSession() as session:
             outcome = await running.run(

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 import aiohttp
 from kubernetes_asyncio import client
 
+from fluxcd_helm_upgrader import keyfiles, triggering, webhooks
 from fluxcd_helm_upgrader import metrics as metrics_
 from fluxcd_helm_upgrader import settings as settings_
-from fluxcd_helm_upgrader import triggering, webhooks
 from fluxcd_helm_upgrader.gitops import repos
-from fluxcd_helm_upgrader.proposals import publishing, worker
+from fluxcd_helm_upgrader.proposals import publishing, risking, worker
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
-from fluxcd_helm_upgrader.sources import helm_http, oci, secrets
+from fluxcd_helm_upgrader.sources import charts, helm_http, oci, secrets
 
 
 @dataclass
@@ -32,18 +32,29 @@ class Services:
     metrics: metrics_.Metrics
     oci_session: aiohttp.ClientSession  # one session for registries: keeps connections and bearer tokens
     oci: oci.OciClient
+    charts: charts.ChartFetcher  # packaged charts for the upgrade risk (the Git worker's risking.Assessor)
     triggers: triggering.Triggers = field(default_factory=triggering.Triggers)
     receiver: webhooks.Receiver | None = None
 
     @classmethod
     async def create(cls, configuration: client.Configuration) -> Services:
         current = settings_.Settings.from_env(os.environ)
+        keyfiles.configure(current.key_dir)
+        keyfiles.remove_leftovers()
         api = client.ApiClient(configuration=configuration)
         core = client.CoreV1Api(api)
         proposals = ProposalStore(api)
         metrics = metrics_.Metrics()
+        oci_session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+        oci_client = oci.OciClient(oci_session)
+        fetcher = charts.ChartFetcher(oci_client, timeout=current.fetch_timeout_seconds)
         context = publishing.Context(
-            api=api, core=core, store=proposals, workspace=repos.Workspace(current.cache_dir / "git"), metrics=metrics
+            api=api,
+            core=core,
+            store=proposals,
+            workspace=repos.Workspace(current.cache_dir / "git", allow_file_urls=current.allow_file_git_urls),
+            metrics=metrics,
+            risk=risking.Assessor(fetcher, core, risking.ClusterVersion(api).get),
         )
 
         async def process(job: worker.Job) -> None:
@@ -61,8 +72,9 @@ class Services:
             proposals=proposals,
             workers=worker.WorkerPool(process, on_drained=context.drained),
             metrics=metrics,
-            oci_session=(oci_session := aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())),
-            oci=oci.OciClient(oci_session),
+            oci_session=oci_session,
+            oci=oci_client,
+            charts=fetcher,
         )
 
     async def start_servers(self) -> None:
@@ -85,5 +97,7 @@ class Services:
         await self.workers.close()
         await self.metrics.stop()
         await self.fetcher.close()
+        await self.charts.close()
         await self.oci_session.close()
         await self.api.close()
+        keyfiles.end_session()

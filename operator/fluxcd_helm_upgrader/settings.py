@@ -78,6 +78,24 @@ class Settings:
         default="fluxcd-helm-upgrader",
         metadata=_meta("NAMESPACE", "The operator's own namespace (set from the pod's namespace by deploy/)."),
     )
+    allow_file_git_urls: bool = field(
+        default=False,
+        metadata=_meta(
+            "ALLOW_FILE_GIT_URLS",
+            "`true` lets `spec.git.url` be a `file://` URL (a repository on the operator's own filesystem: tests "
+            "and the demo). Off, such a config is `Ready=False`, reason `InvalidConfig`.",
+        ),
+    )
+    key_dir: Path | None = field(
+        default=None,
+        metadata=_meta(
+            "KEY_DIR",
+            "Directory for key material (SSH keys, Git auth header config, TLS client keys), each in a private "
+            "0700 directory for the duration of one command. Should be memory-backed (deploy/ mounts an emptyDir "
+            "with `medium: Memory`); unset: /dev/shm when writable, else the system temporary directory with a "
+            "warning. Leftovers of a killed process are removed at start-up.",
+        ),
+    )
     tick_seconds: float = field(
         default=5.0,
         metadata=_meta(
@@ -107,6 +125,8 @@ class Settings:
             tick_seconds=_seconds(env, "tick_seconds"),
             webhook_secret=(env.get(env_name("webhook_secret")) or str(_default("webhook_secret"))).strip(),
             namespace=(env.get(env_name("namespace")) or str(_default("namespace"))).strip(),
+            allow_file_git_urls=_boolean(env, "allow_file_git_urls"),
+            key_dir=_key_dir(env),
         )
 
 
@@ -158,6 +178,27 @@ def _integer(env: Mapping[str, str], field_name: str, *, minimum: int, maximum: 
         bounds = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
         raise SettingsError(f"{env_name(field_name)}={raw!r}: expected a number {bounds}")
     return value
+
+
+def _boolean(env: Mapping[str, str], field_name: str) -> bool:
+    raw = _raw(env, field_name)
+    if raw is None:
+        return bool(_default(field_name))
+    if raw.lower() in ("true", "1", "yes"):
+        return True
+    if raw.lower() in ("false", "0", "no"):
+        return False
+    raise SettingsError(f"{env_name(field_name)}={raw!r}: expected true or false")
+
+
+def _key_dir(env: Mapping[str, str]) -> Path | None:
+    raw = _raw(env, "key_dir")
+    if raw is None:
+        return None
+    path = Path(raw)
+    if not _usable_dir(path):
+        raise SettingsError(f"{env_name('key_dir')}={raw!r}: cannot create or write that directory")
+    return path
 
 
 def _port(env: Mapping[str, str], field_name: str) -> int:

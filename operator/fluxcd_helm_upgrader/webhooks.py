@@ -2,8 +2,9 @@
 
 The CLI starts a `Receiver` on `Settings.webhook_port` when that is not 0 (0 turns the receiver off)
 and stops it on shutdown. The receiver knows nothing about Kubernetes: the caller gives it
-`secret_provider` (reads the shared secret from its Secret on every request, so rotating the Secret needs
-no restart) and two callbacks that request the runs and say how many UpgraderConfigs they triggered.
+`secret_provider` (reads the shared secret from its Secret; the answer is kept for `SECRET_TTL` seconds, so a
+flood of requests costs one API call per TTL and a rotated Secret applies within the TTL, no restart) and two
+callbacks that request the runs and say how many UpgraderConfigs they triggered.
 
 Routes (both answer JSON):
 - `POST /hook/github`: GitHub webhooks, content type JSON or form (`payload=`, GitHub's UI default).
@@ -14,10 +15,13 @@ Routes (both answer JSON):
   (the same HMAC) triggers that one UpgraderConfig through `trigger_config(namespace, name)`: 202 with
   the count, or 404 when the callback triggered nothing (no such config, or suspended).
 
-Every request is authenticated before its body is parsed: a missing or wrong signature answers 401 and
-no callback runs; an empty or unreadable secret answers 503 (an empty HMAC key would let anyone sign).
-Bodies over 1 MiB answer 413. Signatures are compared in constant time. Neither the secret nor a
-signature is ever logged or echoed back.
+Every request is authenticated before its body is parsed: a missing signature, or one that is not
+`sha256=` and 64 hex digits, answers 401 before the secret is even read (no API call for garbage); a wrong
+signature answers 401 and no callback runs; an empty or unreadable secret answers 503 (an empty HMAC key
+would let anyone sign). Bodies over 1 MiB answer 413. Signatures are compared in constant time. A GitHub
+delivery already handled (the same `X-GitHub-Delivery`, remembered for the last `MAX_DELIVERIES` authenticated
+deliveries) answers 202 "ignored": a replayed request triggers nothing. Neither the secret nor a signature is
+ever logged or echoed back.
 
 `matches_repository()` is the pure helper the trigger callback uses to find the configs whose
 `spec.git.url` is the pushed repository, whichever URL form each side uses.
@@ -25,6 +29,7 @@ signature is ever logged or echoed back.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import hashlib
 import hmac
@@ -32,6 +37,7 @@ import inspect
 import json
 import logging
 import re
+import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -46,6 +52,9 @@ GENERIC_PATH = "/hook/generic/{namespace}/{name}"
 GITHUB_SIGNATURE_HEADER = "X-Hub-Signature-256"
 GENERIC_SIGNATURE_HEADER = "X-Signature"
 SIGNATURE_PREFIX = "sha256="
+_SIGNATURE_SHAPE = re.compile(r"^sha256=[0-9a-fA-F]{64}$")
+SECRET_TTL = 30.0  # seconds the webhook Secret is kept before it is read again
+MAX_DELIVERIES = 1000  # GitHub delivery ids remembered (replays of older ones are no longer recognised)
 # A DNS subdomain (RFC 1123), which both namespaces and UpgraderConfig names are.
 _K8S_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
@@ -81,12 +90,18 @@ class Receiver:
         trigger: PushTrigger,
         trigger_config: ConfigTrigger,
         max_body_bytes: int = MAX_BODY_BYTES,
+        clock: Callable[[], float] = time.monotonic,
+        max_deliveries: int = MAX_DELIVERIES,
     ) -> None:
         self._secret_provider = secret_provider
         self._trigger = trigger
         self._trigger_config = trigger_config
         self._max_body_bytes = max_body_bytes
         self._runner: web.AppRunner | None = None
+        self._clock = clock
+        self._secret: tuple[bytes, float] | None = None  # (secret, when it was read)
+        self._deliveries: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self._max_deliveries = max_deliveries
 
     def app(self) -> web.Application:
         """The aiohttp application with both routes (aiohttp answers 405/404 for anything else)."""
@@ -123,7 +138,13 @@ class Receiver:
     async def _github(self, request: web.Request) -> web.Response:
         body = await self._authenticated_body(request, GITHUB_SIGNATURE_HEADER)
         event = request.headers.get("X-GitHub-Event", "")
-        delivery = request.headers.get("X-GitHub-Delivery", "")
+        delivery = request.headers.get("X-GitHub-Delivery", "")[:128]
+        if delivery:
+            if delivery in self._deliveries:
+                return _ignored(f"delivery {delivery} was already handled")
+            self._deliveries[delivery] = None
+            while len(self._deliveries) > self._max_deliveries:
+                self._deliveries.popitem(last=False)
         if event == "ping":
             return web.json_response({"msg": "pong"}, status=200)
         if event != "push":
@@ -166,13 +187,11 @@ class Receiver:
         if not signature:
             # Checked before reading the body: an unauthenticated caller cannot make us buffer 1 MiB.
             raise _error(web.HTTPUnauthorized, f"missing {header} header")
+        if not _SIGNATURE_SHAPE.match(signature.strip()):
+            # Before the body and before the Secret: garbage costs neither a read nor an API call.
+            raise _error(web.HTTPUnauthorized, f"{header} is not sha256=<64 hex digits>")
         body = await request.read()  # aiohttp enforces client_max_size while streaming (413)
-        try:
-            secret = await self._secret_provider()
-        except Exception as error:
-            # The class name only: a message might quote what was read.
-            logger.warning("Webhook: cannot read the webhook secret (%s); refusing.", type(error).__name__)
-            raise _error(web.HTTPServiceUnavailable, "webhook secret unavailable") from None
+        secret = await self._current_secret()
         if not secret:
             logger.warning("Webhook: the webhook secret is empty; refusing every request.")
             raise _error(web.HTTPServiceUnavailable, "webhook secret unavailable")
@@ -180,6 +199,21 @@ class Receiver:
             logger.warning("Webhook: rejected a request to %s with a wrong signature.", request.path[:200])
             raise _error(web.HTTPUnauthorized, "signature does not match")
         return body
+
+
+    async def _current_secret(self) -> bytes:
+        """The webhook secret, read again once `SECRET_TTL` passed; 503 when it cannot be read."""
+        now = self._clock()
+        if self._secret is not None and now - self._secret[1] < SECRET_TTL:
+            return self._secret[0]
+        try:
+            secret = await self._secret_provider()
+        except Exception as error:
+            # The class name only: a message might quote what was read.
+            logger.warning("Webhook: cannot read the webhook secret (%s); refusing.", type(error).__name__)
+            raise _error(web.HTTPServiceUnavailable, "webhook secret unavailable") from None
+        self._secret = (secret, now)
+        return secret
 
 
 def sign(secret: bytes, body: bytes) -> str:
@@ -271,7 +305,7 @@ def _github_json(body: bytes, content_type: str) -> bytes:
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise _error(web.HTTPBadRequest, "body is not JSON") from None
     if not isinstance(payload, dict):
         raise _error(web.HTTPBadRequest, "body is not a JSON object")

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.e2e import backends
 from tests.support import peers, registry, sshd
+
+# ---------------------------------------------------------------------------------------------------
+# the cluster of one test: the API emulator or the real kube-apiserver, as the `backend` fixture says
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def local(tmp_path: Path) -> AsyncIterator[backends.Cluster]:
+    """The running test's cluster (tests/e2e/backends.py); `local.run_operator()` runs the real operator on it."""
+    async with backends.cluster(tmp_path) as local:
+        yield local
+
 
 # ---------------------------------------------------------------------------------------------------
 # sshd: a real OpenSSH server on 127.0.0.1 for Git over SSH (tests/support/sshd.py)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import base64
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fluxcd_helm_upgrader.demo import charts, cluster, fleet
+from fluxcd_helm_upgrader.demo import charts, fleet
 from fluxcd_helm_upgrader.demo import running as demo
 from fluxcd_helm_upgrader.forges import standin
-from tests.e2e import harness
+from tests.e2e import backends, harness
 
 CANARY = "ghp_CANARY0123456789abcdefCANARY0123456789"
 NAMESPACE = fleet.FLUX_NAMESPACE
@@ -20,7 +20,7 @@ NAMESPACE = fleet.FLUX_NAMESPACE
 
 @dataclass
 class Setup:
-    local: cluster.LocalCluster
+    local: backends.Cluster
     charts: charts.ChartServer
     github: standin.GitHubStandIn
     git_url: str
@@ -54,6 +54,16 @@ class Setup:
         )  # fmt: skip
 
 
+    async def reconcile_until(self, done: Callable[[], bool], what: str, attempts: int = 3) -> None:
+        """Request cycles until `done()` holds (each waits a few seconds for the worker); fail after `attempts`."""
+        for attempt in range(attempts):
+            await self.reconcile(f"{what}-{attempt}")
+            with contextlib.suppress(AssertionError):
+                await harness.wait_for(done, timeout=7, what=what)
+                return
+        raise AssertionError(f"{what}: not reached after {attempts} requested cycles")
+
+
 def secret(name: str, data: dict[str, bytes | str]) -> dict[str, Any]:
     encoded = {k: base64.b64encode(v.encode() if isinstance(v, str) else v).decode() for k, v in data.items()}
     return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": NAMESPACE},
@@ -68,15 +78,15 @@ async def setup(
     app: standin.App | None = None,
     prefix: str = "",
 ) -> AsyncIterator[Setup]:
-    """The fleet, charts, GitHub stand-in and emulator; with `rules`, the emulator enforces them as RBAC on the
-    operator's requests (in-process writes, i.e. the user or Flux creating objects, bypass them)."""
+    """The fleet, charts, GitHub stand-in and the test's cluster (emulator or real API server); with `rules`, the
+    operator runs with only those permissions (the test's own writes, i.e. the user or Flux, are not limited)."""
     git_url = fleet.seed(tmp_path)
     server = demo.chart_server()
     await server.start()
     try:
         async with (
             standin.GitHubStandIn(token=CANARY, repositories=("acme/fleet",), app=app, prefix=prefix) as github,
-            cluster.local_cluster(tmp_path, rules=rules) as local,
+            backends.cluster(tmp_path, rules=rules) as local,
         ):
             for body in fleet.cluster_objects(server.repo_url("demo")):
                 local.apply(body)

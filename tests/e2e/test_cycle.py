@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from fluxcd_helm_upgrader.demo import charts, cluster
-from tests.e2e import harness
+from fluxcd_helm_upgrader.demo import charts
+from tests.e2e import backends, harness
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("backend")]
 
 FLUX_GROUPS = ("helm.toolkit.fluxcd.io", "source.toolkit.fluxcd.io", "kustomize.toolkit.fluxcd.io")
 
@@ -28,13 +28,7 @@ async def chart_server() -> AsyncIterator[charts.ChartServer]:
     await server.stop()
 
 
-@pytest.fixture
-async def local(tmp_path) -> AsyncIterator[cluster.LocalCluster]:
-    async with cluster.local_cluster(tmp_path) as local:
-        yield local
-
-
-def _proposal(local: cluster.LocalCluster, name: str) -> dict | None:
+def _proposal(local: backends.Cluster, name: str) -> dict | None:
     return local.get("upgradeproposals", "flux-system", name)
 
 
@@ -55,7 +49,7 @@ async def test_ready_config_counts_releases_and_never_writes_flux_objects(local,
     assert status["releasesOutdated"] == 0
     assert status["lastCheckTime"]
     assert status["observedGeneration"] == 1
-    flux_writes = [e for e in local.api.audit if e.group in FLUX_GROUPS]
+    flux_writes = [e for e in local.audit if e.group in FLUX_GROUPS]
     assert flux_writes == []
     for plural in ("helmreleases", "helmrepositories"):
         for body in local.list(plural):
@@ -67,7 +61,8 @@ async def test_ready_config_counts_releases_and_never_writes_flux_objects(local,
 async def test_invalid_config_is_reported_on_itself_and_others_keep_working(local, chart_server) -> None:
     local.apply(harness.helm_repository("charts", chart_server.repo_url("main")))
     local.apply(harness.helm_release("podinfo", "podinfo", "6.7.1"))
-    local.apply(harness.upgrader_config("bad-url", git={"url": "not a url"}))
+    # A value the CRD's rules let through (they check the URL on a real API server) but Git would refuse.
+    local.apply(harness.upgrader_config("bad-url", git={"url": "file:///x.git", "branch": "release..next"}))
     local.apply(harness.upgrader_config("missing-secret", git={"url": "file:///x.git", "secretRef": {"name": "nope"}}))
     local.apply(harness.upgrader_config("good"))
     async with local.run_operator():
@@ -77,7 +72,7 @@ async def test_invalid_config_is_reported_on_itself_and_others_keep_working(loca
             )
     bad = harness.condition(local.get("upgraderconfigs", "flux-system", "bad-url"))
     assert (bad["status"], bad["reason"]) == ("False", "InvalidConfig")
-    assert "spec.git.url" in bad["message"]
+    assert "spec.git.branch" in bad["message"] and "release..next" in bad["message"]
     missing = harness.condition(local.get("upgraderconfigs", "flux-system", "missing-secret"))
     assert (missing["status"], missing["reason"]) == ("False", "SecretNotFound")
     assert "flux-system/nope" in missing["message"]
@@ -113,6 +108,11 @@ async def test_outdated_releases_get_proposals_by_policy(local, chart_server) ->
                 local.get("upgraderconfigs", "flux-system", "fleet")["status"].get("lastHandledReconcileAt") == "now-1"
             ),
             what="requested cycle",
+        )
+        # The Git worker runs beside the cycles: wait for its verdict on the unreachable Git URL before stopping.
+        await harness.wait_for(
+            lambda: ((_proposal(local, "apps.podinfo") or {}).get("status") or {}).get("phase") == "Failed",
+            what="the Git worker's verdict",
         )
     status = config["status"]
     ready = harness.condition(config)

@@ -96,7 +96,8 @@ def test_demo_serve_answers_kubectl_moves_the_branch_and_cleans_up(demo: Demo, t
     kubeconfig = demo.wait_for_line(r"^export KUBECONFIG=(\S+)$", timeout=120)[1]
     printed = "\n".join(demo.lines)
     assert "(kubectl is not installed" not in printed  # the tables above came from the real kubectl
-    assert re.search(r"flux-system\s+apps\.podinfo\s+apps\s+podinfo\s+podinfo\s+6\.5\.0\s+6\.7\.1\s+Open", printed)
+    row = r"flux-system\s+apps\.podinfo\s+apps\s+podinfo\s+podinfo\s+6\.5\.0\s+6\.7\.1\s+Low\s+Open"
+    assert re.search(row, printed)
     workdir = Path(kubeconfig).parent
     assert workdir.parent == tmp_path and workdir.name.startswith("upgrader-demo-")
 
@@ -107,13 +108,16 @@ def test_demo_serve_answers_kubectl_moves_the_branch_and_cleans_up(demo: Demo, t
     version = re.search(r"podinfo-(\S+)\.tgz$", touch)[1]  # type: ignore[index]
 
     listed = _run("kubectl get upgradeproposals -A", kubeconfig)
-    assert re.search(r"CURRENT\s+TARGET\s+PHASE", listed) and re.search(r"6\.5\.0\s+6\.7\.1\s+Open", listed)
+    assert re.search(r"CURRENT\s+TARGET\s+RISK\s+PHASE", listed)
+    assert re.search(r"6\.5\.0\s+6\.7\.1\s+Low\s+Open", listed)
     assert "Events:" in _run(describe, kubeconfig) and "BranchPushed" in _run(describe, kubeconfig)
 
     _run(touch, kubeconfig)
     _run(annotate, kubeconfig)
     demo.wait_for_line(rf"apps\.podinfo: target {re.escape(version)}, Open", timeout=60)
-    assert re.search(rf"6\.5\.0\s+{re.escape(version)}\s+Open", _run("kubectl get upgradeproposals -A", kubeconfig))
+    # An empty archive made with `touch` is not a chart: the risk is Unknown (it never holds the branch back).
+    listed = _run("kubectl get upgradeproposals -A", kubeconfig)
+    assert re.search(rf"6\.5\.0\s+{re.escape(version)}\s+Unknown\s+Open", listed)
     assert f"Update podinfo to {version}" in _run(log, kubeconfig)
 
     demo.process.send_signal(signal.SIGTERM)
@@ -135,7 +139,7 @@ def test_demo_without_kubectl_prints_the_same_table_and_says_so(tmp_path: Path) 
     assert result.returncode == 0, result.stdout + result.stderr
     section = result.stdout.partition("$ kubectl get upgradeproposals -A\n")[2]
     assert section.startswith("(kubectl is not installed: the demo prints the server's table the way kubectl would)")
-    header = r"NAMESPACE\s+NAME\s+RELEASE NAMESPACE\s+RELEASE\s+CHART\s+CURRENT\s+TARGET\s+PHASE\s+PR\s+AGE"
+    header = r"NAMESPACE\s+NAME\s+RELEASE NAMESPACE\s+RELEASE\s+CHART\s+CURRENT\s+TARGET\s+RISK\s+PHASE\s+PR\s+AGE"
     assert re.search(header, section)
-    assert re.search(r"apps\.podinfo\s+apps\s+podinfo\s+podinfo\s+6\.5\.0\s+6\.7\.1\s+Open", section)
+    assert re.search(r"apps\.podinfo\s+apps\s+podinfo\s+podinfo\s+6\.5\.0\s+6\.7\.1\s+Low\s+Open", section)
     assert "+      version: 6.7.1" in result.stdout  # the pushed branch's diff

@@ -40,22 +40,6 @@ async def kubectl(binary: str, local: cluster.LocalCluster, *args: str) -> tuple
     return await tables.run_kubectl(binary, local.kubeconfig, local.kubeconfig.parent / "kube-cache", args)
 
 
-def columns(output: str) -> tuple[list[str], list[dict[str, str]]]:
-    """Split kubectl's table into its header and rows keyed by header (cells never contain 3 spaces here)."""
-    lines = [line for line in output.splitlines() if line.strip()]
-    header = re.split(r"\s{3,}", lines[0].strip())
-    starts, position = [], 0
-    for name in header:
-        position = lines[0].index(name, position)
-        starts.append(position)
-        position += len(name)
-    rows = []
-    for line in lines[1:]:
-        bounds = [*starts[1:], None]
-        rows.append({name: line[start:end].strip() for name, start, end in zip(header, starts, bounds, strict=True)})
-    return header, rows
-
-
 @pytest.fixture
 async def demo_cluster(tmp_path: Path) -> AsyncIterator[cluster.LocalCluster]:
     """The demo's fleet with the real operator, run until both proposals are Open."""
@@ -83,18 +67,19 @@ async def test_get_shows_the_printer_columns_and_describe_the_events(
 ) -> None:
     code, output = await kubectl(kubectl_binary, demo_cluster, "get", "upgradeproposals", "-A")
     assert code == 0, output
-    header, rows = columns(output)
-    assert header == ["NAMESPACE", "NAME", "RELEASE NAMESPACE", "RELEASE", "CHART", "CURRENT", "TARGET", "PHASE", "PR",
-                      "AGE"]  # fmt: skip
+    header, rows = harness.table(output)
+    assert header == ["NAMESPACE", "NAME", "RELEASE NAMESPACE", "RELEASE", "CHART", "CURRENT", "TARGET", "RISK",
+                      "PHASE", "PR", "AGE"]  # fmt: skip
     podinfo = next(row for row in rows if row["NAME"] == "apps.podinfo")
-    assert (podinfo["CURRENT"], podinfo["TARGET"], podinfo["PHASE"]) == ("6.5.0", "6.7.1", "Open")
+    shown = (podinfo["CURRENT"], podinfo["TARGET"], podinfo["RISK"], podinfo["PHASE"])
+    assert shown == ("6.5.0", "6.7.1", "Low", "Open")
     assert podinfo["PR"] == "" and re.fullmatch(r"\d+s", podinfo["AGE"])  # provider none: no PR URL
     code, output = await kubectl(kubectl_binary, demo_cluster, "get", "upgraderconfigs", "-A")
-    header, rows = columns(output)
+    header, rows = harness.table(output)
     assert header == ["NAMESPACE", "NAME", "READY", "STATUS", "LAST CHECK", "AGE"]
     assert (rows[0]["NAME"], rows[0]["READY"], rows[0]["STATUS"]) == ("demo", "True", "checked 2 releases, 2 outdated")
     code, output = await kubectl(kubectl_binary, demo_cluster, "get", "ucfg", "-n", NS, "demo", "-o", "wide")
-    assert code == 0 and columns(output)[1][0]["READY"] == "True"
+    assert code == 0 and harness.table(output)[1][0]["READY"] == "True"
     code, output = await kubectl(kubectl_binary, demo_cluster, "describe", "upgradeproposal", "-n", NS, "apps.podinfo")
     assert code == 0, output
     assert "Target Version:  6.7.1" in output and "Phase:                Open" in output
@@ -189,3 +174,52 @@ async def test_the_demo_fallback_prints_what_kubectl_prints(
     monkeypatch.setenv("PATH", "")
     shown = await tables.kubectl_get(local.api, local.kubeconfig, "upgradeproposals")
     assert not shown.real and shown.text == real
+
+
+def _pinned_kubectl(dispatcher: str) -> str:
+    """One kubectl for both servers: Google's dispatcher would pick a client by each server's version."""
+    for version in ("1.33", "1.32", "1.31"):
+        candidate = Path(dispatcher).resolve().parent / f"kubectl.{version}"
+        if candidate.is_file():
+            return str(candidate)
+    return dispatcher
+
+
+def _without_age(output: str) -> list[str]:
+    """Table lines with the AGE column cut off (creation times differ between the two servers)."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    cut = lines[0].rindex("AGE")
+    return [line[:cut].rstrip() for line in lines]
+
+
+@pytest.mark.backends("apiserver")
+async def test_kubectl_get_prints_the_same_on_the_emulator_and_a_real_api_server(
+    backend: str, local: cluster.LocalCluster, kubectl_binary: str, tmp_path: Path
+) -> None:
+    """The same objects on both servers: `kubectl get` (and `-o wide`) prints the same table, AGE aside."""
+    from tests.e2e import backends
+
+    binary = _pinned_kubectl(kubectl_binary)
+    proposal = yaml.safe_load((REPO_ROOT / "crds" / "samples" / "upgradeproposal.yaml").read_text())
+    pending = {**proposal, "metadata": {"name": "data.cache", "namespace": NS},
+               "status": {"phase": "Pending", "message": "waiting for the Git worker"}}  # fmt: skip
+    config = demo.upgrader_config("file:///srv/fleet.git")
+    config["status"] = {"conditions": [{"type": "Ready", "status": "True", "reason": "Succeeded",
+                                        "message": "checked 2 releases, 1 outdated",
+                                        "lastTransitionTime": "2026-01-01T00:00:00Z"}]}  # fmt: skip
+    outputs: dict[str, list[list[str]]] = {}
+    async with backends.cluster(tmp_path / "real") as real:
+        for target in (local, real):
+            for body in (proposal, pending, config):
+                target.apply(body)
+        for name, target in (("emulator", local), ("apiserver", real)):
+            runs = []
+            for args in (["get", "upgradeproposals", "-A"], ["get", "upgradeproposals", "-A", "-o", "wide"],
+                         ["get", "upgraderconfigs", "-A"]):  # fmt: skip
+                code, output = await tables.run_kubectl(binary, target.kubeconfig, tmp_path / f"cache-{name}", args)
+                assert code == 0, f"{name}: {output}"
+                runs.append(_without_age(output))
+            outputs[name] = runs
+    assert outputs["emulator"] == outputs["apiserver"]
+    assert any("apps-podinfo" in line and re.search(r"\bOpen\b", line) for line in outputs["apiserver"][0]), outputs
+    assert any("data.cache" in line and re.search(r"\bPending\b", line) for line in outputs["apiserver"][0]), outputs

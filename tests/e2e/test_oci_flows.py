@@ -22,16 +22,16 @@ import aiohttp
 import pytest
 import yaml
 
-from fluxcd_helm_upgrader.demo import cluster, fleet
+from fluxcd_helm_upgrader.demo import fleet
 from fluxcd_helm_upgrader.demo import running as demo
 from fluxcd_helm_upgrader.forges import standin
 from fluxcd_helm_upgrader.sources import oci
-from tests.e2e import harness, prs
+from tests.e2e import backends, harness, prs
 from tests.support import registry
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.usefixtures("registry_installed"),  # skips without it; fails under CI=true
+    pytest.mark.usefixtures("registry_installed", "backend"),  # registry: skips without it; fails under CI=true
 ]
 
 NS = prs.NAMESPACE
@@ -75,7 +75,7 @@ spec:
 """
 
 
-def release_from_chart_ref(name: str, kind: str, source: str) -> str:
+def release_from_chart_ref(name: str, kind: str, source: str, namespace: str = "apps") -> str:
     return f"""\
 apiVersion: helm.toolkit.fluxcd.io/v2
 kind: HelmRelease
@@ -87,6 +87,7 @@ spec:
   chartRef:
     kind: {kind}
     name: {source}
+    namespace: {namespace}
 """
 
 
@@ -107,12 +108,13 @@ spec:
 
 
 def helm_chart(name: str, chart: str, version: str, repository: str) -> str:
+    """A HelmChart beside its HelmRepository (Flux's HelmChart sourceRef is local: it has no namespace)."""
     return f"""\
 apiVersion: source.toolkit.fluxcd.io/v1
 kind: HelmChart
 metadata:
   name: {name}
-  namespace: apps
+  namespace: {NS}
 spec:
   interval: 10m
   chart: {chart}
@@ -120,13 +122,12 @@ spec:
   sourceRef:
     kind: HelmRepository
     name: {repository}
-    namespace: {NS}
 """
 
 
 @dataclass
 class Fleet:
-    local: cluster.LocalCluster
+    local: backends.Cluster
     github: standin.GitHubStandIn
     git_url: str
 
@@ -162,7 +163,7 @@ async def seeded(tmp_path: Path, files: dict[str, str], extra: Sequence[dict[str
     git_url = fleet.seed(tmp_path, files)
     async with (
         standin.GitHubStandIn(token=prs.CANARY, repositories=("acme/fleet",)) as github,
-        cluster.local_cluster(tmp_path) as local,
+        backends.cluster(tmp_path) as local,
     ):
         for text in files.values():
             for doc in yaml.safe_load_all(text):
@@ -211,7 +212,7 @@ async def test_each_oci_shape_gets_one_correct_pr(tmp_path: Path, anonymous_regi
         "apps/pinned.yaml": release_from_chart_ref("pinned", "OCIRepository", "pinned"),
         "apps/charted.yaml": helm_chart("charted", "podinfo", "6.6.0", "oci-charts")
         + "---\n"
-        + release_from_chart_ref("charted", "HelmChart", "charted"),
+        + release_from_chart_ref("charted", "HelmChart", "charted", namespace=NS),
     }
     async with seeded(tmp_path, files) as s, s.local.run_operator():
         for name in ("podinfo", "tagged", "pinned", "charted"):
@@ -260,7 +261,7 @@ async def test_each_oci_shape_gets_one_correct_pr(tmp_path: Path, anonymous_regi
             "+  version: 6.7.1  # the chart this cluster runs",
         ]
         assert s.proposal("apps.charted")["spec"]["source"] == {
-            "kind": "HelmChart", "namespace": "apps", "name": "charted", "url": f"oci://{host}/charts"
+            "kind": "HelmChart", "namespace": NS, "name": "charted", "url": f"oci://{host}/charts"
         }  # fmt: skip
         config = s.local.get("upgraderconfigs", NS, "fleet") or {}
         assert config["status"]["failedReleases"] == []

@@ -8,10 +8,10 @@ import json
 import pytest
 
 from fluxcd_helm_upgrader import scanning
-from fluxcd_helm_upgrader.demo import charts, cluster
-from tests.e2e import harness
+from fluxcd_helm_upgrader.demo import charts
+from tests.e2e import backends, harness
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("backend")]
 
 
 async def test_scan_reports_outdated_releases_and_writes_nothing(tmp_path) -> None:
@@ -19,18 +19,18 @@ async def test_scan_reports_outdated_releases_and_writes_nothing(tmp_path) -> No
     server.repo("main", {"podinfo": ["6.5.0", "6.7.1", "7.0.0"], "redis": ["1.2.0", "1.3.0"]})
     await server.start()
     try:
-        async with cluster.local_cluster(tmp_path) as local:
+        async with backends.cluster(tmp_path) as local:
             local.apply(harness.helm_repository("charts", server.repo_url("main")))
             local.apply(harness.helm_release("podinfo", "podinfo", "6.5.0"))
             local.apply(harness.helm_release("cache", "redis", "1.3.0", namespace="data"))
             local.apply(harness.helm_release("orphan", "nginx", "1.0.0", repo="missing"))
-            writes_before = len(local.api.audit)
+            writes_before = len(local.audit)
             table, as_json = io.StringIO(), io.StringIO()
             code = await scanning.main(namespaces=(), include_prerelease=False, allowed_updates="minor",
                                        output="table", exit_code=True, out=table)  # fmt: skip
             await scanning.main(namespaces=("data",), include_prerelease=False, allowed_updates="major",
                                 output="json", exit_code=False, out=as_json)  # fmt: skip
-            assert len(local.api.audit) == writes_before  # read-only
+            assert len(local.audit) == writes_before  # read-only
     finally:
         await server.stop()
     assert code == 1  # something is outdated

@@ -13,7 +13,7 @@ import pytest
 from fluxcd_helm_upgrader import webhooks
 from tests.e2e import harness, prs
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("backend")]
 SECRET = b"webhook-hmac-secret-for-tests"
 
 

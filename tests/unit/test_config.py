@@ -85,6 +85,7 @@ def test_full_spec() -> None:
                 "includePrerelease": True,
                 "allowedUpdates": "patch",
                 "ignore": [{"chart": "redis", "versions": ">=18.0.0"}, {"release": "apps/podinfo"}],
+                "minimumReleaseAge": "3d",
             },
         }
     )
@@ -102,6 +103,7 @@ def test_full_spec() -> None:
     assert (prs.labels, prs.assignees, prs.reviewers, prs.draft) == ((), ("alice",), ("bob", "carol"), True)
     assert cfg.policy.include_prerelease is True
     assert cfg.policy.allowed_updates == "patch"
+    assert cfg.policy.minimum_release_age == 3 * 86400
     assert cfg.policy.ignore == (
         config.IgnoreSpec(chart="redis", versions=">=18.0.0", release=None),
         config.IgnoreSpec(chart=None, versions=None, release="apps/podinfo"),
@@ -201,6 +203,9 @@ def test_interval(text: str, seconds: float) -> None:
          "not namespace/name"),
         (spec_with("policy.ignore", {"chart": "a"}), "spec.policy.ignore", "expected a list"),
         (spec_with("policy", []), "spec.policy", "expected an object"),
+        (spec_with("policy.minimumReleaseAge", "3 days"), "spec.policy.minimumReleaseAge",
+         "such as 3d, 1d12h, 72h or 30m"),
+        (spec_with("policy.minimumReleaseAge", 3), "spec.policy.minimumReleaseAge", "expected a duration"),
     ],
 )  # fmt: skip
 def test_errors_name_the_field_and_the_fix(spec: dict[str, Any], field_path: str, says: str) -> None:
@@ -304,3 +309,31 @@ def test_every_setting_is_documented() -> None:
     for field in dataclasses.fields(settings.Settings):
         assert field.metadata["env"] == "UPGRADER_" + field.name.upper()
         assert len(field.metadata["doc"]) > 20
+
+
+@pytest.mark.parametrize(
+    ("spec_update", "field"),
+    [
+        ({"pullRequests": {"apiURL": "http://github.example.test/api/v3"}}, "spec.pullRequests.apiURL"),
+        ({"git": {"url": "http://git.example.test/acme/fleet.git", "secretRef": {"name": "git"}}}, "spec.git.url"),
+    ],
+)
+def test_credentials_over_plain_http_to_a_remote_host_are_invalid(spec_update: dict, field: str) -> None:
+    spec = {"git": {"url": "https://github.com/acme/fleet.git", "secretRef": {"name": "git"}}, **spec_update}
+    with pytest.raises(config.ConfigError) as caught:
+        config.parse(spec)
+    assert caught.value.field_path == field
+    assert "https is required" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"git": {"url": "https://github.com/acme/fleet.git"}, "pullRequests": {"apiURL": "http://127.0.0.1:8080"}},
+        {"git": {"url": "http://[::1]:3000/acme/fleet.git", "secretRef": {"name": "git"}}},
+        # No credentials travel: a public http remote with provider none is allowed.
+        {"git": {"url": "http://git.example.test/acme/fleet.git"}, "pullRequests": {"provider": "none"}},
+    ],
+)
+def test_plain_http_is_fine_to_loopback_or_without_credentials(spec: dict) -> None:
+    config.parse(spec)

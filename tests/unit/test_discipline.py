@@ -1,5 +1,5 @@
-"""The test suite's own discipline (tests/conftest.py, pyproject): what a developer sees when a test hangs or an
-xfail is vague.
+"""The test suite's own discipline (tests/support/discipline.py, pyproject): what a developer sees when a test hangs
+or an xfail is vague.
 
 Each case runs a small pytest session in a subprocess (pytest-timeout's alarm must not fight this session's own)
 with the project's collection hook and a short timeout, and asserts on the session's report. Starting that session
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import conftest as project
+from tests.support import discipline as project
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -24,7 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PYTEST = [sys.executable, "-m", "pytest", "-p", "timeout", "-p", "asyncio", "-p", "no:cacheprovider", "-q", "-rA"]
 
 CONFTEST = """
-import tests.conftest as project
+import tests.support.discipline as project
 
 project.E2E_TIMEOUT = 3
 project.PROPERTY_TIMEOUT = 4

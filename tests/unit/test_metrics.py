@@ -120,10 +120,20 @@ def test_set_proposals_writes_every_phase_so_a_phase_drops_to_zero(m: metrics.Me
     assert value(m, f"{P}_proposals", config="apps/fleet", phase="Merged") == 3.0
 
 
+def test_set_risk_levels_writes_every_level(m: metrics.Metrics) -> None:
+    m.set_risk_levels("apps/fleet", {"High": 2, "Low": 1})
+    assert label_values(m, f"{P}_proposals_by_risk", "level") == set(metrics.RISK_LEVELS)
+    assert value(m, f"{P}_proposals_by_risk", config="apps/fleet", level="High") == 2.0
+    m.set_risk_levels("apps/fleet", {"Unknown": 1})
+    assert value(m, f"{P}_proposals_by_risk", config="apps/fleet", level="High") == 0.0
+    assert value(m, f"{P}_proposals_by_risk", config="apps/fleet", level="Unknown") == 1.0
+
+
 def test_forget_config_removes_only_that_configs_series(m: metrics.Metrics) -> None:
     for cfg in ("ns/gone", "ns/kept"):
         m.observe_cycle(cfg, 1.0, "error", 1, 1, 1)
         m.set_proposals(cfg, {"Open": 1})
+        m.set_risk_levels(cfg, {"Low": 1})
     m.forget_config("ns/gone")
     configs = {ls["config"] for _, ls, _ in samples(m) if "config" in ls}
     assert configs == {"ns/kept"}
@@ -220,7 +230,7 @@ def test_no_label_value_can_carry_a_secret(m: metrics.Metrics) -> None:
     text = m.exposition()
     assert CANARY not in text
     # The series still exist, with the secret masked rather than the call dropped.
-    assert value(m, f"{P}_cycles_total", config="https://***@github.com/acme/fleet", result="success") == 1.0
+    assert value(m, f"{P}_cycles_total", config="https://github.com/acme/fleet", result="success") == 1.0
     assert value(m, f"{P}_proposals", config="ns/***", phase="Open") == 1.0
 
 

@@ -7,6 +7,7 @@ import hmac
 import json
 import logging
 import urllib.parse
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -50,8 +51,10 @@ class Recorder:
         self.push_result = 2
         self.config_result = 1
         self.secret_error: Exception | None = None
+        self.secret_reads = 0  # each read is an API call in the operator
 
     async def secret_provider(self) -> bytes:
+        self.secret_reads += 1
         if self.secret_error is not None:
             raise self.secret_error
         return self.secret
@@ -81,9 +84,15 @@ async def client(recorder: Recorder) -> AsyncIterator[test_utils.TestClient[Any,
 
 
 async def post_github(
-    client: test_utils.TestClient[Any, Any], body: bytes, event: str = "push", sig: str | None = "valid"
+    client: test_utils.TestClient[Any, Any],
+    body: bytes,
+    event: str = "push",
+    sig: str | None = "valid",
+    delivery: str | None = None,
 ) -> aiohttp.ClientResponse:
-    headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": "72d3162e-cc78", "Content-Type": "application/json"}
+    # GitHub gives every delivery its own GUID; a redelivery repeats it.
+    headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+               "Content-Type": "application/json"}  # fmt: skip
     if sig is not None:
         headers["X-Hub-Signature-256"] = signature(body) if sig == "valid" else sig
     return await client.post("/hook/github", data=body, headers=headers)
@@ -206,12 +215,72 @@ async def test_streamed_body_over_the_limit_is_refused(recorder: Recorder) -> No
     assert recorder.pushes == []
 
 
-async def test_a_rotated_secret_applies_to_the_next_request(client: Any, recorder: Recorder) -> None:
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def timed(recorder: Recorder) -> AsyncIterator[tuple[Any, Clock]]:
+    """A receiver whose clock the test moves: the webhook Secret is cached for `SECRET_TTL` seconds."""
+    clock = Clock()
+    receiver = webhooks.Receiver(
+        secret_provider=recorder.secret_provider, trigger=recorder.trigger, trigger_config=recorder.trigger_config,
+        clock=clock, max_deliveries=3,
+    )  # fmt: skip
+    server = test_utils.TestServer(receiver.app(), host="127.0.0.1", port=0)
+    async with test_utils.TestClient(server) as test_client:
+        yield test_client, clock
+
+
+async def test_a_rotated_secret_applies_once_the_cached_one_expires(
+    timed: tuple[Any, Clock], recorder: Recorder
+) -> None:
+    client, clock = timed
     body = push_payload()
+    assert (await post_github(client, body)).status == 202
     recorder.secret = b"rotated-secret-value"
+    rotated = signature(body, b"rotated-secret-value")
+    assert (await post_github(client, body, sig=rotated)).status == 401  # the cached secret still applies
+    clock.now += webhooks.SECRET_TTL + 1
     assert (await post_github(client, body)).status == 401  # signed with the old secret
-    assert (await post_github(client, body, sig=signature(body, b"rotated-secret-value"))).status == 202
+    assert (await post_github(client, body, sig=rotated)).status == 202
+    assert len(recorder.pushes) == 2
+    assert recorder.secret_reads == 2  # one API call per TTL, not one per request
+
+
+async def test_a_malformed_signature_is_refused_before_the_secret_is_read(
+    client: Any, recorder: Recorder
+) -> None:
+    body = push_payload()
+    for sig in ("sha256=zz", "sha1=" + "0" * 40, "sha256=" + "0" * 63, "sha256=" + "g" * 64, "x" * 5000):
+        assert (await post_github(client, body, sig=sig)).status == 401, sig
+    generic = await client.post("/hook/generic/flux-system/fleet", data=b"{}", headers={"X-Signature": "nope"})
+    assert generic.status == 401
+    assert recorder.secret_reads == 0 and recorder.pushes == [] and recorder.configs == []
+
+
+async def test_a_repeated_delivery_is_ignored_and_memory_is_bounded(
+    timed: tuple[Any, Clock], recorder: Recorder
+) -> None:
+    client, _ = timed
+    body = push_payload()
+    first = await post_github(client, body, delivery="delivery-1")
+    again = await post_github(client, body, delivery="delivery-1")
+    assert (first.status, again.status) == (202, 202)
+    assert await again.json() == {"triggered": 0, "ignored": "delivery delivery-1 was already handled"}
     assert len(recorder.pushes) == 1
+    # An unauthenticated request never marks a delivery as seen (it could block the real one).
+    assert (await post_github(client, body, sig="sha256=" + "0" * 64, delivery="delivery-2")).status == 401
+    assert (await post_github(client, body, delivery="delivery-2")).status == 202
+    # Only the last `max_deliveries` (3 here) are remembered.
+    for name in ("delivery-3", "delivery-4"):
+        await post_github(client, body, delivery=name)
+    assert len(recorder.pushes) == 4
+    assert await (await post_github(client, body, delivery="delivery-1")).json() == {"triggered": 2}
 
 
 async def test_an_empty_secret_refuses_everything(client: Any, recorder: Recorder) -> None:

@@ -43,6 +43,7 @@ class Outcome(enum.Enum):
     NO_VERSIONS = "NoVersions"
     UNSUPPORTED_RANGE = "UnsupportedRange"
     INVALID_CURRENT = "InvalidCurrent"
+    HELD = "Held"  # newer versions exist but are younger than policy.minimumReleaseAge (checking.release_age)
 
 
 @dataclass(frozen=True)

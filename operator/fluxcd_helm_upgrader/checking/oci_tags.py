@@ -15,6 +15,8 @@ Helm's rules, followed exactly so we propose only versions Flux can resolve:
 
 Dropped tags: `latest` and cosign's `sha256-<hex>[.sig|.att|.sbom]` silently (every signed
 repository has them); anything else is counted in `invalid` so the caller can say "N tags ignored".
+A tag that does not have the OCI tag shape (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`, what registries accept) is
+dropped before any conversion: a hostile registry's 2 MB "tag" never reaches the version parser.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from fluxcd_helm_upgrader.checking import versions
 
 # Tags every OCI repository may carry that are not chart versions and are not worth reporting.
 _EXPECTED_NON_VERSIONS = re.compile(r"^(?:latest|sha256-[0-9a-f]{64}(?:\.[a-z]+)?)$")
+# The OCI distribution spec's tag grammar: at most 128 characters.
+_TAG_SHAPE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 # SemVer 2.0's own grammar (semver.org), which is what Masterminds' StrictNewVersion enforces.
 _STRICT_SEMVER = re.compile(
     r"^(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)"
@@ -58,6 +62,9 @@ def tags_to_versions(tags: Iterable[str]) -> tuple[list[TaggedVersion], int]:
     seen: set[str] = set()
     invalid = 0
     for tag in tags:
+        if not isinstance(tag, str) or len(tag) > 128 or not _TAG_SHAPE.match(tag):
+            invalid += 1
+            continue
         if _EXPECTED_NON_VERSIONS.match(tag):
             continue
         version = tag_to_version(tag)

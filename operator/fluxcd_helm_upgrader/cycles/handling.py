@@ -7,7 +7,7 @@ operator keeps running and retries on the next interval.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +15,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 
 from fluxcd_helm_upgrader import config as config_
 from fluxcd_helm_upgrader import kube
-from fluxcd_helm_upgrader.cycles import jobs, reporting, running
+from fluxcd_helm_upgrader.cycles import jobs, overlap, reporting, running
 from fluxcd_helm_upgrader.cycles.view import FluxView
 from fluxcd_helm_upgrader.proposals import syncing, worker
 from fluxcd_helm_upgrader.services import Services
@@ -39,7 +39,9 @@ async def handle(
     *,
     now: str,
     requested_at: str | None,
+    peers: Iterable[overlap.Peer] = (),
 ) -> Handled:
+    """One cycle of the config `body`; `peers` are the UpgraderConfigs the operator knows (the overlap rule)."""
     meta = body.get("metadata") or {}
     old_status: Mapping[str, Any] = body.get("status") or {}
     generation = meta.get("generation")
@@ -60,21 +62,31 @@ async def handle(
 
     try:
         cfg = config_.parse(body.get("spec") or {})
+        if cfg.git.url.scheme == "file" and not services.settings.allow_file_git_urls:
+            raise config_.ConfigError(
+                "spec.git.url",
+                f"{cfg.git.url.redacted()!r} is a repository on the operator's own filesystem; file:// URLs are "
+                "refused unless the operator runs with UPGRADER_ALLOW_FILE_GIT_URLS=true (tests and the demo do)",
+            )
     except config_.ConfigError as error:
         return blocked(reasons.INVALID_CONFIG, str(error))
     try:
         await _check_secrets(services, namespace, cfg)
-        existing = await services.proposals.list_for_config(namespace, str(meta.get("name")))
+        existing = await services.proposals.list_in_namespace(namespace)
+        yielded = overlap.yielded(overlap.peer_of(body), peers, running.releases_in_scope(cfg, view))
         outcome = await running.run(
             cfg,
             view,
             fetcher=services.fetcher,
             secrets_api=services.core,
-            skipped_targets=syncing.skipped_targets(existing),
+            skipped_targets=syncing.skipped_targets(syncing.owned(body, existing)),
             oci_client=services.oci,
             oci_concurrency=services.settings.fetch_concurrency,
+            yielded=yielded,
         )
         synced = await syncing.sync(services.proposals, body, outcome, existing)
+        refused, refusals = await syncing.refuse(services.proposals, body, cfg.scope, view, existing)
+        outcome = running.with_failures(outcome, synced.conflicts)
     except secrets.SourceAuthError as error:
         return blocked(reasons.SECRET_NOT_FOUND, str(error))
     except ApiException as error:
@@ -89,11 +101,12 @@ async def handle(
         now=now,
         requested_at=requested_at,
     )
-    events = list(synced.events)
+    events = [*synced.events, *refusals]
     warning = reporting.failure_transition(old_status, status)
     if warning:
-        events.append(syncing.Event(body, "Warning", "CheckFailed", warning))
-    work = jobs.jobs_for(namespace, str(meta.get("name")), cfg, synced.proposals.values(), outcome, view)
+        events.append(syncing.Event(body, "Warning", reporting.event_reason(status), warning))
+    proposals = [b for name, b in synced.proposals.items() if name not in refused]
+    work = jobs.jobs_for(syncing.config_of(body), cfg, proposals, outcome, view)
     return Handled(status=status, events=events, outcome=outcome, sync=synced, jobs=work)
 
 

@@ -1,31 +1,39 @@
 """Which proposals the Git worker should look at after a cycle, and what it needs to know. Pure.
 
-Every proposal of the config that is not finished (Pending, Failed, Open, Merged) gets a job: Pending/Failed ones
+Every proposal the config owns that is not finished (Pending, Failed, Open, Merged) gets a job: Pending/Failed ones
 are published, Open/Merged ones are followed (PR state, deployed version). The job carries the Flux Kustomization
 and its `spec.path` of the object to edit (where in Git it comes from), the chart's index entries for the PR body,
 and the edit plan (`proposals.targets.EditPlan`): which object and field, and the new digest when an OCIRepository
-pins one. A Pending/Failed proposal whose plan depends on this cycle's registry answers (an OCIRepository) but whose
-release was not checked this cycle waits for the next cycle instead of being published half-informed.
+pins one.
+
+A Pending/Failed proposal is published only with the plan of this cycle's check of its release, and only when that
+plan's target is the proposal's spec.targetVersion: the spec is never the source of what gets written (anyone who
+may edit proposals could write any target there). A release not checked this cycle (its source failed) waits for
+the next cycle that checks it. The caller passes only proposals the config owns and whose release is in its scope
+(`proposals.syncing.refuse` reported the others).
 """
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fluxcd_helm_upgrader import config as config_
+from fluxcd_helm_upgrader.cycles import subjects
 from fluxcd_helm_upgrader.cycles.running import Checked, Outcome
 from fluxcd_helm_upgrader.cycles.view import FluxView
-from fluxcd_helm_upgrader.proposals import phases, targets
+from fluxcd_helm_upgrader.proposals import ownership, phases, targets
 from fluxcd_helm_upgrader.proposals.worker import Job
 
 ACTIVE = frozenset({phases.PENDING, phases.FAILED, phases.OPEN, phases.MERGED, ""})
 
 
 def repo_path(path: str) -> str:
-    """A Flux Kustomization spec.path ("./apps/staging") as a path relative to the repository root."""
-    cleaned = path.strip().lstrip("./").strip("/")
-    return cleaned or "."
+    """A Flux Kustomization spec.path ("./apps/staging") as a path relative to the repository root.
+
+    ".." stays: a path that climbs out of the repository is reported by the locator, never read elsewhere."""
+    return posixpath.normpath(path.strip().lstrip("/") or ".")
 
 
 def plan_for(checked: Checked) -> targets.EditPlan | None:
@@ -48,8 +56,7 @@ def plan_for(checked: Checked) -> targets.EditPlan | None:
 
 
 def jobs_for(
-    namespace: str,
-    config_name: str,
+    me: ownership.Config,
     cfg: config_.UpgraderConfigSpec,
     proposals: Iterable[Mapping[str, Any]],
     outcome: Outcome,
@@ -66,23 +73,26 @@ def jobs_for(
         release = view.release(str(release_ref.get("namespace")), str(release_ref.get("name")))
         found = checked.get(release.key) if release else None
         plan = plan_for(found) if found else None
-        if plan is None or plan.target != spec.get("targetVersion"):
-            plan = targets.from_spec(spec)
-        if plan is None and phase in (phases.PENDING, phases.FAILED, ""):
-            continue  # published after the next cycle that checks its source
+        if phase in (phases.PENDING, phases.FAILED, ""):
+            if plan is None or plan.target != spec.get("targetVersion"):
+                continue  # published after a cycle whose check allows exactly this target
+        elif plan is None or plan.target != spec.get("targetVersion"):
+            plan = targets.from_spec(spec)  # followed only (PR state, deployed version): nothing is written
         where = plan.kustomization if plan and plan.kustomization else (release.kustomization if release else None)
         kustomization = view.kustomization(where)
         jobs.append(
             Job(
-                namespace=namespace,
+                namespace=me.namespace,
                 name=str(body["metadata"]["name"]),
-                config_name=config_name,
+                config_name=me.name,
+                config_uid=me.uid,
                 config=cfg,
                 kustomization=(kustomization.namespace, kustomization.name) if kustomization else None,
                 kustomization_path=repo_path(kustomization.path) if kustomization else None,
                 deployed_version=release.deployed_version if release else None,
                 versions=found.versions if found else (),
                 edit=plan,
+                risk=subjects.subject_for(found) if found else None,
             )
         )
     return jobs

@@ -1,4 +1,5 @@
-"""Record one cycle in the Prometheus metrics: duration and result, release counts, proposals by phase, fetches.
+"""Record one cycle in the Prometheus metrics: duration and result, release counts, proposals by phase and by
+upgrade risk level (as the Git worker last wrote it), fetches.
 
 Called by the UpgraderConfig handler after each cycle. Labels stay low-cardinality: the config's namespace/name
 and small closed sets; never a release, chart, URL or version.
@@ -28,3 +29,9 @@ def record(metrics: metrics_.Metrics, config: str, handled: Handled, seconds: fl
             str((body.get("status") or {}).get("phase") or "Pending") for body in handled.sync.proposals.values()
         )
         metrics.set_proposals(config, phases)
+        levels = Counter(
+            str(((body.get("status") or {}).get("risk") or {}).get("level"))
+            for body in handled.sync.proposals.values()
+            if ((body.get("status") or {}).get("risk") or {}).get("level")
+        )
+        metrics.set_risk_levels(config, levels)

@@ -3,7 +3,8 @@
 Called by `cycles.running` for every `resolving.OciChart`. Within one cycle:
 - credentials are read once per (Secret, registry) from the source's spec.secretRef (Flux's formats, via
   `sources.oci.registry_creds_from_secret`); no secretRef means anonymous (a token flow may still hand out an
-  anonymous pull token);
+  anonymous pull token); credentials for an `insecure` (plain http) registry that is not on loopback fail the
+  release with HttpsRequired before any request;
 - the tag list is fetched once per (registry repository, credentials), however many releases use it;
 - a new tag's manifest digest is fetched once per (repository, credentials, tag);
 - at most `concurrency` registry requests run at once (an asyncio.Semaphore, like the HTTP fetcher's).
@@ -20,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -30,6 +31,7 @@ from fluxcd_helm_upgrader.checking import oci_tags
 from fluxcd_helm_upgrader.cycles.resolving import OciChart
 from fluxcd_helm_upgrader.sources import oci, secrets
 from fluxcd_helm_upgrader.status import reasons
+from fluxcd_helm_upgrader.structs import urls
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -65,6 +67,8 @@ CredsKey = tuple[str, str, str]  # (secret namespace, secret name, registry)
 # cycles; bounded so a fleet with many charts keeps a small, fixed memory.
 _APP_VERSIONS: collections.OrderedDict[tuple[str, str], str | None] = collections.OrderedDict()
 _APP_VERSIONS_KEPT = 2048
+# Release time per (chart repository, tag), for policy.minimumReleaseAge: read once, bounded like appVersions.
+_CREATED: collections.OrderedDict[tuple[str, str], str | None] = collections.OrderedDict()
 RepoKey = tuple[oci.OciRef, oci.RegistryCreds | None]
 
 
@@ -90,7 +94,11 @@ class OciChecks:
         if target.secret is None:
             return None
         key = (*target.secret, target.ref.registry)
-        return await _once(self._creds, key, lambda: self._read_creds(target))
+        found = await _once(self._creds, key, lambda: self._read_creds(target))
+        if found is not None and urls.sends_in_clear(target.ref.base_url):
+            # An `insecure` (plain http) registry on another host: the credentials would cross the network in clear.
+            raise CheckFailure(reasons.HTTPS_REQUIRED, urls.https_required(str(target.ref), target.ref.base_url))
+        return found
 
     async def tags(self, target: OciChart) -> TagList:
         creds = await self.creds(target)
@@ -103,21 +111,42 @@ class OciChecks:
     async def app_version(self, target: OciChart, tag: str) -> str | None:
         """The chart's appVersion at `tag` (from its config blob, or Chart.yaml in the layer); None when the
         registry cannot say. Only asked for proposals: the PR body shows the appVersion change."""
+
+        async def read(creds: oci.RegistryCreds | None) -> str | None:
+            value = (await self._client.chart_metadata(target.ref, tag, creds)).get("appVersion")
+            # A scalar of sane length only: Chart.yaml is the chart author's, and the value lands in the PR body.
+            return str(value)[:128] if isinstance(value, str | int | float) else None
+
+        return await self._remembered(_APP_VERSIONS, target, tag, read)  # None never holds a proposal back
+
+    async def created(self, target: OciChart, tag: str) -> str | None:
+        """When the chart at `tag` was pushed (its `org.opencontainers.image.created`); None when the registry
+        cannot say (minimumReleaseAge then holds the version back). Asked only while that policy is set."""
+        return await self._remembered(_CREATED, target, tag, lambda creds: self._client.created(target.ref, tag, creds))
+
+    async def _remembered(
+        self,
+        cache: collections.OrderedDict[tuple[str, str], str | None],
+        target: OciChart,
+        tag: str,
+        read: Callable[[oci.RegistryCreds | None], Awaitable[str | None]],
+    ) -> str | None:
+        """A per-tag fact from the registry, kept across cycles (a pushed tag does not change); a failed read is
+        None and is not remembered, so a registry hiccup costs one answer, not every later one."""
         key = (str(target.ref), tag)
-        if key in _APP_VERSIONS:
-            _APP_VERSIONS.move_to_end(key)
-            return _APP_VERSIONS[key]
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
         try:
             creds = await self.creds(target)
             async with self._limit:
-                metadata = await self._client.chart_metadata(target.ref, tag, creds)
+                value = await read(creds)
         except (CheckFailure, oci.RegistryError):
-            return None  # a missing appVersion never holds a proposal back
-        value = metadata.get("appVersion")
-        _APP_VERSIONS[key] = str(value) if value is not None else None
-        while len(_APP_VERSIONS) > _APP_VERSIONS_KEPT:
-            _APP_VERSIONS.popitem(last=False)
-        return _APP_VERSIONS[key]
+            return None
+        cache[key] = value
+        while len(cache) > _APP_VERSIONS_KEPT:
+            cache.popitem(last=False)
+        return value
 
     async def _read_creds(self, target: OciChart) -> oci.RegistryCreds | None:
         assert target.secret is not None

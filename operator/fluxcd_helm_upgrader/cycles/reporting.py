@@ -2,7 +2,9 @@
 
 Ready=True/Succeeded when every release in scope was checked; Ready=True/PartiallyChecked when some could not be
 (listed in status.failedReleases, so the working ones still count); Ready=False/PartiallyChecked when every
-release failed; Ready=False with InvalidConfig/SecretNotFound/Forbidden when the cycle could not start.
+release failed; Ready=False/ScopeOverlap when an older config in the namespace keeps some of the releases (named
+in the message and in failedReleases; the others are still checked); Ready=False with
+InvalidConfig/SecretNotFound/Forbidden when the cycle could not start.
 Events are produced only on transitions (a new set of failing releases), never on a quiet tick.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from fluxcd_helm_upgrader.checking import release_age
 from fluxcd_helm_upgrader.cycles.running import Outcome
 from fluxcd_helm_upgrader.status import conditions, reasons
 
@@ -22,6 +25,18 @@ def failed_releases(outcome: Outcome) -> list[dict[str, str]]:
         {"release": f.release.key, "reason": f.failure.reason, "message": f.failure.message}
         for f in outcome.failed[:MAX_LISTED]
     ]
+
+
+def held_versions(outcome: Outcome) -> list[dict[str, str]]:
+    """Versions policy.minimumReleaseAge held back, with when each becomes eligible (status.heldVersions)."""
+    entries = []
+    for checked in outcome.checked:
+        for held in checked.held:
+            entry = {"release": checked.release.key, "version": held.version}
+            if held.eligible_at is not None:
+                entry["eligibleAt"] = release_age.rfc3339(held.eligible_at)
+            entries.append(entry)
+    return entries[:MAX_LISTED]
 
 
 def cycle_status(
@@ -36,13 +51,23 @@ def cycle_status(
     """The status patch after a completed cycle."""
     checked, failed = len(outcome.checked), len(outcome.failed)
     outdated = len(outcome.outdated)
-    if failed == 0:
+    overlapping = [f for f in outcome.failed if f.failure.reason == reasons.SCOPE_OVERLAP]
+    if overlapping:
+        ready, reason = False, reasons.SCOPE_OVERLAP
+        shown = "; ".join(f.failure.message for f in overlapping[:5]) + ("; ..." if len(overlapping) > 5 else "")
+        message = f"{len(overlapping)} release(s) kept by an older UpgraderConfig: {shown}; " + (
+            f"checked {checked} other releases, {outdated} outdated, {failed - len(overlapping)} failed"
+        )
+    elif failed == 0:
         ready, reason = True, reasons.SUCCEEDED
         message = f"checked {checked} releases, {outdated} outdated"
     else:
         ready, reason = checked > 0, reasons.PARTIALLY_CHECKED
         names = ", ".join(f.release.key for f in outcome.failed[:5]) + (", ..." if failed > 5 else "")
         message = f"checked {checked} releases, {outdated} outdated; {failed} could not be checked: {names}"
+    held = held_versions(outcome)
+    if held:
+        message += f"; {sum(len(c.held) for c in outcome.checked)} newer version(s) held by minimumReleaseAge"
     status: dict[str, Any] = {
         "conditions": _ready(old_status, ready, reason, message, generation, now),
         "observedGeneration": generation,
@@ -51,6 +76,7 @@ def cycle_status(
         "releasesOutdated": outdated,
         "proposalsOpen": proposals_open,
         "failedReleases": failed_releases(outcome),
+        "heldVersions": held,
     }
     if requested_at:
         status["lastHandledReconcileAt"] = requested_at
@@ -101,6 +127,12 @@ def _ready(
             now=now,
         )
     return conditions.remove_condition(result, reasons.STALLED)
+
+
+def event_reason(status: Mapping[str, Any]) -> str:
+    """The reason of the Warning event about failing releases: ScopeOverlap when that is what Ready says."""
+    ready = conditions.find(status.get("conditions"), reasons.READY) or {}
+    return reasons.SCOPE_OVERLAP if ready.get("reason") == reasons.SCOPE_OVERLAP else "CheckFailed"
 
 
 def failure_transition(old_status: Mapping[str, Any], new_status: Mapping[str, Any]) -> str | None:

@@ -12,7 +12,9 @@ Called by `cycles.running` once per release in scope. Pure over the FluxView. Th
   value is the HelmChart's `spec.version`.
 
 The namespace of a reference defaults to the referrer's own, as in Flux. What cannot be resolved is a `Failure`
-carrying a reason constant and a message for the config's status.failedReleases.
+carrying a reason constant and a message for the config's status.failedReleases. A value in Git longer than
+`MAX_VERSION_CHARS` (or holding control characters) is no version or range whatever a parser would say: it is
+reported as `InvalidVersion` here, before anything tries to convert it.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from fluxcd_helm_upgrader.cycles.view import FluxView
 from fluxcd_helm_upgrader.proposals import targets
 from fluxcd_helm_upgrader.sources import oci_refs
 from fluxcd_helm_upgrader.status import reasons
-from fluxcd_helm_upgrader.structs import flux
+from fluxcd_helm_upgrader.structs import flux, urls
 
 LATEST = "latest"  # an OCIRepository without spec.ref follows this tag, as Flux does
+MAX_VERSION_CHARS = 256  # longer than any version or range a person writes; longer values are not read
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,8 @@ class Failure:
 @dataclass(frozen=True)
 class Origin:
     """What a proposal's spec.source names: the Flux object that holds the version (kind, namespace, name), or
-    for a HelmRelease's own version its HelmRepository; `url` is the index or registry URL (no credentials)."""
+    for a HelmRelease's own version its HelmRepository; `url` is the index or registry URL as `structs.urls.sanitize`
+    shows it (no userinfo, no query: Helm accepts credentials there, and this value is stored and rendered)."""
 
     kind: str  # HelmRepository | OCIRepository | HelmChart
     namespace: str
@@ -98,6 +102,21 @@ Resolved = Checkable | Failure
 
 def resolve(release: flux.HelmRelease, view: FluxView) -> Resolved:
     """Find what to check for this release."""
+    resolved = _resolve(release, view)
+    if isinstance(resolved, Failure):
+        return resolved
+    current = resolved.current
+    if len(current) > MAX_VERSION_CHARS or any(ord(c) < 32 or ord(c) == 127 for c in current):
+        edited = resolved.edited
+        return Failure(
+            reasons.INVALID_VERSION,
+            f"{release.key}: {edited.kind} {edited.namespace}/{edited.name} {edited.field} is not a version or "
+            f"range: it is {len(current)} characters long (at most {MAX_VERSION_CHARS}, no control characters)",
+        )
+    return resolved
+
+
+def _resolve(release: flux.HelmRelease, view: FluxView) -> Resolved:
     ref = release.source
     if ref is None:
         return Failure(reasons.SOURCE_NOT_FOUND, f"{release.key}: no spec.chart.spec.sourceRef or spec.chartRef")
@@ -133,7 +152,7 @@ def _from_helm_repository(
     where = f"HelmRepository {ref.namespace}/{ref.name}"
     if repository is None:
         return Failure(reasons.SOURCE_NOT_FOUND, f"{release.key}: {where} not found")
-    origin = origin or Origin("HelmRepository", repository.namespace, repository.name, repository.url)
+    origin = origin or Origin("HelmRepository", repository.namespace, repository.name, urls.sanitize(repository.url))
     if repository.type == "oci":
         if repository.provider != "generic":
             return _provider_failure(release, where, repository.provider)
@@ -172,7 +191,7 @@ def _oci_repository(release: flux.HelmRelease, ref: flux.ObjectRef, view: FluxVi
     else:
         field, current = targets.OCI_TAG, LATEST
     edited = Edited(targets.OCI_REPOSITORY, source.namespace, source.name, field, source.kustomization)
-    origin = Origin("OCIRepository", source.namespace, source.name, source.url)
+    origin = Origin("OCIRepository", source.namespace, source.name, urls.sanitize(source.url))
     secret = (source.namespace, source.secret_name) if source.secret_name else None
     chart = oci_ref.repository.rsplit("/", 1)[-1]
     # A digest next to a semver range is not ours to follow: Flux then uses the digest and ignores the range.
@@ -200,7 +219,7 @@ def _helm_chart(release: flux.HelmRelease, ref: flux.ObjectRef, view: FluxView) 
         )
     edited = Edited(targets.HELM_CHART, chart.namespace, chart.name, targets.CHART_VERSION, chart.kustomization)
     repository = view.helm_repositories.get((chart.source.namespace, chart.source.name))
-    origin = Origin("HelmChart", chart.namespace, chart.name, repository.url if repository else "")
+    origin = Origin("HelmChart", chart.namespace, chart.name, urls.sanitize(repository.url) if repository else "")
     return _from_helm_repository(release, chart.source, chart.chart, chart.version.strip(), edited, origin, view)
 
 

@@ -4,7 +4,10 @@ Called by the UpgraderConfig timer handler. HTTP index fetches are bounded by th
 in threads inside the fetcher); OCI registry calls go through `cycles.oci_checks` (one tag list per registry
 repository and credentials, bounded concurrency). The per-release decision is the pure `checking.decisions.decide`.
 One broken repository, registry or release never stops the others: each failure becomes a `Failure` for the
-releases that needed it only.
+releases that needed it only. Every step of one release (resolving, reading its index or tags, deciding) runs
+inside a boundary: an exception nobody foresaw becomes that release's `CheckFailed`, logged with its traceback,
+and the cycle goes on. Index versions enter through `plausible_versions`, so a 5000-digit "version" in a hostile
+index never reaches a parser; a current value Git holds that is not a version or a range is `InvalidVersion`.
 
 OCI values: Helm spells a chart version's "+" as "_" in tags, so an OCIRepository `spec.ref.tag` is read as a
 version for the decision and the proposed value is the tag that carries the chosen version. When the
@@ -17,21 +20,25 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import TypeVar, cast
 
 from fluxcd_helm_upgrader import config as config_
-from fluxcd_helm_upgrader.checking import decisions, indexes, oci_tags, policy, scope
-from fluxcd_helm_upgrader.cycles import oci_checks, resolving
+from fluxcd_helm_upgrader import logs
+from fluxcd_helm_upgrader.checking import decisions, indexes, oci_tags, policy, release_age, scope
+from fluxcd_helm_upgrader.cycles import aging, oci_checks, resolving
 from fluxcd_helm_upgrader.cycles.resolving import Checkable, Failure, HttpChart, OciChart
 from fluxcd_helm_upgrader.cycles.view import FluxView
 from fluxcd_helm_upgrader.proposals import targets
 from fluxcd_helm_upgrader.sources import auth, helm_http, oci, secrets
 from fluxcd_helm_upgrader.status import reasons
-from fluxcd_helm_upgrader.structs import flux
+from fluxcd_helm_upgrader.structs import flux, urls
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
+# Longer than any chart version or range a person writes; longer values are not versions (and never parsed).
+MAX_VERSION_CHARS = resolving.MAX_VERSION_CHARS
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class Checked:
     versions: tuple[indexes.ChartVersion, ...]
     write: str | None = None
     digest: targets.DigestPin | None = None
+    held: tuple[release_age.Held, ...] = ()  # newer versions held back by policy.minimumReleaseAge
 
     @property
     def target(self) -> str | None:
@@ -119,20 +127,26 @@ async def run(
     skipped_targets: Mapping[str, Collection[str]] | None = None,
     oci_client: oci.OciClient | None = None,
     oci_concurrency: int = oci_checks.DEFAULT_CONCURRENCY,
+    yielded: Mapping[str, str] | None = None,
 ) -> Outcome:
     """Check every release in scope. `skipped_targets` maps release keys to targets closed without merge.
 
     `oci_client` is the operator's long-lived registry client (tokens cached across cycles); without one, a
-    client with a session for this cycle only is created when an OCI source is in scope.
+    client with a session for this cycle only is created when an OCI source is in scope. `yielded` maps the keys
+    of releases an older config keeps (`cycles.overlap`) to that config: they are reported, not checked.
     """
     failed: list[Failed] = []
     wanted: dict[tuple[str, str], tuple[flux.HelmRepository, set[str]]] = {}
     resolved: list[tuple[flux.HelmRelease, HttpChart]] = []
     oci_resolved: list[tuple[flux.HelmRelease, OciChart]] = []
     for release in releases_in_scope(cfg, view):
-        target = resolving.resolve(release, view)
-        if isinstance(target, Failure):
-            failed.append(Failed(release, target))
+        holder = (yielded or {}).get(release.key)
+        if holder is not None:
+            failed.append(Failed(release, overlap_failure(release.key, holder)))
+            continue
+        target = _guard(release, "resolving its source", functools.partial(resolving.resolve, release, view))
+        if isinstance(target, Failed | Failure):
+            failed.append(_failed(release, target))
         elif isinstance(target, OciChart):
             oci_resolved.append((release, target))
         else:
@@ -141,6 +155,7 @@ async def run(
             resolved.append((release, target))
 
     rules = to_policy(cfg)
+    age = cfg.policy.minimum_release_age
     skipped = skipped_targets or {}
     fetches: dict[str, tuple[str, int]] = {}
     results: dict[tuple[str, str], _IndexResult] = {}
@@ -149,8 +164,13 @@ async def run(
         checks = oci_checks.OciChecks(client, secrets_api, concurrency=oci_concurrency) if client else None
         http_reads = asyncio.gather(*(_read_index(cycle, secrets_api, *wanted[key], fetches) for key in keys))
         oci_work = asyncio.gather(
-            *(_check_oci(checks, release, target, rules, skipped) for release, target in oci_resolved if checks)
-        )
+            *(
+                _guard_async(release, "checking its OCI source",
+                             functools.partial(_check_oci, checks, release, target, rules, skipped, age))
+                for release, target in oci_resolved
+                if checks
+            )
+        )  # fmt: skip
         outcomes, oci_results = await asyncio.gather(http_reads, oci_work)
         results = dict(zip(keys, outcomes, strict=True))
         tag_lists = checks.tag_lists_fetched if checks else 0
@@ -158,40 +178,111 @@ async def run(
     checked: list[Checked] = []
     for release, target in resolved:
         result = results[(target.repository.namespace, target.repository.name)]
-        if result.failure is not None or result.read is None:
-            failed.append(Failed(release, result.failure or Failure(reasons.FETCH_FAILED, "no index")))
-            continue
-        versions = result.read.charts.get(target.chart)
-        if not versions:
-            failed.append(
-                Failed(
-                    release,
-                    Failure(
-                        reasons.CHART_NOT_FOUND,
-                        f"{release.key}: chart {target.chart!r} is not in the index of "
-                        f"HelmRepository {target.repository.namespace}/{target.repository.name}",
-                    ),
-                )
-            )
-            continue
-        decision = _decide(release, target.chart, target.current, [v.version for v in versions], rules, skipped)
-        if decision.outcome is decisions.Outcome.UNSUPPORTED_RANGE:
-            failed.append(Failed(release, Failure(reasons.RANGE_UNSUPPORTED, f"{release.key}: {decision.message}")))
-            continue
-        checked.append(Checked(release, target, decision, versions))
-    for item in oci_results:
+        item = await _guard_async(
+            release, "deciding", functools.partial(_check_http, release, target, result, rules, skipped, age)
+        )
         if isinstance(item, Checked):
             checked.append(item)
         else:
-            failed.append(item)
+            failed.append(_failed(release, item))
+    for oci_item in oci_results:
+        if isinstance(oci_item, Checked):
+            checked.append(oci_item)
+        else:
+            failed.append(oci_item)
     return Outcome(checked=tuple(checked), failed=tuple(failed), fetches=fetches, tag_lists=tag_lists)
+
+
+def overlap_failure(release_key: str, holder: str) -> Failure:
+    return Failure(
+        reasons.SCOPE_OVERLAP,
+        f"{release_key}: also in the scope of the older UpgraderConfig {holder}, which proposes its upgrades",
+    )
+
+
+def with_failures(outcome: Outcome, failures: Mapping[str, Failure]) -> Outcome:
+    """`outcome` with the releases named in `failures` (release key -> why) moved from checked to failed."""
+    if not failures:
+        return outcome
+    moved = [Failed(c.release, failures[c.release.key]) for c in outcome.checked if c.release.key in failures]
+    kept = tuple(c for c in outcome.checked if c.release.key not in failures)
+    return Outcome(kept, (*outcome.failed, *moved), outcome.fetches, outcome.tag_lists)
+
+
+def plausible_versions(raw: Iterable[str]) -> list[str]:
+    """The versions of an index or tag list that may be parsed at all: strings of at most MAX_VERSION_CHARS.
+
+    Helm's own limit is lower still; this one only keeps hostile input (a 5000-digit "version") away from parsers.
+    """
+    return [v for v in raw if isinstance(v, str) and len(v) <= MAX_VERSION_CHARS]
+
+
+async def _check_http(
+    release: flux.HelmRelease,
+    target: HttpChart,
+    result: _IndexResult,
+    rules: policy.Policy,
+    skipped: Mapping[str, Collection[str]],
+    age: float,
+) -> Checked | Failure:
+    """The decision for one release of an HTTP index (versions younger than `age` seconds held back), or why it
+    could not be made."""
+    if result.failure is not None or result.read is None:
+        return result.failure or Failure(reasons.FETCH_FAILED, "no index")
+    versions = result.read.charts.get(target.chart)
+    if not versions:
+        return Failure(
+            reasons.CHART_NOT_FOUND,
+            f"{release.key}: chart {target.chart!r} is not in the index of "
+            f"HelmRepository {target.repository.namespace}/{target.repository.name}",
+        )
+    versions = tuple(v for v in versions if plausible_versions([v.version]))
+    over = functools.partial(_decide, release, target.chart, target.current, rules=rules, skipped=skipped)
+    available = [v.version for v in versions]
+    decision, held = await aging.decide(over, available, aging.index_times(versions), age)
+    failure = _decision_failure(release, decision)
+    return failure if failure is not None else Checked(release, target, decision, versions, held=held)
+
+
+def _decision_failure(release: flux.HelmRelease, decision: decisions.Decision) -> Failure | None:
+    """Decisions that mean the release could not be checked: reported in status.failedReleases."""
+    if decision.outcome is decisions.Outcome.UNSUPPORTED_RANGE:
+        return Failure(reasons.RANGE_UNSUPPORTED, f"{release.key}: {decision.message}")
+    if decision.outcome is decisions.Outcome.INVALID_CURRENT:
+        return Failure(reasons.INVALID_VERSION, f"{release.key}: {decision.message}")
+    return None
+
+
+def _failed(release: flux.HelmRelease, failure: Failed | Failure) -> Failed:
+    return failure if isinstance(failure, Failed) else Failed(release, failure)
+
+
+def _unexpected(release: flux.HelmRelease, doing: str, error: Exception) -> Failed:
+    logger.error("%s: unexpected error while %s", release.key, doing, exc_info=error, extra={"release": release.key})
+    text = logs.redact(f"{type(error).__name__}: {error}")[:300]
+    return Failed(release, Failure(reasons.CHECK_FAILED, f"{release.key}: unexpected error while {doing}: {text}"))
+
+
+def _guard(release: flux.HelmRelease, doing: str, step: Callable[[], T]) -> T | Failed:
+    """Run one release's step; an unexpected exception fails this release only (CheckFailed)."""
+    try:
+        return step()
+    except Exception as error:
+        return _unexpected(release, doing, error)
+
+
+async def _guard_async(release: flux.HelmRelease, doing: str, step: Callable[[], Awaitable[T]]) -> T | Failed:
+    try:
+        return await step()
+    except Exception as error:
+        return _unexpected(release, doing, error)
 
 
 def _decide(
     release: flux.HelmRelease,
     chart: str,
     current: str,
-    available: list[str],
+    available: Sequence[str],
     rules: policy.Policy,
     skipped: Mapping[str, Collection[str]],
     *,
@@ -211,6 +302,7 @@ async def _check_oci(
     target: OciChart,
     rules: policy.Policy,
     skipped: Mapping[str, Collection[str]],
+    age: float = 0.0,
 ) -> Checked | Failed:
     """Tags → versions → decision for one release; a new digest when the OCIRepository pins one."""
     assert checks is not None
@@ -223,22 +315,29 @@ async def _check_oci(
     if target.writes_tag:
         current = "" if current == resolving.LATEST else oci_tags.tag_to_version(current)
     available = [tagged.version for tagged in tag_list.versions]
-    decision = _decide(release, target.chart, current, available, rules, skipped, tags=target.writes_tag)
-    if decision.outcome is decisions.Outcome.UNSUPPORTED_RANGE:
-        return Failed(release, Failure(reasons.RANGE_UNSUPPORTED, f"{release.key}: {decision.message}"))
+    over = functools.partial(_decide, release, target.chart, current, rules=rules, skipped=skipped,
+                             tags=target.writes_tag)  # fmt: skip
+
+    async def created_of(version: str) -> str | None:
+        return await checks.created(target, tag_list.tag_of(version))
+
+    decision, held = await aging.decide(over, available, created_of, age)
+    failure = _decision_failure(release, decision)
+    if failure is not None:
+        return Failed(release, failure)
     if decision.outcome is not decisions.Outcome.PROPOSE or decision.newest is None:
-        return Checked(release, target, decision, ())
+        return Checked(release, target, decision, (), held=held)
     tag = tag_list.tag_of(decision.newest)
     versions = await _app_versions(checks, target, tag_list, decision)
     if not target.writes_tag:
-        return Checked(release, target, decision, versions)
+        return Checked(release, target, decision, versions, held=held)
     pin = None
     if target.digest:
         try:
             pin = targets.DigestPin(target.digest, await checks.digest(target, tag))
         except oci_checks.CheckFailure as error:
             return Failed(release, Failure(error.reason, f"{release.key}: digest of {tag}: {error.message}"))
-    return Checked(release, target, decision, versions, write=tag, digest=pin)
+    return Checked(release, target, decision, versions, write=tag, digest=pin, held=held)
 
 
 async def _app_versions(
@@ -263,7 +362,9 @@ async def _read_index(
     names = frozenset(charts)
     where = f"HelmRepository {repo.namespace}/{repo.name}"
     try:
-        repo_auth = await auth.repo_auth_for(secrets_api, repo.namespace, _auth_spec(repo))
+        repo_auth = await auth.repo_auth_for(secrets_api, repo.namespace, auth.repository_spec(repo))
+        if urls.sends_in_clear(repo.url) and ((repo_auth and repo_auth.has_basic) or "@" in _netloc(repo.url)):
+            return _IndexResult(None, Failure(reasons.HTTPS_REQUIRED, urls.https_required(where, repo.url)))
         fetched = await cycle.fetch(
             repo.url,
             auth=repo_auth,
@@ -277,14 +378,14 @@ async def _read_index(
         return _IndexResult(None, Failure(reasons.FETCH_FAILED, f"{where}: {error}"))
     except indexes.InvalidIndex as error:
         return _IndexResult(None, Failure(reasons.INDEX_INVALID, f"{where}: {error}"))
+    except Exception as error:  # one broken repository fails its releases only, whatever went wrong
+        logger.error("%s: unexpected error while reading the index", where, exc_info=error)
+        text = logs.redact(f"{type(error).__name__}: {error}")[:300]
+        return _IndexResult(None, Failure(reasons.CHECK_FAILED, f"{where}: unexpected error reading the index: {text}"))
     fetches[fetched.url] = (fetched.status, fetched.bytes_read)
     return _IndexResult(fetched.value, None)
 
 
-def _auth_spec(repo: flux.HelmRepository) -> dict[str, object]:
-    spec: dict[str, object] = {"passCredentials": repo.pass_credentials, "insecure": repo.insecure}
-    if repo.secret_name:
-        spec["secretRef"] = {"name": repo.secret_name}
-    if repo.cert_secret_name:
-        spec["certSecretRef"] = {"name": repo.cert_secret_name}
-    return spec
+
+def _netloc(url: str) -> str:
+    return url.partition("://")[2].partition("/")[0]

@@ -1,16 +1,21 @@
-"""A local Helm chart repository server: serves a generated index.yaml on 127.0.0.1 with ETag support.
+"""A local Helm chart repository server: serves a generated index.yaml and the chart tarballs on 127.0.0.1.
 
 Used by the offline demo and the e2e tests. It records every request (path and conditional headers) so tests can
 assert what the operator sent, and it can be told to fail (HTTP 500) to show one broken repository does not stop
-the others. A repository can also be backed by a directory (`ChartRepo.publish_to`), the way `helm repo index`
-builds a repository from a directory of chart archives: every version is written there as `<chart>-<version>.tgz`,
-and an archive someone drops in (even an empty file made with `touch`) is published on the next index request.
-That is how `demo --serve` lets a user publish a new chart version.
+the others. Each index entry's `urls` holds a relative `<chart>-<version>.tgz`, served as a real packaged chart
+(the upgrade risk reads it): the files given to `ChartRepo.add(files=...)` (values.yaml, values.schema.json,
+crds/...), or a minimal chart (Chart.yaml and an empty values.yaml). `package` builds such a tarball for any test.
+
+A repository can also be backed by a directory (`ChartRepo.publish_to`), the way `helm repo index` builds a
+repository from a directory of chart archives: every version is written there as `<chart>-<version>.tgz`, and an
+archive someone drops in (even an empty file made with `touch`) is published on the next index request and served
+as it is. That is how `demo --serve` lets a user publish a new chart version.
 """
 
 from __future__ import annotations
 
 import datetime
+import gzip
 import hashlib
 import io
 import re
@@ -36,6 +41,28 @@ class Seen:
 ARCHIVE_NAME = re.compile(r"^(?P<chart>.+?)-(?P<version>v?\d+\.\d+\.\d+[^/]*)\.tgz$")
 
 
+def package(
+    chart: str, version: str, files: Mapping[str, str | bytes] | None = None, *, app_version: str | None = None,
+    kube_version: str | None = None,
+) -> bytes:
+    """A packaged chart (.tgz) as `helm package` lays it out: `<chart>/Chart.yaml` first, then `files` (paths
+    relative to the chart directory, e.g. "values.yaml", "crds/widgets.yaml")."""
+    metadata: dict[str, object] = {"apiVersion": "v2", "name": chart, "version": version,
+                                   "appVersion": app_version or version}  # fmt: skip
+    if kube_version:
+        metadata["kubeVersion"] = kube_version
+    members: dict[str, str | bytes] = {"Chart.yaml": yaml.safe_dump(metadata, sort_keys=False)}
+    members.update(files or {"values.yaml": "{}\n"})
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as archive:
+        for path, content in members.items():
+            data = content.encode() if isinstance(content, str) else content
+            info = tarfile.TarInfo(f"{chart}/{path}")
+            info.size, info.mtime, info.mode = len(data), 0, 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return gzip.compress(raw.getvalue(), mtime=0)
+
+
 @dataclass
 class ChartRepo:
     """One repository: chart name -> versions (with optional per-version extras such as appVersion)."""
@@ -43,24 +70,54 @@ class ChartRepo:
     charts: dict[str, list[dict[str, object]]] = field(default_factory=dict)
     broken: bool = False
     directory: Path | None = None  # see publish_to()
+    tarballs: dict[str, bytes] = field(default_factory=dict, repr=False)  # file name -> packaged chart
     _rendered: bytes | None = field(default=None, repr=False)  # rendered once per change, not per request
     _seen_files: set[str] = field(default_factory=set, repr=False)
 
-    def add(self, chart: str, version: str, **extra: object) -> None:
+    def add(
+        self, chart: str, version: str, *, files: Mapping[str, str | bytes] | None = None,
+        kube_version: str | None = None, **extra: object,
+    ) -> None:
+        """Add (or replace) a version; with `files` (or `kube_version`), its tarball is built now and the index
+        digest is the tarball's, as `helm repo index` writes it."""
+        app_version = extra.pop("appVersion", version)
+        name = f"{chart}-{version}.tgz"
+        digest = hashlib.sha256(f"{chart}-{version}".encode()).hexdigest()
+        self.tarballs.pop(name, None)
+        if files is not None or kube_version:
+            self.tarballs[name] = package(chart, version, files, app_version=str(app_version),
+                                          kube_version=kube_version)  # fmt: skip
+            digest = hashlib.sha256(self.tarballs[name]).hexdigest()
         entry: dict[str, object] = {
             "apiVersion": "v2",
             "name": chart,
             "version": version,
-            "appVersion": extra.pop("appVersion", version),
+            "appVersion": app_version,
             "created": extra.pop("created", "2026-01-01T00:00:00Z"),
-            "digest": extra.pop("digest", hashlib.sha256(f"{chart}-{version}".encode()).hexdigest()),
-            "urls": [f"{chart}-{version}.tgz"],
+            "digest": extra.pop("digest", digest),
+            "urls": [name],
         }
+        if kube_version:
+            entry["kubeVersion"] = kube_version
         entry.update(extra)
-        self.charts.setdefault(chart, []).insert(0, entry)
+        entries = [e for e in self.charts.get(chart, []) if e["version"] != version]
+        self.charts[chart] = [entry, *entries]
         self._rendered = None
         if self.directory is not None:
             self._write_archive(chart, version, str(entry["appVersion"]))
+
+    def tarball(self, name: str) -> bytes | None:
+        """The packaged chart for a `urls` file name: the archive in the directory when there is one, else the
+        files given to `add`, else a minimal chart built on first request."""
+        if self.directory is not None and (self.directory / name).is_file():
+            return (self.directory / name).read_bytes()
+        if name not in self.tarballs:
+            entry = next((e for entries in self.charts.values() for e in entries if e["urls"] == [name]), None)
+            if entry is None:
+                return None
+            self.tarballs[name] = package(str(entry["name"]), str(entry["version"]),
+                                          app_version=str(entry["appVersion"]))  # fmt: skip
+        return self.tarballs[name]
 
     def publish_to(self, directory: Path) -> Path:
         """Keep this repository in `directory` from now on: existing versions are written there as archives,
@@ -79,13 +136,7 @@ class ChartRepo:
         target = self.directory / name
         if target.exists():
             return
-        chart_yaml = f"apiVersion: v2\nname: {chart}\nversion: {version}\nappVersion: {app_version}\n".encode()
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-            info = tarfile.TarInfo(f"{chart}/Chart.yaml")
-            info.size = len(chart_yaml)
-            archive.addfile(info, io.BytesIO(chart_yaml))
-        target.write_bytes(buffer.getvalue())
+        target.write_bytes(self.tarballs.get(name) or package(chart, version, app_version=app_version))
 
     def refresh(self) -> None:
         """Publish archives that appeared in the directory: Chart.yaml when readable, else the file name."""
@@ -158,6 +209,7 @@ class ChartServer:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_get("/{repo}/index.yaml", self._index)
+        app.router.add_get("/{repo}/{name}", self._tarball)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -187,3 +239,11 @@ class ChartServer:
             return web.Response(status=304, headers={"ETag": etag})
         self.seen.append(Seen(request.path, conditional, 200))
         return web.Response(body=body, content_type="application/x-yaml", headers={"ETag": etag})
+
+    async def _tarball(self, request: web.Request) -> web.Response:
+        repo = self.repos.get(request.match_info["repo"])
+        body = repo.tarball(request.match_info["name"]) if repo is not None and not repo.broken else None
+        self.seen.append(Seen(request.path, None, 404 if body is None else 200))
+        if body is None:
+            return web.Response(status=404, text="no such chart")
+        return web.Response(body=body, content_type="application/gzip")

@@ -202,8 +202,26 @@ def release(
         },
     }
     if deployed:
-        body["status"] = {"history": [{"chartName": chart, "chartVersion": deployed, "status": "deployed"}]}
+        body["status"] = {"history": [deployed_snapshot(namespace, name, chart, deployed)]}
     return body
+
+
+def deployed_snapshot(namespace: str, name: str, chart: str, version: str, revision: int = 1) -> dict[str, Any]:
+    """One entry of a HelmRelease's status.history as helm-controller writes it (every field its CRD requires)."""
+    at = "2026-01-01T00:00:00Z"
+    return {
+        "name": name,
+        "namespace": namespace,
+        "version": revision,
+        "status": "deployed",
+        "chartName": chart,
+        "chartVersion": version,
+        "appVersion": version,
+        "configDigest": "sha256:" + "c" * 64,
+        "digest": "sha256:" + "d" * 64,
+        "firstDeployed": at,
+        "lastDeployed": at,
+    }
 
 
 def branch_diff(bare_url: str, branch: str, base: str = "main") -> str:

@@ -52,6 +52,7 @@ def upgrader_config(git_url: str) -> dict[str, Any]:
 
 async def main(*, workdir: str | None, timeout: float, out: TextIO, serve: bool = False) -> int:
     os.environ.setdefault("UPGRADER_METRICS_PORT", "0")  # the demo serves no metrics: never clash with a real one
+    os.environ.setdefault("UPGRADER_ALLOW_FILE_GIT_URLS", "true")  # the demo fleet is a local bare repository
     server = chart_server()
     with tempfile.TemporaryDirectory(prefix="upgrader-demo-") as scratch:
         base = Path(workdir) if workdir else Path(scratch)

@@ -4,7 +4,8 @@
 which also serves the emulator) with the demo's kubeconfig and a private discovery cache, and returns its output
 verbatim. Without kubectl, `render()` prints the emulator's own server-side Table (`emulator.tables`, the same
 columns and cells kubectl would receive) with kubectl's printer rules: NAMESPACE first with `-A`, headers in upper
-case, columns of priority 0 only, `<none>` for an empty cell, and tabwriter spacing (three spaces of padding, a
+case, columns of priority 0 only, nothing for a null cell (kubectl's printTable skips nil cells: a proposal
+without `status.risk` shows an empty RISK), and tabwriter spacing (three spaces of padding, a
 minimum cell width of six, the last column unpadded). The caller says which one the user is looking at.
 """
 
@@ -34,7 +35,7 @@ class Shown:
 
 def _cell(value: Any) -> str:
     if value is None:
-        return "<none>"
+        return ""
     return jsonpath.text(value) if isinstance(value, bool | float) else str(value)
 
 

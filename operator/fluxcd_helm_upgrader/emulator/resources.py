@@ -132,11 +132,12 @@ def resources_from_crd(doc: dict[str, Any]) -> list[Resource]:
     if not (group and plural and kind and spec.get("versions")):
         raise errors.bad_request("CustomResourceDefinition needs spec.group, spec.names.plural/kind, spec.versions")
     result = []
-    for version in spec["versions"]:
+    for index, version in enumerate(spec["versions"]):
+        schema = (version.get("schema") or spec.get("validation") or {}).get("openAPIV3Schema")
+        _check_metadata_schema(f"{plural}.{group}", index, schema)
         if not version.get("served", True):
             continue
         subresources = version.get("subresources") or spec.get("subresources") or {}
-        schema = (version.get("schema") or spec.get("validation") or {}).get("openAPIV3Schema")
         result.append(
             Resource(
                 group=group,
@@ -156,6 +157,24 @@ def resources_from_crd(doc: dict[str, Any]) -> list[Resource]:
             )
         )
     return result
+
+
+def _check_metadata_schema(name: str, index: int, schema: Any) -> None:
+    """kube-apiserver refuses a CRD whose root schema says anything about `metadata` beyond its type and the
+    `name`/`generateName` properties: the server owns ObjectMeta (a description there is refused too)."""
+    metadata = ((schema or {}).get("properties") or {}).get("metadata")
+    if not isinstance(metadata, dict):
+        return
+    extra = set(metadata) - {"type", "properties"} or set(metadata.get("properties") or {}) - {"name", "generateName"}
+    if extra:
+        raise errors.invalid(
+            "CustomResourceDefinition",
+            "apiextensions.k8s.io",
+            name,
+            [(f"spec.versions[{index}].schema.openAPIV3Schema.properties[metadata]",
+              "Forbidden: must not specify anything other than name and generateName, "
+              "but metadata is implicitly specified")],
+        )  # fmt: skip
 
 
 class Catalogue:

@@ -188,6 +188,9 @@ class Store:
         else:
             for field in ("uid", "creationTimestamp", "generation"):
                 metadata.setdefault(field, objects.meta(old).get(field))
+        # Seeded objects are defaulted, pruned and validated like written ones (status included): a test object
+        # a real API server would refuse must fail here too, not only on the real-server tier.
+        obj = self._prepare(resource, obj)
         self._store(resource, obj, "ADDED" if old is None else "MODIFIED", old)
         return obj
 

@@ -20,7 +20,8 @@ from collections.abc import Callable
 import githubkit
 import githubkit.cache
 
-from fluxcd_helm_upgrader.forges import retrying
+from fluxcd_helm_upgrader.forges import base, retrying
+from fluxcd_helm_upgrader.structs import urls
 
 REFRESH_MARGIN = datetime.timedelta(minutes=5)
 
@@ -58,6 +59,8 @@ async def installation_token(
     now: Callable[[], datetime.datetime] = _utcnow,
 ) -> str:
     """An installation access token, from the cache while it has more than 5 minutes left."""
+    if urls.sends_in_clear(api_url):
+        raise base.ForgeError(urls.https_required("the GitHub App's JWT", api_url), "invalid")
     key_digest = hashlib.sha256(private_key_pem.encode()).hexdigest()
     cache_key = (api_url.rstrip("/"), int(app_id), int(installation_id), key_digest)
     cached = _CACHE.get(cache_key)

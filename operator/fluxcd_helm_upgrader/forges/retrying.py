@@ -28,7 +28,9 @@ import httpx
 import jwt
 import pydantic
 
+from fluxcd_helm_upgrader import logs
 from fluxcd_helm_upgrader.forges import base
+from fluxcd_helm_upgrader.structs import urls
 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
@@ -47,14 +49,8 @@ class RetryPolicy:
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every non-trivial secret (and each line of a PEM key) in ``text`` with ``***``."""
-    for secret in secrets:
-        for piece in [secret, *secret.splitlines()]:
-            piece = piece.strip()
-            # Short pieces ("-----", "") would blank out ordinary words.
-            if len(piece) >= 8 and "-----" not in piece:
-                text = text.replace(piece, "***")
-    return text
+    """Replace every non-trivial secret (and each line of a PEM key) in ``text`` with ``***``; URLs sanitized."""
+    return urls.sanitize_text(logs.mask(text, secrets, min_length=8))
 
 
 def _github_message(response: Any) -> str:

@@ -1,7 +1,9 @@
 """Pull request title and body text; pure (no I/O). Called by the proposal worker before ``open_or_update``.
 
 The body is Markdown: a summary table (release, chart, from → to, source, file:line), the appVersion
-change when known, a deprecation warning, the chart's ``artifacthub.io/changes`` entries for every
+change when known, a deprecation warning, the "Upgrade risk" section (``checking.risk``: the level, each
+finding with its value path as code and its message escaped, and what could not be checked), the chart's
+``artifacthub.io/changes`` entries for every
 version after the current one up to the target (newest first), and a hidden HTML comment marker
 naming the UpgradeProposal and HelmRelease, so the operator (or another cluster) can recognise its
 own pull requests: ``<!-- fluxcd-helm-upgrader: proposal=<ns>/<name> release=<ns>/<name> -->``.
@@ -19,7 +21,8 @@ import dataclasses
 import re
 from collections.abc import Sequence
 
-from fluxcd_helm_upgrader.checking import indexes
+from fluxcd_helm_upgrader.checking import indexes, risk
+from fluxcd_helm_upgrader.structs import urls
 
 BODY_LIMIT = 60_000
 """Characters; GitHub rejects bodies over 65,536. The margin leaves room for edits by hand."""
@@ -65,6 +68,7 @@ class Facts:
     app_version_from: str | None = None
     app_version_to: str | None = None
     deprecated: bool = False
+    risk: risk.Risk | None = None
 
 
 # -- escaping -----------------------------------------------------------------------------------------
@@ -184,7 +188,8 @@ def body(facts: Facts, changes: Sequence[tuple[str, Sequence[Change]]] = (), *, 
     """The Markdown PR body; ``changes`` is ``[(version, [Change, ...]), ...]`` in any order."""
     release = f"{facts.release_namespace}/{facts.release_name}"
     where = facts.manifest_path + (f":{facts.manifest_line}" if facts.manifest_line else "")
-    source = _link(facts.source_url, facts.source_url) if facts.source_url else "—"
+    shown_url = urls.sanitize(facts.source_url)  # a proposal written by an older version may still hold userinfo
+    source = _link(shown_url, shown_url) if shown_url else "—"
     head = [
         f"Update the Helm chart **{escape(facts.chart)}** of HelmRelease {_code(release)} "
         f"from {_code(facts.from_version)} to {_code(facts.to_version)}.",
@@ -214,6 +219,8 @@ def body(facts: Facts, changes: Sequence[tuple[str, Sequence[Change]]] = (), *, 
             f"> The chart {escape(facts.chart)} {_code(facts.to_version)} is marked **deprecated** "
             "by its maintainers: look for a successor before merging.",
         ]
+    if facts.risk is not None:
+        head += _risk_section(facts.risk)
     tail = [
         "",
         "---",
@@ -226,6 +233,28 @@ def body(facts: Facts, changes: Sequence[tuple[str, Sequence[Change]]] = (), *, 
     entries = _between(changes, facts.from_version, facts.to_version)
     section = _changes_section(entries, limit - len(head_text) - len(tail_text) - 2)
     return f"{head_text}{section}\n{tail_text}\n"
+
+
+def _risk_section(assessed: risk.Risk) -> list[str]:
+    """``### Upgrade risk: <level>``, then one line per finding; chart text is escaped, paths are code."""
+    lines = ["", f"### Upgrade risk: {escape(assessed.level)}", ""]
+    compared = f"{_code(assessed.from_version)} → {_code(assessed.to_version)}"
+    where = f" on Kubernetes {_code(assessed.cluster_version)}" if assessed.cluster_version else ""
+    if assessed.reason:
+        lines.append(f"The risk could not be assessed ({compared}): {escape(assessed.reason)}")
+    else:
+        lines.append(f"Both charts compared ({compared}) with this release's values{where}.")
+    if assessed.findings:
+        lines.append("")
+    for finding in assessed.findings:
+        path = f" {_code(finding.path)}" if finding.path else ""
+        lines.append(f"- **{escape(finding.type)}**{path}: {escape(finding.message)}")
+    if not assessed.findings and not assessed.reason:
+        lines.append("")
+        lines.append("No finding: no value the release sets is removed or rejected, nothing else changes.")
+    for note in assessed.notes:
+        lines += ["", f"_Not checked: {escape(note)}_"]
+    return lines
 
 
 def _changes_section(entries: list[tuple[str, Sequence[Change]]], budget: int) -> str:

@@ -9,10 +9,10 @@ key) and `known_hosts` for SSH; `username`/`password`, `bearerToken`, or the Git
 The App token itself is minted by a caller-supplied `TokenProvider` (see forges/app_tokens.py) and sent
 as the password of user `x-access-token`, as GitHub documents.
 
-How secrets reach git (`git_env`): key material goes to 0600 files inside a private 0700 temp dir that
-is removed on exit. SSH gets a `GIT_SSH_COMMAND` with strict host key checking that is never relaxed.
-HTTP(S) gets an `Authorization` header through `http.<origin>.extraHeader` in a 0600 config file named
-by `GIT_CONFIG_GLOBAL` -- chosen over `GIT_ASKPASS` because:
+How secrets reach git (`git_env`): key material goes to 0600 files inside a private 0700 directory on a
+memory-backed filesystem (`keyfiles`), removed on exit. SSH gets a `GIT_SSH_COMMAND` with strict host key
+checking that is never relaxed. HTTP(S) gets an `Authorization` header through `http.<origin>.extraHeader` in a
+0600 config file named by `GIT_CONFIG_GLOBAL` -- chosen over `GIT_ASKPASS` because:
   * one mechanism covers Basic, Bearer (Flux's `bearerToken`) and App tokens; askpass can only answer
     a username/password prompt, and git 2.39 has no way to send `Bearer` from a credential helper;
   * the secret is never in argv, never in an environment variable (readable in /proc/<pid>/environ),
@@ -28,16 +28,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import ipaddress
 import os
-import re
 import shlex
-import shutil
-import tempfile
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from fluxcd_helm_upgrader import keyfiles, logs
+from fluxcd_helm_upgrader.structs import urls
 
 TokenProvider = Callable[[], Awaitable[str]]
 
@@ -254,16 +253,9 @@ def secrets_of(creds: Credentials) -> tuple[str, ...]:
     return ()
 
 
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@")
-
-
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Strip userinfo from URLs and replace every known secret value by `***`."""
-    text = _USERINFO.sub(r"\g<scheme>***@", text)
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= 3:  # a 1-2 character "secret" would mangle the whole message
-            text = text.replace(secret, "***")
-    return text
+    """Every secret value masked (`logs.mask`) and every URL sanitized (`structs.urls`): safe to show."""
+    return urls.sanitize_text(logs.mask(text, secrets))
 
 
 def child_env(overlay: Mapping[str, str]) -> dict[str, str]:
@@ -274,17 +266,16 @@ def child_env(overlay: Mapping[str, str]) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def git_env(creds: Credentials, *, url: str) -> Iterator[dict[str, str]]:
-    """Write key material to a private temp dir and yield the env vars that make git use it.
+def git_env(creds: Credentials, *, url: str, allow_file: bool = False) -> Iterator[dict[str, str]]:
+    """Write key material to a private directory (`keyfiles`) and yield the env vars that make git use it.
 
     `creds` must be resolved (`resolve`): an App or an encrypted key raises CredentialError. The dir
     and everything in it are removed on exit. Use `child_env(env)` for the process environment.
+    `allow_file`: git may use the file:// transport (only when the operator allows file:// Git URLs).
     """
     if isinstance(creds, GitHubApp) or (isinstance(creds, SshKey) and creds.passphrase is not None):
         raise CredentialError("credentials must be resolved before use (App token / key passphrase)")
-    tmp = Path(tempfile.mkdtemp(prefix="fhu-git-"))  # mkdtemp creates it 0700
-    try:
-        os.chmod(tmp, 0o700)
+    with keyfiles.private_dir() as tmp:
         config = _write_private(tmp / "gitconfig", b"")
         env = {
             "GIT_TERMINAL_PROMPT": "0",
@@ -293,7 +284,8 @@ def git_env(creds: Credentials, *, url: str) -> Iterator[dict[str, str]]:
             "GIT_CONFIG_GLOBAL": str(config),
             "LC_ALL": "C",  # English messages: GitError classification reads them
             "GIT_SSH_VARIANT": "ssh",
-            "GIT_ALLOW_PROTOCOL": "ssh:https:http:file",  # belt and braces against ext:: and friends
+            # Belt and braces against ext:: and friends; file:// only when the operator allows it.
+            "GIT_ALLOW_PROTOCOL": "ssh:https:http" + (":file" if allow_file else ""),
         }
         if isinstance(creds, SshKey):
             env["GIT_SSH_COMMAND"] = _ssh_command(tmp, creds)
@@ -303,16 +295,9 @@ def git_env(creds: Credentials, *, url: str) -> Iterator[dict[str, str]]:
             # Still strict: an ssh remote without a key must not trust an unknown host either.
             env["GIT_SSH_COMMAND"] = _ssh_command(tmp, None)
         yield env
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _write_private(path: Path, content: bytes) -> Path:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(content)
-    os.chmod(path, 0o600)  # in case the file pre-existed with other bits
-    return path
+_write_private = keyfiles.write_private
 
 
 def _ssh_command(tmp: Path, creds: SshKey | None) -> str:
@@ -353,18 +338,9 @@ def _origin(url: str) -> str:
     host = (parts.hostname or "").lower()
     if scheme not in ("http", "https") or not host:
         raise CredentialError("HTTP credentials need an http(s) URL with a host")
-    if scheme == "http" and not _is_loopback(host):
+    if scheme == "http" and not urls.is_loopback(host):
         raise CredentialError(f"refusing to send credentials over plain http to {host}; use https")
     netloc = f"[{host}]" if ":" in host else host
     if parts.port is not None:
         netloc += f":{parts.port}"
     return f"{scheme}://{netloc}/"
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

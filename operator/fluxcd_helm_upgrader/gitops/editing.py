@@ -13,6 +13,8 @@ double-quoted (what Flux's docs use), e.g. `6.x` -> `7.x` but `>=7.0.0 <8.0.0` -
 Every edit is verified: the result is re-parsed, each document must equal the original with only
 the edited values replaced (inline patches are parsed and compared too), and only the edited
 lines may differ. Any failure raises `EditError`; the caller gets either a correct file or nothing.
+Every text ruamel parses here passes `gitops.scalars.bounded` first; the two `plain_is_safe` probes parse only
+the new value (at most `MAX_VALUE_CHARS`), which is ours, not the file's.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ KeyPath = scalars.KeyPath
 # A plain scalar must not start with one of these (YAML indicators), or it means something else.
 _INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
 _FLOW_FORBIDDEN = set(",[]{}")
+MAX_VALUE_CHARS = 1024  # a version, tag, range or digest; the probes below parse only values this short
 
 
 @dataclass(frozen=True)
@@ -128,11 +131,13 @@ def _where(edit: ScalarEdit) -> str:
 def _check_new_value(edit: ScalarEdit) -> None:
     if not edit.new or any(not ch.isprintable() for ch in edit.new):
         raise EditError(f"new value {edit.new!r} for {_where(edit)} is empty or has control characters")
+    if len(edit.new) > MAX_VALUE_CHARS:  # also bounds the probes of `plain_is_safe`
+        raise EditError(f"new value for {_where(edit)} is longer than {MAX_VALUE_CHARS} characters")
 
 
 def _load(text: str, what: str) -> list[Any]:
     try:
-        return list(ruamel.yaml.YAML(typ="safe", pure=True).load_all(text))
+        return list(ruamel.yaml.YAML(typ="safe", pure=True).load_all(scalars.bounded(text, what)))
     except ruamel.yaml.error.YAMLError as exc:
         raise EditError(f"{what} does not parse as YAML: {exc}") from exc
 

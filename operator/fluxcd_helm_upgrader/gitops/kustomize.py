@@ -10,7 +10,9 @@ change what a patch selects are applied in kustomize's order: patches, then `nam
 
 Like Flux, a directory without a kustomization file gets a generated one: every *.yaml/*.yml below
 it, except that a sub-directory holding a kustomization file is included as one resource.
-Remote resources (URLs, git refs) are skipped and noted.
+Remote resources (URLs, git refs) are skipped and noted. So is every path that resolves outside the
+checkout (`manifests.inside`, symlinks followed): a resource, a component, a patch file or a
+kustomization file itself; the note says so and nothing there is read.
 """
 
 from __future__ import annotations
@@ -121,39 +123,38 @@ class Walker:
         self.notes: list[str] = []
 
     def rel(self, path: Path) -> str:
-        return path.resolve().relative_to(self.root).as_posix()
+        resolved = manifests.inside(self.root, path)
+        return resolved.relative_to(self.root).as_posix() if resolved is not None else str(path)
+
+    def _outside(self, what: str) -> None:
+        self.notes.append(f"{what} resolves outside the repository; not read")
 
     def build(self, directory: Path, *, extra: Sequence[Patch] = (), namespace: str | None = None) -> list[Built]:
         """Build `directory`; `extra` patches (a Flux Kustomization's) win over the top level's,
         and `namespace` (its targetNamespace) replaces the top level's `namespace:`."""
         return self._level(directory.resolve(), (), extra, namespace)
 
-    def _inside(self, path: Path) -> bool:
-        return path == self.root or self.root in path.parents
+    def _kustomization(self, directory: Path) -> Path | None:
+        """The kustomization file of `directory`, when there is one and it stays in the checkout."""
+        kfile = kustomization_file(directory)
+        if kfile is not None and manifests.inside(self.root, kfile) is None:
+            self._outside(f"{self.rel(directory) or '.'}/{kfile.name}")
+            return None
+        return kfile
 
     def _level(
         self, directory: Path, stack: tuple[Path, ...], extra: Sequence[Patch], ns_override: str | None
     ) -> list[Built]:
-        if directory in stack:
-            self.notes.append(f"cycle through {self.rel(directory)} skipped")
+        read = self._read_level(directory, stack)
+        if read is None:
             return []
-        kfile = kustomization_file(directory)
-        kust: dict[str, Any] = {}
-        if kfile is None:
-            entries = self._generated(directory)
-        else:
-            docs = manifests.read_documents(kfile)
-            if not docs or not isinstance(docs[0], dict):
-                self.notes.append(f"{self.rel(kfile)} is not a valid kustomization")
-                return []
-            kust = docs[0]
-            entries = [str(e) for e in [*(kust.get("resources") or []), *(kust.get("bases") or [])]]
+        kfile, kust, entries = read
         objects: list[Built] = []
         for entry in entries:
             objects.extend(self._resource(directory, entry, (*stack, directory)))
         patches = list(self._patches(directory, kfile, kust, ("patchesStrategicMerge", "patches")))
         for comp in kust.get("components") or []:
-            objects.extend(self._component(directory / str(comp), (*stack, directory), patches))
+            objects.extend(self._component(directory, str(comp), (*stack, directory), patches))
         legacy = list(self._patches(directory, kfile, kust, ("patchesJson6902",)))
         for obj in objects:
             level = [s for p in patches if (s := p.source(obj.ident, self.target))]
@@ -163,6 +164,54 @@ class Walker:
             obj.tiers.append(level)
             obj.tiers.append(flux)
         return objects
+
+    def _read_level(
+        self, directory: Path, stack: tuple[Path, ...]
+    ) -> tuple[Path | None, dict[str, Any], list[str]] | None:
+        """(kustomization file, its content, the resources to build) of one directory; None when it cannot be
+        built (a cycle, an invalid kustomization, a kustomization file outside the checkout: noted). Without a
+        kustomization file, Flux's generated one. Shared with `gitops.rendering`."""
+        if directory in stack:
+            self.notes.append(f"cycle through {self.rel(directory)} skipped")
+            return None
+        kfile = self._kustomization(directory)
+        if kfile is None and kustomization_file(directory) is not None:
+            return None  # the kustomization file leaves the checkout: this directory produces nothing we read
+        if kfile is None:
+            return None, {}, self._generated(directory)
+        docs = manifests.read_documents(kfile)
+        if not docs or not isinstance(docs[0], dict):
+            self.notes.append(f"{self.rel(kfile)} is not a valid kustomization")
+            return None
+        kust = docs[0]
+        return kfile, kust, [str(e) for e in [*(kust.get("resources") or []), *(kust.get("bases") or [])]]
+
+    def _resource_path(self, directory: Path, entry: str) -> Path | None:
+        """The file or directory a `resources` entry names, inside the checkout; None (noted) otherwise."""
+        if _is_remote(entry):
+            self.notes.append(f"remote resource {entry} skipped")
+            return None
+        path = manifests.inside(self.root, directory / entry)
+        if path is None:
+            self._outside(f"resource {entry} of {self.rel(directory) or '.'}")
+            return None
+        if not path.exists():
+            self.notes.append(f"resource {entry} of {self.rel(directory) or '.'} not found in the repository")
+            return None
+        return path
+
+    def _component_level(self, parent: Path, entry: str) -> tuple[Path, Path, dict[str, Any]] | None:
+        """(directory, kustomization file, content) of a `components` entry inside the checkout; None (noted)."""
+        directory = manifests.inside(self.root, parent / entry)
+        if directory is None:
+            self._outside(f"component {entry} of {self.rel(parent) or '.'}")
+            return None
+        kfile = self._kustomization(directory)
+        docs = manifests.read_documents(kfile) if kfile else None
+        if kfile is None or not docs or not isinstance(docs[0], dict):
+            self.notes.append(f"component {self.rel(directory)} has no readable kustomization")
+            return None
+        return directory, kfile, docs[0]
 
     def _generated(self, directory: Path) -> list[str]:
         entries: list[str] = []
@@ -180,12 +229,8 @@ class Walker:
         return entries
 
     def _resource(self, directory: Path, entry: str, stack: tuple[Path, ...]) -> list[Built]:
-        if _is_remote(entry):
-            self.notes.append(f"remote resource {entry} skipped")
-            return []
-        path = (directory / entry).resolve()
-        if not self._inside(path) or not path.exists():
-            self.notes.append(f"resource {entry} of {self.rel(directory) or '.'} not found in the repository")
+        path = self._resource_path(directory, entry)
+        if path is None:
             return []
         if path.is_dir():
             return self._level(path, stack, (), None)
@@ -204,18 +249,16 @@ class Walker:
             built.append(obj)
         return built
 
-    def _component(self, directory: Path, stack: tuple[Path, ...], patches: list[Patch]) -> list[Built]:
+    def _component(self, parent: Path, entry: str, stack: tuple[Path, ...], patches: list[Patch]) -> list[Built]:
         """A component's resources join this level and its patches apply at this level."""
-        kfile = kustomization_file(directory.resolve())
-        docs = manifests.read_documents(kfile) if kfile else None
-        if kfile is None or not docs or not isinstance(docs[0], dict):
-            self.notes.append(f"component {self.rel(directory)} has no readable kustomization")
+        level = self._component_level(parent, entry)
+        if level is None:
             return []
-        comp = docs[0]
-        patches.extend(self._patches(directory.resolve(), kfile, comp, ("patchesStrategicMerge", "patches")))
+        directory, kfile, comp = level
+        patches.extend(self._patches(directory, kfile, comp, ("patchesStrategicMerge", "patches")))
         objects: list[Built] = []
-        for entry in comp.get("resources") or []:
-            objects.extend(self._resource(directory.resolve(), str(entry), stack))
+        for resource in comp.get("resources") or []:
+            objects.extend(self._resource(directory, str(resource), stack))
         return objects
 
     def _patches(
@@ -250,8 +293,11 @@ class Walker:
                 return None
             return Patch(docs, selector, kpath, (0, holder), where)
         if isinstance(spec.get("path"), str):
-            path = (directory / spec["path"]).resolve()
-            docs_list = manifests.read_documents(path) if self._inside(path) and path.is_file() else None
+            path = manifests.inside(self.root, directory / spec["path"])
+            if path is None:
+                self._outside(f"patch file {spec['path']} of {kpath}")
+                return None
+            docs_list = manifests.read_documents(path) if path.is_file() else None
             if docs_list is None:
                 self.notes.append(f"patch file {spec['path']} of {kpath} missing or not parsable")
                 return None

@@ -21,6 +21,10 @@ Two modes, cluster-aware first (see DESIGN.md "Locating the line in Git"):
   cannot tell which one the cluster runs). Candidates that set the field must be exactly one;
   `target.current` breaks a tie when exactly one candidate holds the live value.
 
+Every path comes from the repository or the cluster, so every one is confined to the checkout
+(`manifests.inside`, symlinks followed): `search_path` (spec.git.path) or a Kustomization path that
+resolves outside is a `NotFound` saying so; kustomize entries that do are noted; nothing outside is read.
+
 Known limits: no generators/replacements/helm charts inside kustomize, `$patch: delete` and JSON6902
 `remove`/`move`/`copy` ops are not modelled, remote bases are skipped.
 """
@@ -94,14 +98,21 @@ def locate(
 ) -> Location:
     """Find the line to change for `target` in the checkout at `root` (see module docstring)."""
     root = root.resolve()
+    if manifests.inside(root, root / search_path) is None:
+        raise NotFound(f"{target}: spec.git.path {search_path!r} resolves outside the repository; not read")
     searched: list[str] = []
     flux_doc = _flux_document(root, search_path, flux_kustomization, searched) if flux_kustomization else None
     if kustomization_path is None and flux_doc is not None:
         spec_path = (flux_doc[2].get("spec") or {}).get("path")
         kustomization_path = str(spec_path) if spec_path else None
     if kustomization_path is not None:
-        directory = (root / kustomization_path).resolve()
-        if directory.is_dir() and (directory == root or root in directory.parents):
+        directory = manifests.inside(root, root / kustomization_path)
+        if directory is None:
+            raise NotFound(
+                f"{target}: the Flux Kustomization path {kustomization_path!r} resolves outside the repository; "
+                "not read"
+            )
+        if directory.is_dir():
             found = _cluster_aware(root, directory, target, flux_doc, searched)
             if found is not None:
                 return _checked(found, target)
@@ -121,7 +132,8 @@ def locate_in_flux_kustomization(
     label and annotation selectors are assumed to match). Returns None when no patch sets it.
     """
     root = root.resolve()
-    docs = manifests.read_documents(root / path)
+    readable = manifests.inside(root, root / path)
+    docs = manifests.read_documents(readable) if readable is not None else None
     if docs is None or not 0 <= doc_index < len(docs) or not isinstance(docs[doc_index], dict):
         raise NotFound(f"no Flux Kustomization document {doc_index} in {path}")
     ident = manifests.Identity(target.kind, target.group, "", target.name, target.namespace, labels or {}, {})
@@ -139,6 +151,8 @@ def find_flux_kustomizations(root: Path, namespace: str, name: str, search_path:
     path/doc_index on to `locate_in_flux_kustomization`.
     """
     root = root.resolve()
+    if manifests.inside(root, root / search_path) is None:
+        return []
     return [
         Location(path, index, (), 0, "", "Flux Kustomization")
         for path, index, _ in _flux_documents(root, search_path, namespace, name)

@@ -1,9 +1,12 @@
 """Shared vocabulary of the locator: what we look for (Target), where a value is set (Source),
 and the plumbing to read YAML manifests and kustomize patches as plain data.
 
-Used by `gitops.kustomize` (walking kustomization.yaml trees) and `gitops.locating` (the public
-entry point). Plain data is read with PyYAML's C loader when available (fast enough for a whole
-fleet); exact positions are only computed later, by `gitops.scalars`, for the chosen file.
+Used by `gitops.kustomize` (walking kustomization.yaml trees), `gitops.locating` (the public
+entry point) and `gitops.rendering`. Plain data is read with the operator's one bounded YAML loader
+(`checking.safe_yaml.load_typed`: libyaml's parser; aliases, scalar sizes, nesting and merge keys bounded, as a
+checkout is untrusted input); a file over `MAX_MANIFEST_BYTES` or a bomb makes the file "unparsable", skipped
+and named in the locator's messages. Exact positions are only computed later, by `gitops.scalars`, for the
+chosen file.
 """
 
 from __future__ import annotations
@@ -16,11 +19,11 @@ from typing import Any
 
 import yaml
 
+from fluxcd_helm_upgrader.checking import safe_yaml
 from fluxcd_helm_upgrader.gitops import scalars
 from fluxcd_helm_upgrader.structs import kinds
 
-# Loader for plain data; the C loader when PyYAML was built with libyaml.
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_MANIFEST_BYTES = scalars.MAX_FILE_CHARS  # a bigger file is not read as YAML (reported as unparsable)
 
 # kind -> (API group, fields we may edit, the default field)
 FIELDS: dict[str, tuple[str, tuple[str, ...], str]] = {
@@ -130,16 +133,28 @@ def _str_map(value: Any) -> dict[str, str]:
 
 
 def load_documents(text: str) -> list[Any]:
-    """All documents of a YAML stream as plain data; raises yaml.YAMLError."""
-    return list(yaml.load_all(text, Loader=_LOADER))
+    """All documents of a YAML stream as plain data (bounded, `checking.safe_yaml`); raises yaml.YAMLError."""
+    return safe_yaml.load_typed(text)
 
 
 def read_documents(path: Path) -> list[Any] | None:
-    """Read a manifest file; None when it is unreadable or not YAML (e.g. a Go template)."""
+    """Read a manifest file; None when it is unreadable, too large or not YAML (a Go template, an alias bomb)."""
     try:
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            return None
         return load_documents(path.read_bytes().decode("utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
+
+
+def inside(root: Path, path: Path) -> Path | None:
+    """`path` resolved (symlinks followed), when that is `root` or below it; None when it leaves `root`.
+
+    The one check every path the locator reads goes through: a path taken from the repository or the cluster
+    (spec.git.path, a Kustomization's spec.path, kustomize resources, components, patches) is never read
+    outside the checkout."""
+    resolved = path.resolve()
+    return resolved if resolved == root or root in resolved.parents else None
 
 
 def yaml_files(directory: Path) -> Iterator[Path]:

@@ -7,9 +7,12 @@ checks and the demo's diff print.
 Every git command runs through `asyncio.create_subprocess_exec` with a timeout (the whole process group
 is killed on expiry), the environment from `gitops.credentials` and captured output; failures raise
 `GitError` with a `kind` the worker can act on and a message redacted of URL userinfo and secrets.
-Clones live in `cache_dir/<hash of url+branch>/` and are reused: fetch + hard reset + clean instead of
-a new clone; a clone that is broken (no .git, unreadable objects, another remote URL) is re-cloned.
-One asyncio.Lock per clone directory: two callers never touch one clone at once.
+Clones live in `cache_dir/<hash of owner+url+branch>/` and are reused: fetch + hard reset + clean instead of
+a new clone; a clone that is broken (no .git, unreadable objects, another remote URL) is re-cloned. The owner is
+the UpgraderConfig's uid: two configs (two tenants) on one repository never share a working copy, so one cannot
+see or leave anything in the other's. One asyncio.Lock per clone directory: two callers never touch one clone at
+once. `file://` remotes (the operator's own filesystem) are refused unless the Workspace allows them
+(`UPGRADER_ALLOW_FILE_GIT_URLS`, for tests and the demo).
 """
 
 from __future__ import annotations
@@ -17,69 +20,23 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import enum
 import hashlib
 import logging
 import os
 import pathlib
 import posixpath
 import shutil
-import signal
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fluxcd_helm_upgrader.gitops import credentials
+from fluxcd_helm_upgrader.gitops import commands, credentials
 
 logger = logging.getLogger(__name__)
-
-
-class ErrorKind(enum.StrEnum):
-    """Why a git operation failed; the worker maps these to proposal conditions and retries."""
-
-    AUTH = "auth"  # rejected credentials / key
-    HOST_KEY = "host-key"  # server's host key not in (or not matching) known_hosts
-    NETWORK = "network"
-    NOT_FOUND = "not-found"  # repository or base branch missing
-    LEASE = "lease"  # someone else moved our branch since we last fetched it
-    REFUSED = "refused"  # we refused: branch outside our prefix, path outside the repo, bad input
-    EMPTY = "empty"  # the files are identical to the base: nothing to commit
-    CORRUPT = "corrupt"  # local clone unusable
-    TIMEOUT = "timeout"
-    OTHER = "other"
-
-
-class GitError(Exception):
-    """A git operation failed. `str()` is safe to log and show: redacted of URL userinfo and secrets."""
-
-    def __init__(self, message: str, kind: ErrorKind = ErrorKind.OTHER) -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
-# First match wins, so the specific causes come before the generic "could not read from remote".
-_CLASSIFIERS: tuple[tuple[ErrorKind, tuple[str, ...]], ...] = (
-    (ErrorKind.HOST_KEY, ("host key verification failed", "remote host identification has changed")),
-    (ErrorKind.LEASE, ("stale info",)),
-    (ErrorKind.AUTH, ("authentication failed", "could not read username", "could not read password",
-                      "permission denied", "error: 401", "error: 403", "invalid username or password")),
-    (ErrorKind.NOT_FOUND, ("repository not found", "does not appear to be a git repository",
-                           "couldn't find remote ref", "not found in upstream", "error: 404")),
-    (ErrorKind.CORRUPT, ("not a git repository", "bad object", "corrupt", "loose object",
-                         "unable to read", "invalid sha1 pointer", "bad signature", "index file")),
-    (ErrorKind.NETWORK, ("could not resolve host", "connection refused", "connection timed out",
-                         "failed to connect", "unable to access", "early eof", "connection reset",
-                         "could not read from remote repository")),
-)  # fmt: skip
-
-
-def _classify(text: str) -> ErrorKind:
-    lowered = text.lower()
-    for kind, needles in _CLASSIFIERS:
-        if any(n in lowered for n in needles):
-            return kind
-    return ErrorKind.OTHER
+# Re-exported: callers catch `repos.GitError` and read `repos.ErrorKind`.
+ErrorKind = commands.ErrorKind
+GitError = commands.GitError
 
 
 @dataclass(frozen=True)
@@ -93,40 +50,45 @@ class PreparedRepo:
     creds: credentials.Credentials = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True)
-class _Session:
-    env: dict[str, str] = field(repr=False)
-    secrets: tuple[str, ...] = field(repr=False)
-
-
-@dataclass(frozen=True)
-class _Result:
-    returncode: int
-    stdout: bytes
-    stderr: str
-
-
 class Workspace:
     """Owns `cache_dir`: one persistent clone per (url, base branch)."""
 
-    def __init__(self, cache_dir: Path, *, network_timeout: float = 300.0, local_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        cache_dir: Path,
+        *,
+        network_timeout: float = 300.0,
+        local_timeout: float = 60.0,
+        allow_file_urls: bool = False,
+    ) -> None:
         self.cache_dir = Path(cache_dir)
         self.network_timeout = network_timeout
         self.local_timeout = local_timeout
+        self.allow_file_urls = allow_file_urls
         # The argv of recent git commands (never holds secrets: they travel in 0600 files only).
         self.commands: collections.deque[tuple[str, ...]] = collections.deque(maxlen=500)
         self._locks: dict[Path, asyncio.Lock] = {}
 
-    def path_for(self, url: str, branch: str | None) -> Path:
-        digest = hashlib.sha256(f"{url}\0{branch or ''}".encode()).hexdigest()[:24]
+    def path_for(self, url: str, branch: str | None, owner: str = "") -> Path:
+        digest = hashlib.sha256(f"{owner}\0{url}\0{branch or ''}".encode()).hexdigest()[:24]
         return self.cache_dir / digest
 
-    async def prepare(self, url: str, branch: str | None, creds: credentials.Credentials) -> PreparedRepo:
-        """Clone `url` or refresh the existing clone; check out the tip of `branch` (None: remote HEAD)."""
-        credentials.transport(url)  # rejects unsupported schemes and remote-helper URLs early
+    async def prepare(
+        self, url: str, branch: str | None, creds: credentials.Credentials, *, owner: str = ""
+    ) -> PreparedRepo:
+        """Clone `url` or refresh the existing clone; check out the tip of `branch` (None: remote HEAD).
+
+        `owner` (the UpgraderConfig's uid) keys the clone: each owner has its own working copy."""
+        kind = credentials.transport(url)  # rejects unsupported schemes and remote-helper URLs early
+        if kind in ("file", "local") and not self.allow_file_urls:
+            raise GitError(
+                "file:// Git URLs are refused: the operator does not read repositories from its own filesystem "
+                "unless it runs with UPGRADER_ALLOW_FILE_GIT_URLS=true",
+                ErrorKind.REFUSED,
+            )
         if branch is not None:
             _check_ref_name(branch)
-        path = self.path_for(url, branch)
+        path = self.path_for(url, branch, owner)
         async with self._lock(path), self._session(creds, url) as session:
             if await self._is_our_clone(path, url, session):
                 try:
@@ -235,17 +197,19 @@ class Workspace:
         return self._locks.setdefault(path, asyncio.Lock())
 
     @contextlib.asynccontextmanager
-    async def _session(self, creds: credentials.Credentials, url: str) -> AsyncIterator[_Session]:
+    async def _session(self, creds: credentials.Credentials, url: str) -> AsyncIterator[commands.Session]:
         resolved = await credentials.resolve(creds)
-        with credentials.git_env(resolved, url=url) as overlay:
+        with credentials.git_env(resolved, url=url, allow_file=self.allow_file_urls) as overlay:
             # The ceiling stops a broken clone from silently using a repository above the cache.
             overlay = {**overlay, "GIT_CEILING_DIRECTORIES": str(self.cache_dir.resolve())}
-            yield _Session(credentials.child_env(overlay), credentials.secrets_of(resolved))
+            yield commands.Session(credentials.child_env(overlay), credentials.secrets_of(resolved))
 
-    def _runner(self, cwd: Path, session: _Session) -> _Runner:
-        return _Runner(self, cwd, session)
+    def _runner(self, cwd: Path, session: commands.Session) -> commands.Runner:
+        return commands.Runner(
+            cwd, session, log=self.commands, network_timeout=self.network_timeout, local_timeout=self.local_timeout
+        )
 
-    async def _is_our_clone(self, path: Path, url: str, session: _Session) -> bool:
+    async def _is_our_clone(self, path: Path, url: str, session: commands.Session) -> bool:
         if not (path / ".git").is_dir():
             return False
         run = self._runner(path, session)
@@ -261,7 +225,7 @@ class Workspace:
             return False
         return True
 
-    async def _clone(self, path: Path, url: str, branch: str | None, session: _Session) -> None:
+    async def _clone(self, path: Path, url: str, branch: str | None, session: commands.Session) -> None:
         await asyncio.to_thread(self.cache_dir.mkdir, parents=True, exist_ok=True)
         await asyncio.to_thread(shutil.rmtree, path, ignore_errors=True)
         # Clone beside the target and rename: an interrupted clone never looks like a valid cache.
@@ -280,7 +244,7 @@ class Workspace:
         url: str,
         branch: str | None,
         creds: credentials.Credentials,
-        session: _Session,
+        session: commands.Session,
         *,
         fetch: bool,
     ) -> PreparedRepo:
@@ -303,64 +267,12 @@ class Workspace:
         return PreparedRepo(path=path, url=url, base_branch=base, base_sha=sha, creds=creds)
 
     @staticmethod
-    async def _same_commit(run: _Runner, old: str, new: str) -> bool:
+    async def _same_commit(run: commands.Runner, old: str, new: str) -> bool:
         # Same tree, parents, author and message: pushing would only churn the PR.
         fmt = "--format=%T%n%P%n%an%n%ae%n%B"
         a = await run("log", "-1", fmt, old, check=False)
         b = await run("log", "-1", fmt, new)
         return a.returncode == 0 and a.stdout == b.stdout
-
-
-class _Runner:
-    """Runs git in one directory with one session's environment, timeouts and redaction."""
-
-    def __init__(self, workspace: Workspace, cwd: Path, session: _Session) -> None:
-        self._ws = workspace
-        self._cwd = cwd
-        self._session = session
-
-    async def __call__(
-        self, *args: str, check: bool = True, network: bool = False, stdin: bytes | None = None
-    ) -> _Result:
-        argv = ("git", *args)
-        self._ws.commands.append(argv)
-        timeout = self._ws.network_timeout if network else self._ws.local_timeout
-        shown = credentials.redact(" ".join(argv), self._session.secrets)
-        logger.debug("Running %s", shown)
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            cwd=self._cwd,
-            env=self._session.env,
-            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,  # its own process group: a timeout kills ssh/remote-https too
-        )
-        try:
-            out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
-        except BaseException as exc:  # timeout or cancellation: never leave git running
-            _kill_group(proc)
-            await proc.wait()
-            if isinstance(exc, TimeoutError):
-                raise GitError(f"{shown}: timed out after {timeout:g}s", ErrorKind.TIMEOUT) from None
-            raise
-        stderr = err.decode("utf-8", "replace")
-        returncode = proc.returncode if proc.returncode is not None else -1
-        if check and returncode != 0:
-            # push --porcelain reports rejections on stdout.
-            detail = "\n".join(
-                line
-                for line in (stderr + "\n" + out.decode("utf-8", "replace")).splitlines()
-                if line.strip() and not line.startswith("hint:")
-            )[-2000:]
-            safe = credentials.redact(detail, self._session.secrets)
-            raise GitError(f"{shown} failed (exit {returncode}): {safe}", _classify(detail))
-        return _Result(returncode, out, stderr)
-
-
-def _kill_group(proc: asyncio.subprocess.Process) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _check_ref_name(name: str) -> None:

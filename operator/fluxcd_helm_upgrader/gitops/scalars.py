@@ -8,6 +8,10 @@ A scalar may also live inside a YAML document that is itself embedded in a liter
 (an inline kustomize patch: `patches: [{patch: |\n  - op: replace ...}]`). The embedded document
 is parsed from the block's value and its positions are mapped back onto the outer file's lines:
 a literal block keeps every line verbatim after removing the block's indentation.
+
+ruamel.yaml is pure Python: every text it parses here or in `gitops.editing` first passes `bounded`
+(`checking.safe_yaml.check`: nesting depth, aliases, scalar size, file size), so a hostile file is an
+`EditError`, never a RecursionError or an alias expansion.
 """
 
 from __future__ import annotations
@@ -17,10 +21,14 @@ from dataclasses import dataclass
 
 import ruamel.yaml
 import ruamel.yaml.error
+import yaml
 from ruamel.yaml import nodes
+
+from fluxcd_helm_upgrader.checking import safe_yaml
 
 Key = str | int
 KeyPath = tuple[Key, ...]
+MAX_FILE_CHARS = 16 << 20  # a manifest file edited in place; larger ones are refused, not parsed
 
 
 class EditError(ValueError):
@@ -60,10 +68,23 @@ def decode(data: bytes) -> str:
         raise EditError(f"file is not valid UTF-8: {exc}") from exc
 
 
+def bounded(text: str, what: str = "file") -> str:
+    """`text`, once it is known to stay within the bounds ruamel can parse safely; else EditError."""
+    if len(text) > MAX_FILE_CHARS:
+        raise EditError(f"{what} is larger than {MAX_FILE_CHARS} characters; refusing to parse it")
+    try:
+        safe_yaml.check(text)
+    except safe_yaml.UnsafeYAML as exc:
+        raise EditError(f"{what} is refused: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise EditError(f"{what} is not valid YAML: {exc}") from None
+    return text
+
+
 def compose_documents(text: str) -> list[nodes.Node | None]:
     """Compose every document of a YAML stream into nodes (None for an empty document)."""
     try:
-        return list(ruamel.yaml.YAML().compose_all(text))
+        return list(ruamel.yaml.YAML().compose_all(bounded(text)))
     except ruamel.yaml.error.YAMLError as exc:
         raise EditError(f"file is not valid YAML: {exc}") from exc
 
@@ -159,7 +180,7 @@ def find_scalar(text: str, doc_index: int, key_path: Sequence[Key], embedded: Em
     first_line, indent = _literal_block_indent(text, node, where)
     inner_text = str(node.value)
     try:
-        inner_docs = list(ruamel.yaml.YAML().compose_all(inner_text))
+        inner_docs = list(ruamel.yaml.YAML().compose_all(bounded(inner_text, f"the patch in {where}")))
     except ruamel.yaml.error.YAMLError as exc:
         raise EditError(f"the patch in {where} is not valid YAML: {exc}") from exc
     inner_node, inner_flow = _node_at(inner_docs, embedded.doc_index, embedded.key_path)

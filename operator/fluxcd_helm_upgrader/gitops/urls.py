@@ -13,12 +13,12 @@ import re
 import urllib.parse
 from dataclasses import dataclass
 
+from fluxcd_helm_upgrader.structs import urls as structs_urls
+
 _HINT = "use ssh://, https://, file:// or git@host:path"
 _SCHEMES = ("ssh", "https", "http", "git", "file")
 # scp-like syntax as Git reads it: no "://", and a colon before the first slash.
 _SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/:]+)@)?(?P<host>[^@/:\[\]]+|\[[0-9A-Fa-f:.]+\]):(?P<path>.*)$")
-# Anything that looks like userinfo in a string we could not parse: redact before quoting it.
-_USERINFO = re.compile(r"(?<=://)[^/@]*@")
 
 
 @dataclass(frozen=True, repr=False)
@@ -49,12 +49,10 @@ class GitUrl:
         return f"{owner}/{name}"
 
     def redacted(self) -> str:
-        """Return the URL without any HTTP user name (which may be a token): safe to print."""
-        if self.scheme in ("http", "https") and self.user is not None:
-            split = urllib.parse.urlsplit(self.original)
-            netloc = split.netloc.rsplit("@", 1)[-1]
-            return urllib.parse.urlunsplit(split._replace(netloc=netloc))
-        return self.original
+        """The URL as `structs.urls.sanitize` shows it (no user name, which may be a token): safe to print.
+
+        The scp-like form (`git@host:path`) is kept as written: it cannot carry a password."""
+        return structs_urls.sanitize(self.original)
 
     def __str__(self) -> str:
         return self.redacted()
@@ -124,4 +122,4 @@ def _parse_url(text: str) -> GitUrl:
 
 def _quote(text: object) -> str:
     """Quote a user's value for an error message, with any userinfo redacted."""
-    return repr(_USERINFO.sub("***@", text) if isinstance(text, str) else text)
+    return repr(structs_urls.sanitize_text(text) if isinstance(text, str) else text)

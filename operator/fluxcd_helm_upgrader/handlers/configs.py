@@ -3,7 +3,8 @@
 Kopf timers have one interval per handler, but every config has its own `spec.interval`; so the timer ticks
 every few seconds (`UPGRADER_TICK_SECONDS`) and `checking.scheduling.due` decides whether this config's cycle is
 due: on its interval, at once after a spec change, and at once after `reconcile.fluxcd.io/requestedAt` changes.
-A quiet tick reads nothing and writes nothing.
+A quiet tick reads nothing and writes nothing. An index over the UpgraderConfigs themselves gives each cycle its
+namespace's other configs, for the overlap rule (`cycles.overlap`) without an API call.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import time
 from typing import Any, cast
 
 import kopf
+from kubernetes_asyncio.client.exceptions import ApiException
 
 from fluxcd_helm_upgrader import config as config_
-from fluxcd_helm_upgrader import settings
+from fluxcd_helm_upgrader import kube, logs, settings
 from fluxcd_helm_upgrader.checking import scheduling
-from fluxcd_helm_upgrader.cycles import handling, measuring
+from fluxcd_helm_upgrader.cycles import handling, measuring, overlap
 from fluxcd_helm_upgrader.cycles.view import FluxView
 from fluxcd_helm_upgrader.handlers import ids
 from fluxcd_helm_upgrader.status import conditions
@@ -48,6 +50,12 @@ def clock(body: kopf.Body, *, ran_in_this_process: bool = True, triggered: bool 
     )
 
 
+@kopf.index(K.group, K.version, K.plural, id=ids.INDEX_CONFIGS)
+def upgraderconfigs(body: kopf.Body, namespace: str | None, **_: Any) -> dict[str, overlap.Peer]:
+    """Every UpgraderConfig by namespace, as the overlap rule needs it (name, uid, age, scope)."""
+    return {str(namespace): overlap.peer_of(body)}
+
+
 @kopf.timer(K.group, K.version, K.plural, interval=TICK_SECONDS, id=ids.CONFIG_CYCLE)
 async def upgraderconfig_cycle(
     body: kopf.Body,
@@ -68,19 +76,28 @@ async def upgraderconfig_cycle(
     logger.info("check cycle starting: %s", why.value)
     memo["cycled"] = True  # per-object memo: this config has had a cycle in this process
     started = time.monotonic()
-    handled = await handling.handle(
-        memo.services,
-        body,
-        FluxView.from_indexes(**kwargs),
-        now=conditions.now_rfc3339(),
-        requested_at=current.requested_at,
-    )
+    try:
+        handled = await handling.handle(
+            memo.services,
+            body,
+            FluxView.from_indexes(**kwargs),
+            now=conditions.now_rfc3339(),
+            requested_at=current.requested_at,
+            peers=list((kwargs.get(ids.INDEX_CONFIGS) or {}).get(str(namespace), ())),
+        )
+    except ApiException as error:
+        delay = kube.retry_delay(error)
+        if delay is None:
+            raise
+        message = f"the API server answered {error.status} ({error.reason}); retrying"
+        raise kopf.TemporaryError(message, delay=delay) from error
     measuring.record(memo.services.metrics, key, handled, time.monotonic() - started)
     patch.status.update(handled.status)
     for job in handled.jobs:
         memo.services.workers.submit(job)
     for event in handled.events:
-        kopf.event(cast(kopf.Body, dict(event.body)), type=event.type, reason=event.reason, message=event.message)
+        message = logs.redact(event.message)  # as kube_events does: no URL userinfo, no secret value
+        kopf.event(cast(kopf.Body, dict(event.body)), type=event.type, reason=event.reason, message=message)
     logger.info("check cycle done: %s", conditions.message(handled.status.get("conditions")) or "no Ready condition")
 
 

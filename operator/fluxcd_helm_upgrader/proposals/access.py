@@ -2,6 +2,13 @@
 
 `git.secretRef` holds the Git credentials (SSH deploy key + known_hosts, HTTPS username/password or bearerToken,
 or GitHub App keys); `pullRequests.secretRef` (default: the Git secret) holds the API token or the same App keys.
+
+A GitHub App's JWT goes only to the App's own API: `githubAppBaseURL` in the Secret, else `pullRequests.apiURL`,
+and never over plain http to a host that is not loopback. The installation token it buys (cached by
+`forges.app_tokens`) is what pushes over HTTPS and what the forge sends to `apiURL`.
+
+Every Secret is read through the `secrets.SecretsApi` the caller passes: the one place where reading as another
+identity (a config's ServiceAccount) plugs in.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from fluxcd_helm_upgrader import config as config_
 from fluxcd_helm_upgrader.forges import app_tokens, base, github, none
 from fluxcd_helm_upgrader.gitops import credentials
 from fluxcd_helm_upgrader.sources import secrets
+from fluxcd_helm_upgrader.structs import urls
 
 
 def _app_token_provider(data: secrets.SecretData, api_url: str) -> Callable[[], Awaitable[str]] | None:
@@ -19,6 +27,10 @@ def _app_token_provider(data: secrets.SecretData, api_url: str) -> Callable[[], 
     if not (app_id and installation and key):
         return None
     base_url = (data.get("githubAppBaseURL") or b"").decode().strip() or api_url
+    if urls.sends_in_clear(base_url):
+        raise secrets.SourceAuthError(
+            urls.https_required(f"secret {data.namespace}/{data.name}: the GitHub App's JWT", base_url)
+        )
 
     async def provide() -> str:
         return await app_tokens.installation_token(
@@ -54,5 +66,9 @@ async def forge_for(core: secrets.SecretsApi, namespace: str, cfg: config_.Upgra
             "or GitHub App keys to open pull requests"
         )
     data = await secrets.read_secret(core, namespace, prs.secret_name)
+    app_token = _app_token_provider(data, prs.api_url)
+    if app_token is not None:
+        # The JWT went to the App's own API (see the module docstring); the API gets the installation token.
+        return github.GitHubForge(prs.repository, github.TokenCredentials(await app_token()), api_url=prs.api_url)
     decoded = {key: value.decode("utf-8", "replace") for key, value in data.data.items()}
     return github.GitHubForge(prs.repository, github.credentials_from_secret(decoded), api_url=prs.api_url)

@@ -54,6 +54,7 @@ def opened(
     line: int,
     message: str,
     generation: int | None,
+    risk: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     pull_request: dict[str, Any] = {"branch": branch}
     if number is not None:
@@ -69,6 +70,7 @@ def opened(
         generation=generation,
         pullRequest=pull_request,
         manifest={"path": path, "line": line},
+        **({"risk": dict(risk)} if risk is not None else {}),
     )
 
 

@@ -5,6 +5,11 @@ fetch the clone, locate the line, edit that one scalar, commit, push our branch 
 the PR (found by head branch first, so restarts and two clusters sharing a repository never duplicate it). For an
 Open or Merged one: look at the PR (merged → Merged; closed without merge → Closed, target skipped) and at the
 cluster (it runs the target → Applied). Results land in the proposal's status with one event per transition.
+
+Before any Git or forge call the proposal is read again and must still be owned by the job's config (its
+ownerReference uid: a proposal deleted and re-created by someone else between the cycle and the worker is
+NotOwned), and its spec.targetVersion must be the target of the job's plan, which comes from the config's last
+check (else TargetNotAllowed): what gets written never comes from the proposal's spec.
 """
 
 from __future__ import annotations
@@ -18,10 +23,10 @@ from kubernetes_asyncio import client
 
 from fluxcd_helm_upgrader import kube_events
 from fluxcd_helm_upgrader import metrics as metrics_
-from fluxcd_helm_upgrader.checking import applying, indexes
+from fluxcd_helm_upgrader.checking import applying, indexes, risk
 from fluxcd_helm_upgrader.forges import base, texts
 from fluxcd_helm_upgrader.gitops import credentials, locating, repos
-from fluxcd_helm_upgrader.proposals import access, changes, naming, phases, targets
+from fluxcd_helm_upgrader.proposals import access, changes, naming, ownership, phases, risking, targets
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
 from fluxcd_helm_upgrader.proposals.worker import Job
 from fluxcd_helm_upgrader.sources import secrets
@@ -41,11 +46,14 @@ class Context:
     metrics: metrics_.Metrics
     # Repositories whose credentials or clone failed in the current drain of their queue: the other proposals
     # of that repository fail the same way without running git again (one broken Git URL, one clone attempt).
-    unreachable: dict[tuple[str, str], Failure] = field(default_factory=dict)
+    # Keyed per config too: one tenant's broken credentials never fail another tenant's proposals.
+    unreachable: dict[tuple[str, str, str], Failure] = field(default_factory=dict)
+    risk: risking.Assessor | None = None  # the upgrade risk of each PR; None: not assessed (some unit tests)
 
     def drained(self, repo_key: tuple[str, str]) -> None:
         """Called by the worker when a repository's queue is empty: the next batch tries Git again."""
-        self.unreachable.pop(repo_key, None)
+        for key in [k for k in self.unreachable if k[1:] == repo_key]:
+            del self.unreachable[key]
 
 
 class Failure(Exception):
@@ -54,6 +62,10 @@ class Failure(Exception):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+def _config(job: Job) -> ownership.Config:
+    return ownership.Config(job.namespace, job.config_name, job.config_uid)
 
 
 def _log_fields(job: Job) -> dict[str, str]:
@@ -71,6 +83,8 @@ async def process(ctx: Context, job: Job) -> None:
     if phase in (phases.CLOSED, phases.APPLIED):
         return
     try:
+        if ownership.standing(body, _config(job)) is not ownership.Standing.OWNED:
+            raise Failure(reasons.NOT_OWNED, ownership.not_owned(body, _config(job)).message)
         if phase in (phases.OPEN, phases.MERGED):
             new_status, event = await _follow(ctx, job, body)
         else:
@@ -114,25 +128,43 @@ async def _follow(ctx: Context, job: Job, body: Mapping[str, Any]) -> tuple[dict
     return None, None
 
 
+def _allowed_plan(job: Job, spec: Mapping[str, Any]) -> targets.EditPlan:
+    """The job's plan (from the config's last check), when the proposal still asks for exactly its target."""
+    plan = job.edit
+    if plan is None:
+        raise Failure(reasons.TARGET_NOT_ALLOWED, "no check of this release has allowed a target yet; nothing pushed")
+    if plan.target != str(spec.get("targetVersion")):
+        raise Failure(
+            reasons.TARGET_NOT_ALLOWED,
+            f"spec.targetVersion {str(spec.get('targetVersion'))[:300]!r} is not what the last check of the release "
+            f"allowed ({plan.target}); nothing was pushed",
+        )
+    return plan
+
+
 async def _publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> tuple[dict[str, Any] | None, Event | None]:
     spec, status = body.get("spec") or {}, body.get("status") or {}
+    _allowed_plan(job, spec)  # before any forge or Git call
     target, branch, title = str(spec["targetVersion"]), _branch(job, spec), _title(spec)
     forge = await _forge(ctx, job)
     existing = await _guard(forge.find_pull_request(branch))
     if existing is not None and existing.title == title and existing.state != "open":
         return await _follow_closed(job, body, existing)
-    known = ctx.unreachable.get(job.repo_key)
+    known = ctx.unreachable.get(job.clone_key)
     if known is not None:
         raise Failure(known.reason, str(known))
     try:
         creds = await _creds(ctx, job)
         with ctx.metrics.git_timer("fetch"):
-            repo = await _git(ctx.workspace.prepare(job.config.git.url.original, job.config.git.branch, creds))
+            repo = await _git(
+                ctx.workspace.prepare(job.config.git.url.original, job.config.git.branch, creds, owner=job.config_uid)
+            )
     except Failure as failure:
-        ctx.unreachable[job.repo_key] = failure
+        ctx.unreachable[job.clone_key] = failure
         raise
     change = await _prepare_change(ctx, repo, job, spec)
     location = change.location
+    assessed = await ctx.risk.assess(job.risk, spec) if ctx.risk is not None else None
     prs = job.config.pull_requests
     commit_message = f"{title}\n\n{_edit_summary(job)}Proposed by fluxcd-helm-upgrader ({job.namespace}/{job.name})."
     try:
@@ -154,7 +186,7 @@ async def _publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> tuple[dic
         base=repo.base_branch,
         head=branch,
         title=title,
-        body=_body(job, spec, location),
+        body=_body(job, spec, location, assessed),
         labels=prs.labels,
         assignees=prs.assignees,
         reviewers=prs.reviewers,
@@ -171,7 +203,7 @@ async def _publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> tuple[dic
     ctx.metrics.pull_request(result.action if result.action != "pushed" else action, "success")
     if result.pull_request is not None:
         ctx.metrics.github_call("success", getattr(forge, "rate_limit_remaining", None))
-    where = f"{location.path}:{location.line}"
+    where = f"{location.path}:{location.line}" + (f", risk {assessed.level}" if assessed else "")
     if result.pull_request is None:
         message = f"branch {branch} pushed ({where} -> {target}); provider none opens no pull request"
         reason = "BranchPushed"
@@ -190,6 +222,7 @@ async def _publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> tuple[dic
         line=location.line,
         message=message,
         generation=_gen(body),
+        risk=assessed.to_status() if assessed else None,
     )
     return new_status, ("Normal", reason, message)
 
@@ -224,12 +257,7 @@ def _title(spec: Mapping[str, Any]) -> str:
 
 async def _prepare_change(ctx: Context, repo: repos.PreparedRepo, job: Job, spec: Mapping[str, Any]) -> changes.Change:
     """Locate and edit what the job's plan names (a HelmRelease's version when the job carries no plan)."""
-    plan = job.edit or targets.from_spec(spec)
-    if plan is None:
-        raise Failure(reasons.MANIFEST_NOT_FOUND, "nothing to edit for this proposal's source yet")
-    if plan.target != str(spec.get("targetVersion")):
-        wanted = spec.get("targetVersion")
-        raise Failure(reasons.MANIFEST_NOT_FOUND, f"stale job for {plan.target}; the proposal wants {wanted}")
+    plan = _allowed_plan(job, spec)
     where = changes.Where(repo.path, job.kustomization_path, job.config.git.path, job.kustomization)
 
     async def read(path: str) -> bytes:
@@ -250,7 +278,7 @@ def _edit_summary(job: Job) -> str:
     return f"{plan.describe()}.\n\n"
 
 
-def _body(job: Job, spec: Mapping[str, Any], location: locating.Location) -> str:
+def _body(job: Job, spec: Mapping[str, Any], location: locating.Location, assessed: risk.Risk | None) -> str:
     release, source = spec.get("release") or {}, spec.get("source") or {}
     current, target = str(spec.get("currentVersion")), str(spec.get("targetVersion"))
     by_version = {v.version: v for v in job.versions}
@@ -269,6 +297,7 @@ def _body(job: Job, spec: Mapping[str, Any], location: locating.Location) -> str
         app_version_from=by_version[current].app_version if current in by_version else None,
         app_version_to=newest.app_version if newest else None,
         deprecated=bool(newest and newest.deprecated),
+        risk=assessed,
     )
     changes = [(v.version, v.changes) for v in job.versions if v.changes]
     return texts.body(facts, changes)
@@ -292,6 +321,8 @@ async def _forge(ctx: Context, job: Job) -> base.Forge:
         return await access.forge_for(ctx.core, job.namespace, job.config)
     except secrets.SourceAuthError as error:
         raise Failure(reasons.FORGE_FAILED, str(error)) from None
+    except base.ForgeError as error:  # an App token that could not be minted, an unusable Secret
+        raise Failure(reasons.FORGE_FAILED, f"{error.kind}: {error}") from None
 
 
 async def _creds(ctx: Context, job: Job) -> credentials.Credentials:

@@ -25,10 +25,10 @@ class ProposalStore:
     def __init__(self, api: client.ApiClient) -> None:
         self._objects = client.CustomObjectsApi(api)
 
-    async def list_for_config(self, namespace: str, config_name: str) -> list[dict[str, Any]]:
-        result = await self._objects.list_namespaced_custom_object(
-            K.group, K.version, namespace, K.plural, label_selector=f"{naming.CONFIG_LABEL}={config_name}"
-        )
+    async def list_in_namespace(self, namespace: str) -> list[dict[str, Any]]:
+        """Every proposal of the namespace: the config's own, other configs' and hand-made ones (ownership is
+        decided by `proposals.ownership`, not by a label anyone can set)."""
+        result = await self._objects.list_namespaced_custom_object(K.group, K.version, namespace, K.plural)
         return list(result.get("items") or [])
 
     async def get(self, namespace: str, name: str) -> dict[str, Any] | None:

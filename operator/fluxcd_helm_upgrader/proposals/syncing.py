@@ -4,6 +4,13 @@ Called by the UpgraderConfig handler after each cycle. A proposal is keyed by it
 the same proposal (its phase goes back to Pending so the Git worker rewrites the same branch and PR). A release that
 is current again (someone bumped it by hand) has its proposal deleted while no PR is open for it (phase Pending or
 Failed); proposals with an open, merged or applied PR are kept so users can still see what happened.
+
+Only proposals the config owns are touched (`proposals.ownership`). A release whose proposal name is taken by one
+the config does not own (another config's, or a hand-made one), including a create answered 409, becomes a
+`conflicts` entry the cycle reports in status.failedReleases; nothing crashes and nothing is overwritten. So is a
+proposal write the API refuses (other than 403, which stops the cycle with Forbidden). `refuse`
+marks what claims the config without being its to act on (NotOwned), and owned proposals whose release left the
+scope (OutOfScope): phase Failed and one event, nothing else changed.
 """
 
 from __future__ import annotations
@@ -13,14 +20,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubernetes_asyncio.client.exceptions import ApiException
+
+from fluxcd_helm_upgrader import config as config_
 from fluxcd_helm_upgrader.checking import decisions
+from fluxcd_helm_upgrader.cycles.resolving import Failure
 from fluxcd_helm_upgrader.cycles.running import Checked, Outcome
-from fluxcd_helm_upgrader.proposals import naming, phases
+from fluxcd_helm_upgrader.cycles.view import FluxView
+from fluxcd_helm_upgrader.proposals import naming, ownership, phases
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
+from fluxcd_helm_upgrader.status import reasons
 
 WRITE_CONCURRENCY = 8  # proposal writes in flight at once: a big first cycle is not 2N sequential calls
 ACTIVE_PHASES = frozenset({phases.PENDING, phases.OPEN, phases.FAILED})
 WITHDRAWABLE = frozenset({phases.PENDING, phases.FAILED, ""})
+MAX_SKIPPED_CHARS = 256  # skippedTargets entries longer than a version are nobody's closed PR: ignored
 
 
 @dataclass(frozen=True)
@@ -39,7 +53,8 @@ class SyncResult:
     retargeted: list[str] = field(default_factory=list)
     withdrawn: list[str] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
-    proposals: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> latest body
+    proposals: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> latest body (owned only)
+    conflicts: dict[str, Failure] = field(default_factory=dict)  # release key -> why its proposal is not ours
 
     @property
     def open_count(self) -> int:
@@ -50,13 +65,25 @@ def _phase(body: Mapping[str, Any]) -> str:
     return str((body.get("status") or {}).get("phase") or "")
 
 
+def config_of(config: Mapping[str, Any]) -> ownership.Config:
+    meta = config.get("metadata") or {}
+    return ownership.Config(str(meta.get("namespace")), str(meta.get("name")), str(meta.get("uid") or ""))
+
+
+def owned(config: Mapping[str, Any], existing: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The proposals of the namespace that `config` owns."""
+    me = config_of(config)
+    return [body for body in existing if ownership.standing(body, me) is ownership.Standing.OWNED]
+
+
 def skipped_targets(existing: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
     """Per release key, the targets whose PR was closed without merge (not proposed again)."""
     result: dict[str, list[str]] = {}
     for body in existing:
         release = (body.get("spec") or {}).get("release") or {}
         key = f"{release.get('namespace')}/{release.get('name')}"
-        result[key] = list((body.get("status") or {}).get("skippedTargets") or [])
+        skipped = (body.get("status") or {}).get("skippedTargets") or []
+        result[key] = [t for t in skipped if isinstance(t, str) and len(t) <= MAX_SKIPPED_CHARS]
     return result
 
 
@@ -84,20 +111,74 @@ async def sync(
     outcome: Outcome,
     existing: Sequence[dict[str, Any]],
 ) -> SyncResult:
-    """Create/retarget/withdraw the proposals of `config` (its body) in its namespace; return what changed and
-    the events (withdrawals are reported on the config, the proposal being gone)."""
-    meta = config.get("metadata") or {}
-    namespace, config_name = str(meta.get("namespace")), str(meta.get("name"))
-    owner = {"namespace": namespace, "name": config_name, "uid": meta.get("uid")}
-    result = SyncResult(proposals={b["metadata"]["name"]: b for b in existing})
+    """Create/retarget/withdraw the proposals of `config` (its body) among `existing` (every proposal of its
+    namespace); return what changed and the events (withdrawals are reported on the config, the proposal being
+    gone)."""
+    me = config_of(config)
+    owner = {"namespace": me.namespace, "name": me.name, "uid": me.uid}
+    result = SyncResult(proposals={b["metadata"]["name"]: b for b in owned(config, existing)})
+    foreign = {b["metadata"]["name"]: b for b in existing if b["metadata"]["name"] not in result.proposals}
     limit = asyncio.Semaphore(WRITE_CONCURRENCY)
 
     async def one(checked: Checked) -> None:
         async with limit:
-            await _sync_one(store, config, owner, checked, result)
+            name = naming.proposal_name(checked.release.namespace, checked.release.name)
+            holder = foreign.get(name)
+            if holder is not None and checked.decision.outcome is decisions.Outcome.PROPOSE:
+                result.conflicts[checked.release.key] = Failure(*ownership.conflict(name, holder, me))
+                return
+            if holder is None:
+                try:
+                    await _sync_one(store, config, owner, checked, result)
+                except ApiException as error:
+                    if error.status == 403:
+                        raise  # a missing permission stops the whole cycle: Ready=False, Forbidden
+                    # One proposal the API refuses (422: a value its schema rejects) fails its release only.
+                    result.conflicts[checked.release.key] = Failure(
+                        reasons.CHECK_FAILED,
+                        f"{checked.release.key}: writing proposal {me.namespace}/{name} failed: HTTP {error.status} "
+                        f"{error.reason}",
+                    )
 
     await asyncio.gather(*(one(checked) for checked in outcome.checked))
+    for failed in outcome.failed:  # releases an older config keeps: hand over what was never pushed
+        if failed.failure.reason == reasons.SCOPE_OVERLAP:
+            await _withdraw(store, config, failed.release.key, result, f"{failed.failure.message}; withdrawn here")
     return result
+
+
+async def refuse(
+    store: ProposalStore,
+    config: Mapping[str, Any],
+    scope_spec: config_.ScopeSpec,
+    view: FluxView,
+    existing: Sequence[Mapping[str, Any]],
+) -> tuple[set[str], list[Event]]:
+    """Report what the config will not act on (NotOwned, OutOfScope): phase Failed and one event per transition,
+    nothing else changed. Returns their names (no job is made for them) and the events to post."""
+    me = config_of(config)
+    refused: set[str] = set()
+    events: list[Event] = []
+    for body in existing:
+        standing = ownership.standing(body, me)
+        verdict = None
+        if standing is ownership.Standing.UNOWNED:
+            verdict = ownership.not_owned(body, me)
+        elif standing is ownership.Standing.OWNED:
+            namespace, name = ownership.release_ref(body)
+            if not ownership.in_scope(scope_spec, namespace, view.release(namespace, name)):
+                verdict = ownership.out_of_scope(body, me)
+        if verdict is None:
+            continue
+        refused.add(body["metadata"]["name"])
+        status = body.get("status") or {}
+        if status.get("phase") == phases.FAILED and status.get("message") == verdict.message:
+            continue  # reported already: one event per transition
+        meta = body["metadata"]
+        failed = phases.failed(status, verdict.reason, verdict.message, _gen(body))
+        updated = await store.patch_status(meta["namespace"], meta["name"], failed)
+        events.append(Event(updated, "Warning", verdict.reason, verdict.message))
+    return refused, events
 
 
 async def _sync_one(
@@ -112,23 +193,21 @@ async def _sync_one(
     name = naming.proposal_name(checked.release.namespace, checked.release.name)
     current = result.proposals.get(name)
     if checked.decision.outcome is not decisions.Outcome.PROPOSE:
-        if current is not None and _phase(current) in WITHDRAWABLE:
-            await store.delete(namespace, name)
-            result.proposals.pop(name, None)
-            result.withdrawn.append(name)
-            result.events.append(
-                Event(
-                    config,
-                    "Normal",
-                    "ProposalWithdrawn",
-                    f"{checked.release.key} is current ({checked.decision.message}); proposal {name} removed",
-                )
-            )
+        why = f"{checked.release.key} is current ({checked.decision.message}); proposal {name} removed"
+        await _withdraw(store, config, checked.release.key, result, why)
         return
     spec = proposal_spec(config_name, checked)
     message = f"{checked.source.chart} {spec['currentVersion']} -> {spec['targetVersion']}: waiting for the Git worker"
     if current is None:
-        body = await store.create(namespace, name, spec, owner)
+        try:
+            body = await store.create(namespace, name, spec, owner)
+        except ApiException as error:
+            if error.status != 409:
+                raise
+            # Created meanwhile by someone else (another config's cycle, a person): report, never overwrite.
+            holder = await store.get(namespace, name) or {}
+            result.conflicts[checked.release.key] = Failure(*ownership.conflict(name, holder, config_of(config)))
+            return
         body = await store.patch_status(namespace, name, phases.pending(None, message, _gen(body)))
         result.created.append(name)
         result.events.append(Event(body, "Normal", "ProposalCreated", _describe(checked, spec)))
@@ -142,6 +221,21 @@ async def _sync_one(
     else:
         body = current
     result.proposals[name] = body
+
+
+async def _withdraw(
+    store: ProposalStore, config: Mapping[str, Any], release_key: str, result: SyncResult, message: str
+) -> None:
+    """Delete the owned proposal of `release_key` while nothing was pushed for it (Pending/Failed)."""
+    namespace, _, name = release_key.partition("/")
+    proposal = naming.proposal_name(namespace, name)
+    current = result.proposals.get(proposal)
+    if current is None or _phase(current) not in WITHDRAWABLE:
+        return
+    await store.delete(str((config.get("metadata") or {}).get("namespace")), proposal)
+    result.proposals.pop(proposal, None)
+    result.withdrawn.append(proposal)
+    result.events.append(Event(config, "Normal", "ProposalWithdrawn", message))
 
 
 def _gen(body: Mapping[str, Any]) -> int | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from fluxcd_helm_upgrader import config as config_
 from fluxcd_helm_upgrader.checking import indexes
-from fluxcd_helm_upgrader.proposals import targets
+from fluxcd_helm_upgrader.proposals import risking, targets
 
 logger = logging.getLogger(__name__)
 
@@ -27,16 +27,23 @@ class Job:
     namespace: str  # the proposal's (and config's) namespace
     name: str  # the proposal's name
     config_name: str
+    config_uid: str  # the worker acts only on a proposal whose ownerReference carries this uid
     config: config_.UpgraderConfigSpec
     kustomization: tuple[str, str] | None = None  # Flux Kustomization (namespace, name) that applied the release
     kustomization_path: str | None = None  # its spec.path, relative to the repository root
     deployed_version: str | None = None  # the chart version the cluster runs now
     versions: tuple[indexes.ChartVersion, ...] = ()  # the chart's index entries: appVersion, changes, deprecated
     edit: targets.EditPlan | None = None  # what to edit; None: the release's spec.chart.spec.version
+    risk: risking.Subject | None = None  # what the upgrade risk compares; None: the source was not checked
 
     @property
     def repo_key(self) -> tuple[str, str]:
         return (self.config.git.url.original, self.config.git.branch or "")
+
+    @property
+    def clone_key(self) -> tuple[str, str, str]:
+        """The working copy this job uses: one per config (uid) and repository."""
+        return (self.config_uid, *self.repo_key)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -26,15 +26,14 @@ from __future__ import annotations
 import base64
 import dataclasses
 import functools
-import os
-import shutil
 import ssl
-import tempfile
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
+from fluxcd_helm_upgrader import keyfiles
 from fluxcd_helm_upgrader.sources import secrets
+from fluxcd_helm_upgrader.structs import flux, urls
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -92,10 +91,11 @@ def sends_credentials(auth: RepoAuth | None, repo_url: str, target_url: str) -> 
     """Whether basic-auth credentials of the repository at `repo_url` may go to `target_url`.
 
     Same host and port as the repository URL: yes (as Helm's getter compares `URL.Host`), except a
-    downgrade from https to plain http. Anything else only with `pass_credentials`.
+    downgrade from https to plain http. Anything else only with `pass_credentials`. Never over plain http to
+    a host that is not loopback, whatever `pass_credentials` says (`structs.urls.sends_in_clear`).
     Note 127.0.0.1 and localhost are different hosts: names are compared, not addresses.
     """
-    if auth is None or not auth.has_basic:
+    if auth is None or not auth.has_basic or urls.sends_in_clear(target_url):
         return False
     if auth.pass_credentials:
         return True
@@ -106,28 +106,26 @@ def sends_credentials(auth: RepoAuth | None, repo_url: str, target_url: str) -> 
     return not (repo_scheme == "https" and scheme != "https")
 
 
+def hop_headers(auth: RepoAuth | None, repo_url: str, hop_url: str, headers: Mapping[str, str]) -> dict[str, str]:
+    """`headers` for one request (or redirect hop) to `hop_url`, with basic auth where `sends_credentials` allows."""
+    result = dict(headers)
+    authorization = auth.authorization() if auth is not None else None
+    if authorization and sends_credentials(auth, repo_url, hop_url):
+        result["Authorization"] = authorization
+    return result
+
+
 def _no_password() -> bytes:
     # Without a callback OpenSSL would prompt on a terminal for an encrypted key; Flux does not
     # support encrypted keys either, so fail instead.
     return b""
 
 
-def _private_dir() -> str:
-    # Prefer a memory-backed filesystem so the key never reaches a disk; mkdtemp makes it 0700.
-    shm = "/dev/shm"
-    base = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
-    return tempfile.mkdtemp(prefix="helm-upgrader-tls-", dir=base)
-
-
 def _load_client_cert(context: ssl.SSLContext, cert_pem: bytes, key_pem: bytes, source: str) -> None:
     # ssl.SSLContext.load_cert_chain only reads files: write cert+key into one 0600 file inside a
-    # private 0700 directory and remove both right after loading.
-    directory = _private_dir()
-    try:
-        path = os.path.join(directory, "client.pem")
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(cert_pem.rstrip(b"\n") + b"\n" + key_pem)
+    # private 0700 memory-backed directory (`keyfiles`), removed right after loading.
+    with keyfiles.private_dir() as directory:
+        path = keyfiles.write_private(directory / "client.pem", cert_pem.rstrip(b"\n") + b"\n" + key_pem)
         try:
             context.load_cert_chain(path, password=_no_password)
         except (ssl.SSLError, ValueError):
@@ -135,8 +133,6 @@ def _load_client_cert(context: ssl.SSLContext, cert_pem: bytes, key_pem: bytes, 
                 f"{source or 'TLS credentials'}: tls.crt/tls.key are not a valid PEM certificate and "
                 "matching unencrypted private key"
             ) from None
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 @functools.lru_cache(maxsize=64)
@@ -236,3 +232,13 @@ async def repo_auth_for(api: secrets.SecretsApi, namespace: str, spec: Mapping[s
     # Fail now, with the Secret's name, rather than on the first connection.
     ssl_context(auth)
     return auth
+
+
+def repository_spec(repo: flux.HelmRepository) -> dict[str, object]:
+    """The auth-relevant part of a HelmRepository's spec, for `repo_auth_for` (index and chart downloads)."""
+    spec: dict[str, object] = {"passCredentials": repo.pass_credentials, "insecure": repo.insecure}
+    if repo.secret_name:
+        spec["secretRef"] = {"name": repo.secret_name}
+    if repo.cert_secret_name:
+        spec["certSecretRef"] = {"name": repo.cert_secret_name}
+    return spec

@@ -23,7 +23,7 @@ What it guarantees:
 * Redirects are followed here, not by aiohttp, so `passCredentials` is explicit: basic auth goes
   only where `auth.sends_credentials` allows. (aiohttp itself drops `Authorization` on any
   cross-origin redirect, which would make passCredentials=true impossible.) Cookies are never kept.
-* Errors are `FetchError`s whose message carries the redacted URL, never credentials. Bad TLS
+* Errors are `FetchError`s whose message carries the URL as `structs.urls.sanitize` shows it, never credentials. Bad TLS
   material in a Secret surfaces as `secrets.SourceAuthError`.
 """
 
@@ -44,6 +44,7 @@ import yarl
 
 from fluxcd_helm_upgrader.sources import auth as auth_
 from fluxcd_helm_upgrader.sources import helm_http_body
+from fluxcd_helm_upgrader.structs import urls
 
 T = TypeVar("T")
 MiB = helm_http_body.MiB
@@ -55,7 +56,7 @@ _CacheKey = tuple[str, "auth_.RepoAuth | None"]
 
 
 class FetchError(Exception):
-    """An index could not be fetched. `url` is redacted; `status` is the HTTP status, if any."""
+    """An index could not be fetched. `url` is sanitized (`structs.urls`); `status` is the HTTP status, if any."""
 
     def __init__(self, message: str, *, url: str, status: int | None = None) -> None:
         super().__init__(message)
@@ -70,7 +71,7 @@ class Fetched(Generic[T]):
     status: "fetched" (200, downloaded now), "not_modified" (304, stored body reused) or "cached"
     (this call made no request: answered by the cycle or by another caller's in-flight request).
     bytes_read: body bytes received by this call after HTTP Content-Encoding decoding (0 unless
-    "fetched"). url: the index URL without userinfo or query values.
+    "fetched"). url: the index URL without userinfo or query (`structs.urls.sanitize`).
     """
 
     value: T
@@ -84,14 +85,6 @@ def index_url(repo_url: str) -> str:
     parts = urllib.parse.urlsplit(repo_url)
     path = parts.path.rstrip("/") + "/index.yaml"
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
-
-
-def redact(url: str) -> str:
-    """`url` fit for logs: no userinfo, no query values (they may carry tokens)."""
-    parts = urllib.parse.urlsplit(url)
-    netloc = parts.netloc.rpartition("@")[2]
-    query = "REDACTED" if parts.query else ""
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def _split_userinfo(url: str, auth: auth_.RepoAuth | None) -> tuple[str, auth_.RepoAuth | None]:
@@ -109,6 +102,17 @@ def _split_userinfo(url: str, auth: auth_.RepoAuth | None) -> tuple[str, auth_.R
             base, username=urllib.parse.unquote(parts.username), password=urllib.parse.unquote(parts.password)
         )
     return clean, auth
+
+
+split_userinfo = _split_userinfo  # `sources.charts` downloads chart tarballs under the same rule
+
+
+def redirect(resp: aiohttp.ClientResponse, current: yarl.URL) -> yarl.URL | None:
+    """Where a redirect answer points (relative `Location`s resolved), or None when `resp` is not a redirect.
+    Redirects are followed by hand (here and in `sources.charts`) so credentials are decided on every hop."""
+    if resp.status in _REDIRECTS and resp.headers.get("Location"):
+        return current.join(yarl.URL(resp.headers["Location"]))
+    return None
 
 
 class _Entry:
@@ -210,7 +214,7 @@ class IndexFetcher:
         memo: dict[_CacheKey, _Entry | FetchError] | None,
     ) -> Fetched[T]:
         url, auth = _split_userinfo(index_url(repo_url), auth)
-        shown = redact(url)
+        shown = urls.sanitize(url)
         key: _CacheKey = (url, auth)
         remembered = memo.get(key) if memo is not None else None
         if isinstance(remembered, FetchError):
@@ -270,17 +274,17 @@ class IndexFetcher:
         context = auth_.ssl_context(auth)
         current = yarl.URL(url)
         for _hop in range(self.max_redirects + 1):
-            hop_headers = dict(headers)
-            authorization = auth.authorization() if auth is not None else None
-            if authorization and auth_.sends_credentials(auth, url, str(current)):
-                hop_headers["Authorization"] = authorization
             async with self._get_session().get(
-                current, headers=hop_headers, allow_redirects=False, ssl=context if context is not None else True
+                current,
+                headers=auth_.hop_headers(auth, url, str(current), headers),
+                allow_redirects=False,
+                ssl=context if context is not None else True,
             ) as resp:
-                if resp.status in _REDIRECTS and resp.headers.get("Location"):
-                    current = current.join(yarl.URL(resp.headers["Location"]))
-                    if current.scheme not in ("http", "https"):
+                following = redirect(resp, current)
+                if following is not None:
+                    if following.scheme not in ("http", "https"):
                         raise FetchError(f"redirected to a non-HTTP URL fetching {shown}", url=shown)
+                    current = following
                     continue
                 if resp.status == 304 and entry is not None:
                     entry.etag = resp.headers.get("ETag", entry.etag)

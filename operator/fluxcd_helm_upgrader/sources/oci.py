@@ -2,7 +2,9 @@
 
 Called by the version checker: `list_tags` feeds `checking.oci_tags.tags_to_versions`;
 `manifest_digest` pins what a tag points at (Flux reports OCIRepository revisions as
-`<tag>@sha256:...`); `chart_metadata` reads Chart.yaml (appVersion) for a proposal's description.
+`<tag>@sha256:...`); `chart_metadata` reads Chart.yaml (appVersion) for a proposal's description;
+`chart_layer` downloads the packaged chart for the upgrade risk (`sources.charts`) and `created` reads
+when a tag was pushed (`policy.minimumReleaseAge`).
 
 Behaviour a Flux user would expect:
 - Auth: anonymous; Basic (sent once the registry asked for it with `401 Basic`, and from then on
@@ -37,6 +39,7 @@ import multidict
 import yarl
 
 from fluxcd_helm_upgrader.sources import oci_auth, oci_charts, oci_refs
+from fluxcd_helm_upgrader.structs import urls
 
 # Re-exported so callers need only this module: `oci.RegistryError`, `oci.parse_ref(...)`.
 RegistryError = oci_auth.RegistryError
@@ -53,6 +56,7 @@ DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+jso
 # For digests we accept indexes too, so the digest is the tag's own (what `crane digest` prints).
 DIGEST_ACCEPT = ", ".join((OCI_MANIFEST, DOCKER_MANIFEST, OCI_INDEX, DOCKER_MANIFEST_LIST))
 MANIFEST_ACCEPT = ", ".join((OCI_MANIFEST, DOCKER_MANIFEST))
+CREATED_ANNOTATION = "org.opencontainers.image.created"
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_JSON_BYTES = 4 << 20  # a tag page or a manifest
@@ -147,6 +151,50 @@ class OciClient:
     async def chart_metadata(self, ref: OciRef, tag: str, creds: RegistryCreds | None = None) -> dict[str, Any]:
         """Chart.yaml of the chart at `tag`: from Helm's config blob when it has name and version
         (small), else from `<chart>/Chart.yaml` in the chart layer."""
+        manifest = await self._chart_manifest(ref, tag, creds)
+        config, layers = manifest["config"], manifest["layers"]
+        try:
+            if config.get("mediaType") == oci_charts.HELM_CONFIG_MEDIA_TYPE:
+                blob = await self._blob(ref, creds, config, MAX_CONFIG_BYTES)
+                metadata = oci_charts.metadata_from_config(blob)
+                if metadata is not None:
+                    return metadata
+            tarball = await self._blob(ref, creds, _chart_layer(ref, tag, config, layers), self._max_chart_bytes)
+            return oci_charts.metadata_from_tarball(tarball)
+        except oci_charts.ChartFormatError as exc:
+            raise RegistryError(f"{ref}:{tag}: {exc}") from None
+
+    async def chart_layer(
+        self, ref: OciRef, tag: str, creds: RegistryCreds | None = None, *, cached: Callable[[str], bool] | None = None
+    ) -> tuple[str, bytes | None]:
+        """The digest and bytes of the packaged chart at `tag` (its `...chart.content.v1.tar+gzip` layer, size-capped
+        and digest-checked); the bytes are None, and not downloaded, when `cached(digest)` says the caller has them."""
+        manifest = await self._chart_manifest(ref, tag, creds)
+        layer = _chart_layer(ref, tag, manifest["config"], manifest["layers"])
+        digest = str(layer.get("digest") or "")
+        if cached is not None and cached(digest):
+            return digest, None
+        return digest, await self._blob(ref, creds, layer, self._max_chart_bytes)
+
+    async def created(self, ref: OciRef, tag: str, creds: RegistryCreds | None = None) -> str | None:
+        """When the chart at `tag` was created: the manifest's `org.opencontainers.image.created` annotation, else
+        the same annotation (or `created`) in its config blob; None when neither says."""
+        manifest = await self._chart_manifest(ref, tag, creds)
+        annotations = manifest.get("annotations")
+        if isinstance(annotations, dict) and isinstance(annotations.get(CREATED_ANNOTATION), str):
+            return str(annotations[CREATED_ANNOTATION])
+        try:
+            config = json.loads(await self._blob(ref, creds, manifest["config"], MAX_CONFIG_BYTES))
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if not isinstance(config, dict):
+            return None
+        inner = config.get("annotations")
+        value = inner.get(CREATED_ANNOTATION) if isinstance(inner, dict) else config.get("created")
+        return value if isinstance(value, str) else None
+
+    async def _chart_manifest(self, ref: OciRef, tag: str, creds: RegistryCreds | None) -> dict[str, Any]:
+        """The image manifest at `tag`, checked to have a config and layers (an index is not a chart)."""
         reply = await self._call(
             "GET", self._manifest_url(ref, tag), ref, creds, accept=MANIFEST_ACCEPT, cap=MAX_JSON_BYTES
         )
@@ -154,24 +202,9 @@ class OciClient:
         media_type = manifest.get("mediaType") or reply.headers.get("Content-Type", "")
         if media_type in (OCI_INDEX, DOCKER_MANIFEST_LIST):
             raise RegistryError(f"{ref}:{tag} is an image index, not a Helm chart")
-        config = manifest.get("config")
-        layers = manifest.get("layers")
-        if not isinstance(config, dict) or not isinstance(layers, list):
+        if not isinstance(manifest.get("config"), dict) or not isinstance(manifest.get("layers"), list):
             raise RegistryError(f"{ref}:{tag}: the manifest has no config or layers")
-        try:
-            if config.get("mediaType") == oci_charts.HELM_CONFIG_MEDIA_TYPE:
-                blob = await self._blob(ref, creds, config, MAX_CONFIG_BYTES)
-                metadata = oci_charts.metadata_from_config(blob)
-                if metadata is not None:
-                    return metadata
-            chart_types = (oci_charts.HELM_CHART_MEDIA_TYPE, *oci_charts.LEGACY_CHART_MEDIA_TYPES)
-            layer = next((x for x in layers if isinstance(x, dict) and x.get("mediaType") in chart_types), None)
-            if layer is None:
-                raise RegistryError(f"{ref}:{tag} is not a Helm chart (config media type {config.get('mediaType')!r})")
-            tarball = await self._blob(ref, creds, layer, self._max_chart_bytes)
-            return oci_charts.metadata_from_tarball(tarball)
-        except oci_charts.ChartFormatError as exc:
-            raise RegistryError(f"{ref}:{tag}: {exc}") from None
+        return manifest
 
     def _manifest_url(self, ref: OciRef, tag: str) -> yarl.URL:
         try:
@@ -200,6 +233,8 @@ class OciClient:
     ) -> _Reply:
         """One request with authentication: cached token or Basic first, then answer 401 challenges
         once per scheme. Returns any non-401 reply; the caller decides what a status means."""
+        if creds is not None and urls.sends_in_clear(ref.base_url):
+            raise RegistryError(urls.https_required(str(ref), ref.base_url))
         key: oci_auth.TokenKey = (ref.registry, ref.pull_scope, creds)
         headers = {"Accept": accept}
         token = self._tokens.get(key)
@@ -222,7 +257,6 @@ class OciClient:
                     challenges["bearer"],
                     creds,
                     default_scope=ref.pull_scope,
-                    allow_plain_http=ref.insecure,
                     client_timeout=self._timeout,
                 )
                 self._tokens.put(key, token, ttl)
@@ -248,7 +282,7 @@ class OciClient:
                         body = await _read_capped(resp, cap, ref) if ok else await _read_error_body(resp)
                         return _Reply(resp.status, resp.headers, body, resp.url)
             except (aiohttp.ClientError, TimeoutError) as exc:
-                raise RegistryError(f"{ref}: {method} {_safe_url(url)}: {_describe(exc)}") from None
+                raise RegistryError(f"{ref}: {method} {urls.sanitize(str(url))}: {_describe(exc)}") from None
             await self._sleep(delay)
         raise AssertionError("unreachable: the last attempt returns")
 
@@ -271,10 +305,18 @@ async def _read_capped(resp: aiohttp.ClientResponse, cap: int, ref: OciRef) -> b
         return b""
     if resp.content_length is not None and resp.content_length > cap:
         raise RegistryError(f"{ref}: answer of {resp.content_length} bytes is over the {cap}-byte limit")
-    body = await resp.content.read(cap + 1)
-    if len(body) > cap:
+    # read(n) returns what has arrived so far, not n bytes: read until the end or just past the cap.
+    chunks: list[bytes] = []
+    size = 0
+    while size <= cap:
+        chunk = await resp.content.read(cap + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > cap:
         raise RegistryError(f"{ref}: answer is over the {cap}-byte limit")
-    return body
+    return b"".join(chunks)
 
 
 async def _read_error_body(resp: aiohttp.ClientResponse) -> bytes:
@@ -295,11 +337,21 @@ def _ok(reply: _Reply, ref: OciRef, doing: str) -> bytes:
     raise RegistryError(f"{ref}: {doing} failed: HTTP {reply.status}{detail}", reply.status)
 
 
+def _chart_layer(ref: OciRef, tag: str, config: Mapping[str, Any], layers: list[Any]) -> Mapping[str, Any]:
+    chart_types = (oci_charts.HELM_CHART_MEDIA_TYPE, *oci_charts.LEGACY_CHART_MEDIA_TYPES)
+    layer = next((x for x in layers if isinstance(x, dict) and x.get("mediaType") in chart_types), None)
+    if layer is None:
+        raise RegistryError(f"{ref}:{tag} is not a Helm chart (config media type {config.get('mediaType')!r})")
+    return layer
+
+
 def _json_object(body: bytes, ref: OciRef, what: str) -> dict[str, Any]:
     try:
         loaded = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise RegistryError(f"{ref}: the {what} is not JSON") from None
+    except RecursionError:  # a small body can nest deeper than the interpreter's stack
+        raise RegistryError(f"{ref}: the {what} is JSON nested too deeply") from None
     if not isinstance(loaded, dict):
         raise RegistryError(f"{ref}: the {what} is not a JSON object")
     return loaded
@@ -315,10 +367,6 @@ def _next_link(reply: _Reply) -> yarl.URL | None:
             if target.startswith("<") and target.endswith(">") and "rel=next" in rels:
                 return reply.url.join(yarl.URL(target[1:-1]))
     return None
-
-
-def _safe_url(url: yarl.URL) -> str:
-    return str(url.with_query(None).with_user(None).with_password(None))
 
 
 def _describe(exc: BaseException) -> str:

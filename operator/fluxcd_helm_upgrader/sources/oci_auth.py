@@ -29,6 +29,8 @@ from typing import Any
 import aiohttp
 import yarl
 
+from fluxcd_helm_upgrader.structs import urls
+
 # The token spec says a token without `expires_in` lives 60 seconds.
 DEFAULT_TOKEN_TTL = 60.0
 # Refresh a little early so a token does not expire between the cache check and the request.
@@ -88,7 +90,7 @@ def registry_creds_from_secret(data: Mapping[str, bytes], host: str) -> Registry
 def _creds_from_dockerconfig(raw: bytes, key: str, host: str) -> RegistryCreds | None:
     try:
         config = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise RegistryError(f"secret key {key} is not valid JSON") from None
     if not isinstance(config, dict):
         raise RegistryError(f"secret key {key} is not a JSON object")
@@ -206,13 +208,12 @@ async def fetch_token(
     creds: RegistryCreds | None,
     *,
     default_scope: str,
-    allow_plain_http: bool,
     client_timeout: aiohttp.ClientTimeout,
 ) -> tuple[str, float]:
     """Run the token flow for a Bearer challenge; return (token, time-to-live in seconds).
 
     The challenge's own scope wins; `default_scope` (repository:<name>:pull) covers registries that
-    omit it. Credentials go to a plain-http realm only when the source itself is `insecure`.
+    omit it. Credentials go to a plain-http realm only on a loopback address (`structs.urls`).
     """
     realm = challenge.params.get("realm", "")
     try:
@@ -221,8 +222,10 @@ async def fetch_token(
         url = yarl.URL()
     if url.scheme not in ("http", "https") or not url.host:
         raise RegistryError("registry sent a Bearer challenge without a usable realm", 401)
-    if url.scheme == "http" and creds is not None and not allow_plain_http:
-        raise RegistryError(f"refusing to send credentials to the plain-http token realm {url.host}", 401)
+    if creds is not None and urls.sends_in_clear(str(url)):
+        raise RegistryError(
+            f"refusing to send credentials to the plain-http token realm {url.host}: https is required", 401
+        )
     query: list[tuple[str, str]] = []
     if challenge.params.get("service"):
         query.append(("service", challenge.params["service"]))
@@ -244,7 +247,7 @@ async def fetch_token(
         raise RegistryError(f"{where}: {reason}", status)
     try:
         answer = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise RegistryError(f"{where}: answer is not JSON", status) from None
     if not isinstance(answer, dict):
         raise RegistryError(f"{where}: answer is not a JSON object", status)

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from fluxcd_helm_upgrader.checking import safe_yaml
+
 HELM_CONFIG_MEDIA_TYPE = "application/vnd.cncf.helm.config.v1+json"
 HELM_CHART_MEDIA_TYPE = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
 # Helm 3.0-3.7's experimental OCI support used this layer type.
@@ -36,8 +38,8 @@ def metadata_from_config(blob: bytes) -> dict[str, Any] | None:
     """Chart.yaml fields from Helm's config blob; None when it lacks a name and version."""
     try:
         loaded = json.loads(blob)
-    except (ValueError, UnicodeDecodeError):
-        raise ChartFormatError("the Helm config blob is not JSON") from None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ChartFormatError("the Helm config blob is not JSON (or nests too deeply)") from None
     if not isinstance(loaded, dict):
         raise ChartFormatError("the Helm config blob is not a JSON object")
     if not loaded.get("name") or not loaded.get("version"):
@@ -46,7 +48,7 @@ def metadata_from_config(blob: bytes) -> dict[str, Any] | None:
 
 
 def metadata_from_tarball(blob: bytes) -> dict[str, Any]:
-    """Chart.yaml of a packaged chart (`<chart>/Chart.yaml` at depth one), parsed with safe_load."""
+    """Chart.yaml of a packaged chart (`<chart>/Chart.yaml` at depth one), parsed with the bounded loader."""
     reader = _CappedReader(gzip.GzipFile(fileobj=io.BytesIO(blob)), MAX_UNPACKED_BYTES)
     try:
         # Stream mode ("r|"): members are read in order and Helm writes Chart.yaml first, so a
@@ -69,7 +71,9 @@ def metadata_from_tarball(blob: bytes) -> dict[str, Any]:
 
 def _parse_chart_yaml(raw: bytes) -> dict[str, Any]:
     try:
-        loaded = yaml.safe_load(raw)
+        loaded = safe_yaml.load(raw)
+    except safe_yaml.UnsafeYAML as exc:
+        raise ChartFormatError(f"Chart.yaml is refused: {exc}") from None
     except yaml.YAMLError:
         raise ChartFormatError("Chart.yaml is not valid YAML") from None
     if not isinstance(loaded, dict):

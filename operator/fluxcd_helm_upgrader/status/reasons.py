@@ -25,10 +25,13 @@ PULL_REQUEST_OPEN = "PullRequestOpen"
 PULL_REQUEST_MERGED = "PullRequestMerged"
 PULL_REQUEST_CLOSED = "PullRequestClosed"
 UPGRADE_APPLIED = "UpgradeApplied"
-MANIFEST_NOT_FOUND = "ManifestNotFound"
+MANIFEST_NOT_FOUND = "ManifestNotFound"  # also: a path that resolves outside the checkout (never read)
 MANIFEST_AMBIGUOUS = "ManifestAmbiguous"
 GIT_FAILED = "GitFailed"
 FORGE_FAILED = "ForgeFailed"
+NOT_OWNED = "NotOwned"  # not owned by the config (no ownerReference with its uid): never acted on
+OUT_OF_SCOPE = "OutOfScope"  # its release is not in the config's scope: never acted on
+TARGET_NOT_ALLOWED = "TargetNotAllowed"  # spec.targetVersion is not what the last check allowed: not pushed
 
 # Per-release failure reasons listed in UpgraderConfig status.failedReleases.
 SOURCE_NOT_FOUND = "SourceNotFound"
@@ -38,3 +41,9 @@ INDEX_INVALID = "IndexInvalid"
 CHART_NOT_FOUND = "ChartNotFound"
 AUTH_FAILED = "AuthFailed"
 RANGE_UNSUPPORTED = "RangeUnsupported"
+INVALID_VERSION = "InvalidVersion"  # the version or range in Git is not one (too long, not semver, not a range)
+HTTPS_REQUIRED = "HttpsRequired"  # credentials would go over plain http to a non-loopback host
+SCOPE_OVERLAP = "ScopeOverlap"  # an older UpgraderConfig in this namespace covers the release (also a config reason)
+# An unexpected error while checking this one release (resolving, deciding, reading its source); the message names
+# the error. The other releases are still checked: this is the per-release boundary of `cycles.running`.
+CHECK_FAILED = "CheckFailed"

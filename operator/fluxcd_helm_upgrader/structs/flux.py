@@ -6,6 +6,7 @@ works on immutable values instead of live Kopf bodies. Only the fields the opera
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,9 @@ class HelmRelease:
     uses_chart_ref: bool = False  # True when the chart comes from spec.chartRef
     deployed_version: str | None = None  # status.history[0].chartVersion or lastAttemptedRevision
     kustomization: tuple[str, str] | None = None  # (namespace, name) from kustomize-controller labels
+    values: Mapping[str, Any] = field(default_factory=dict)  # spec.values (the upgrade risk compares them)
+    values_from: bool = False  # spec.valuesFrom is set (not read: it names ConfigMaps and Secrets)
+    upgrade_crds: str = "Skip"  # spec.upgrade.crds: what helm-controller does with crds/ on upgrade
 
     @property
     def key(self) -> str:
@@ -102,13 +106,17 @@ def _meta(body: Mapping[str, Any]) -> tuple[str, str, Mapping[str, Any]]:
     return str(meta.get("namespace") or ""), str(meta.get("name") or ""), meta
 
 
-def _ref(ref: Any, default_namespace: str, default_kind: str | None = None) -> ObjectRef | None:
+def _ref(
+    ref: Any, default_namespace: str, default_kind: str | None = None, *, local: bool = False
+) -> ObjectRef | None:
+    """A reference; `local` ones (Flux's LocalHelmChartSourceReference) have no namespace: always the object's."""
     if not isinstance(ref, Mapping) or not ref.get("name"):
         return None
     kind = ref.get("kind") or default_kind
     if not kind:
         return None
-    return ObjectRef(str(kind), str(ref.get("namespace") or default_namespace), str(ref["name"]))
+    namespace = default_namespace if local else str(ref.get("namespace") or default_namespace)
+    return ObjectRef(str(kind), namespace, str(ref["name"]))
 
 
 def _secret(spec: Mapping[str, Any], key: str) -> str | None:
@@ -136,6 +144,9 @@ def helm_release(body: Mapping[str, Any]) -> HelmRelease:
         uses_chart_ref=isinstance(chart_ref, Mapping),
         deployed_version=_deployed_version(body.get("status") or {}),
         kustomization=_kustomization(meta, namespace),
+        values=copy.deepcopy(dict(spec["values"])) if isinstance(spec.get("values"), Mapping) else {},
+        values_from=bool(spec.get("valuesFrom")),
+        upgrade_crds=str((spec.get("upgrade") or {}).get("crds") or "Skip"),
     )
 
 
@@ -199,7 +210,7 @@ def helm_chart(body: Mapping[str, Any]) -> HelmChart:
         name=name,
         chart=str(spec.get("chart") or ""),
         version=str(spec.get("version") or ""),
-        source=_ref(spec.get("sourceRef"), namespace),
+        source=_ref(spec.get("sourceRef"), namespace, local=True),  # a HelmChart's source is in its namespace
         kustomization=_kustomization(meta, namespace),
     )
 

@@ -23,6 +23,7 @@ class FakeRegistry:
 
     def __init__(self, tags: dict[str, list[str]], down: frozenset[str] = frozenset()) -> None:
         self.tags, self.down = tags, down
+        self.times: dict[str, str] = {}  # tag -> org.opencontainers.image.created
         self.calls: list[tuple[str, str, oci.RegistryCreds | None]] = []
 
     async def list_tags(self, ref: oci.OciRef, creds: oci.RegistryCreds | None = None) -> list[str]:
@@ -36,6 +37,10 @@ class FakeRegistry:
     async def manifest_digest(self, ref: oci.OciRef, tag: str, creds: oci.RegistryCreds | None = None) -> str:
         self.calls.append(("digest", f"{ref.repository}:{tag}", creds))
         return NEW
+
+    async def created(self, ref: oci.OciRef, tag: str, creds: oci.RegistryCreds | None = None) -> str | None:
+        self.calls.append(("created", f"{ref.repository}:{tag}", creds))
+        return self.times.get(tag)
 
     async def chart_metadata(self, ref: oci.OciRef, tag: str, creds: oci.RegistryCreds | None = None) -> dict[str, Any]:
         # Asked only for proposals (the PR body's appVersion); not recorded in `calls`, which counts list/digest.
@@ -55,8 +60,9 @@ class FakeSecrets:
         return {"data": data}
 
 
-def _cfg() -> config_.UpgraderConfigSpec:
-    return config_.parse({"interval": "30m", "git": {"url": "file:///tmp/x.git"}, "pullRequests": {"provider": "none"}})
+def _cfg(**policy: Any) -> config_.UpgraderConfigSpec:
+    return config_.parse({"interval": "30m", "git": {"url": "file:///tmp/x.git"}, "pullRequests": {"provider": "none"},
+                          "policy": policy})  # fmt: skip
 
 
 def _release(name: str, chart_ref: dict[str, str] | None = None, **chart_spec: Any) -> flux.HelmRelease:
@@ -83,9 +89,10 @@ async def _run(
     fetcher: helm_http.IndexFetcher,
     secrets: FakeSecrets | None = None,
     skipped: dict[str, list[str]] | None = None,
+    **policy: Any,
 ) -> running.Outcome:
     return await running.run(
-        _cfg(), view, fetcher=fetcher, secrets_api=secrets or FakeSecrets({}), skipped_targets=skipped,
+        _cfg(**policy), view, fetcher=fetcher, secrets_api=secrets or FakeSecrets({}), skipped_targets=skipped,
         oci_client=registry,  # type: ignore[arg-type]
     )  # fmt: skip
 
@@ -162,3 +169,20 @@ async def test_credentials_come_from_the_secret_and_outages_fail_only_their_rele
     assert failed["gone"].reason == "ChartNotFound"
     assert failed["nosecret"].reason == "AuthFailed" and "apps/missing not found" in failed["nosecret"].message
     assert all(f.message.startswith(f"apps/{name}: OCIRepository apps/{name}") for name, f in failed.items())
+
+
+async def test_minimum_release_age_reads_the_push_time_only_of_the_tags_the_decision_reaches(
+    fetcher: helm_http.IndexFetcher,
+) -> None:
+    registry = FakeRegistry({"charts/podinfo": ["6.5.0", "6.6.0", "6.7.1_build.2", "7.0.0"]})
+    registry.times = {"7.0.0": "2999-01-01T00:00:00Z", "6.7.1_build.2": "2020-01-01T00:00:00Z"}
+    view = FluxView(
+        releases={("apps", "a"): _release("a", {"kind": "OCIRepository", "name": "tagged"})},
+        oci_repositories={("apps", "tagged"): _oci_repo("tagged", "charts/podinfo", {"tag": "6.5.0"})},
+    )
+    outcome = await _run(view, registry, fetcher, minimumReleaseAge="3d")
+    [checked] = outcome.checked
+    assert checked.target == "6.7.1_build.2"  # 7.0.0 is too young; the older one is old enough
+    assert [h.version for h in checked.held] == ["7.0.0"]
+    asked = [c[1] for c in registry.calls if c[0] == "created"]
+    assert asked == ["charts/podinfo:7.0.0", "charts/podinfo:6.7.1_build.2"]

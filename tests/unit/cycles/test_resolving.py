@@ -87,17 +87,32 @@ def test_digest_pins_without_a_followable_version_are_unsupported(ref: dict[str,
 def test_helm_chart_chart_ref_follows_its_repository_and_edits_the_helm_chart(oci: bool) -> None:
     url = "oci://ghcr.io/acme/charts" if oci else "https://charts.example.com"
     repo_spec = {"type": "oci", "url": url} if oci else {"url": url}
+    # A HelmChart's sourceRef is local (Flux's LocalHelmChartSourceReference has no namespace): the chart lives
+    # beside its HelmRepository; the release reaches it across namespaces through chartRef.namespace.
     view = _view(
         _obj("HelmRepository", "charts", repo_spec, namespace="flux-system"),
+        _obj("HelmChart", "web-chart", {"chart": "podinfo", "version": "6.x",
+                                        "sourceRef": {"kind": "HelmRepository", "name": "charts"}},
+             namespace="flux-system"),
+    )  # fmt: skip
+    got = resolving.resolve(_release({"kind": "HelmChart", "name": "web-chart", "namespace": "flux-system"}), view)
+    assert isinstance(got, resolving.OciChart if oci else resolving.HttpChart)
+    assert (got.chart, got.current) == ("podinfo", "6.x")
+    assert got.origin == resolving.Origin("HelmChart", "flux-system", "web-chart", url)
+    assert (got.edited.kind, got.edited.name, got.edited.field) == ("HelmChart", "web-chart", "spec.version")
+
+
+def test_a_helm_chart_source_is_always_in_the_charts_namespace() -> None:
+    """Flux has no sourceRef.namespace on a HelmChart (a real API server prunes it); a stray one is not followed."""
+    view = _view(
+        _obj("HelmRepository", "charts", {"url": "https://charts.example.com"}, namespace="flux-system"),
         _obj("HelmChart", "web-chart", {"chart": "podinfo", "version": "6.x",
                                         "sourceRef": {"kind": "HelmRepository", "name": "charts",
                                                       "namespace": "flux-system"}}),
     )  # fmt: skip
     got = resolving.resolve(_release({"kind": "HelmChart", "name": "web-chart"}), view)
-    assert isinstance(got, resolving.OciChart if oci else resolving.HttpChart)
-    assert (got.chart, got.current) == ("podinfo", "6.x")
-    assert got.origin == resolving.Origin("HelmChart", "apps", "web-chart", url)
-    assert (got.edited.kind, got.edited.name, got.edited.field) == ("HelmChart", "web-chart", "spec.version")
+    assert isinstance(got, resolving.Failure) and got.reason == "SourceNotFound", got
+    assert "apps/charts" in got.message
 
 
 @pytest.mark.parametrize(
@@ -136,3 +151,5 @@ def test_plans_from_a_proposal_spec() -> None:
 def test_repo_path_of_a_flux_kustomization() -> None:
     assert jobs.repo_path("./apps/staging/") == "apps/staging"
     assert jobs.repo_path("./") == "."
+    assert jobs.repo_path("/apps//prod") == "apps/prod"  # Flux reads an absolute spec.path from the source root
+    assert jobs.repo_path("./apps/../../etc") == "../etc"  # kept: the locator reports it as outside

@@ -19,6 +19,7 @@ from fluxcd_helm_upgrader import cli, metrics, settings
 from tests.unit.deploy import dockerfiles, rendering
 
 K8S_VERSION = "1.30.0"
+WEBHOOK_PORT = 9292  # deploy/ reserves it; UPGRADER_WEBHOOK_PORT=9292 turns the receiver on
 INSTALLS = {"cluster-wide": rendering.CLUSTER_WIDE, "namespaced": rendering.NAMESPACED}
 # Volume types the restricted Pod Security Standard allows.
 RESTRICTED_VOLUMES = {
@@ -217,13 +218,51 @@ def test_writable_paths_are_empty_dirs_and_env_names_are_real_settings() -> None
     container = pod["containers"][0]
     volumes = {volume["name"]: volume for volume in pod["volumes"]}
     mounts = {mount["mountPath"]: volumes[mount["name"]] for mount in container["volumeMounts"]}
-    assert set(mounts) == {"/tmp", str(settings.DEFAULT_CACHE_DIR)}
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    assert set(mounts) == {"/tmp", str(settings.DEFAULT_CACHE_DIR), env["UPGRADER_KEY_DIR"]}
     assert all("emptyDir" in volume for volume in mounts.values())
     known = {settings.env_name(field) for field in settings.Settings.__dataclass_fields__}
-    env = {item["name"]: item["value"] for item in container["env"]}
     assert set(env) <= known, f"unknown settings: {set(env) - known}"
-    # The values given must be ones the operator accepts.
-    settings.Settings.from_env({name: value for name, value in env.items() if name != "UPGRADER_CACHE_DIR"})
+    # The values given must be ones the operator accepts (directories are checked on the node, not here).
+    settings.Settings.from_env(
+        {name: value for name, value in env.items() if value is not None and not name.endswith("_DIR")}
+    )
+
+
+@pytest.mark.parametrize("install", sorted(INSTALLS))
+def test_key_material_lives_on_a_memory_backed_volume(install: str) -> None:
+    pod = pod_spec(rendering.render(INSTALLS[install]))
+    container = pod["containers"][0]
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == env["UPGRADER_KEY_DIR"]]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    assert volume["emptyDir"]["medium"] == "Memory"
+    assert volume["emptyDir"]["sizeLimit"], "a memory volume counts against the pod's memory: bound it"
+
+
+@pytest.mark.parametrize("install", sorted(INSTALLS))
+def test_the_operator_namespace_comes_from_the_pod(install: str) -> None:
+    container = pod_spec(rendering.render(INSTALLS[install]))["containers"][0]
+    (item,) = [e for e in container["env"] if e["name"] == settings.env_name("namespace")]
+    assert item == {"name": "UPGRADER_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}
+
+
+@pytest.mark.parametrize("install", sorted(INSTALLS))
+def test_network_policy_admits_only_the_metrics_and_webhook_ports(install: str) -> None:
+    objects = rendering.render(INSTALLS[install])
+    policy = rendering.one(objects, "NetworkPolicy")
+    deployment = rendering.one(objects, "Deployment")
+    assert policy["metadata"]["namespace"] == deployment["metadata"]["namespace"]
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
+    assert policy["spec"]["policyTypes"] == ["Ingress"]  # egress stays open: registries, Git, the API server
+    (rule,) = policy["spec"]["ingress"]
+    assert "from" not in rule  # scrapers and webhook senders may be anywhere; the ports are what is limited
+    allowed = {(port["port"], port["protocol"]) for port in rule["ports"]}
+    assert allowed == {("metrics", "TCP"), ("webhook", "TCP")}
+    ports = {port["name"]: port["containerPort"] for port in pod_spec(objects)["containers"][0]["ports"]}
+    assert ports["metrics"] == settings.Settings().metrics_port
+    assert ports["webhook"] == WEBHOOK_PORT  # the port README tells users to set UPGRADER_WEBHOOK_PORT to
 
 
 def test_resources_are_requested_and_memory_is_limited() -> None:

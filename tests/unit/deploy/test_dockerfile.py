@@ -242,3 +242,60 @@ def test_everything_the_dockerfile_copies_is_in_the_build_context(
         for file in files:
             relative = file.relative_to(REPO_ROOT).as_posix()
             assert not ignore.excluded(relative), f"{relative} is copied by the Dockerfile but .dockerignore drops it"
+
+
+# --- dependencies come from a hashed lock file ------------------------------------------------------------------
+
+LOCK = REPO_ROOT / "requirements.lock"
+PINNED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
+
+
+def locked() -> dict[str, tuple[str, list[str]]]:
+    """name (normalised) -> (version, sha256 hashes) of every pin in requirements.lock."""
+    from packaging.utils import canonicalize_name
+
+    entries: dict[str, tuple[str, list[str]]] = {}
+    current: str | None = None
+    for line in LOCK.read_text().splitlines():
+        match = PINNED.match(line)
+        if match:
+            current = str(canonicalize_name(match.group(1)))
+            entries[current] = (match.group(2), [])
+        elif current and line.strip().startswith("--hash=sha256:"):
+            entries[current][1].append(line.strip().removeprefix("--hash=sha256:").rstrip(" \\"))
+    return entries
+
+
+def test_the_image_installs_dependencies_only_from_the_hashed_lock(dockerfile: dockerfiles.Dockerfile) -> None:
+    runs = " ".join(run.args for stage in dockerfile.stages for run in stage.all("RUN"))
+    assert "--require-hashes -r requirements.lock" in runs
+    # The project itself is installed without resolving anything again.
+    assert "--no-deps" in runs
+    copied = [c.words()[:-1] for stage in dockerfile.stages for c in stage.all("COPY") if "from" not in c.flags()]
+    assert any("requirements.lock" in group for group in copied)
+
+
+def test_every_runtime_dependency_is_locked_with_hashes_and_satisfies_pyproject() -> None:
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    pins = locked()
+    dependencies = pyproject()["project"]["dependencies"]  # type: ignore[index]
+    assert isinstance(dependencies, list)
+    for text in dependencies:
+        requirement = Requirement(text)
+        name = str(canonicalize_name(requirement.name))
+        assert name in pins, f"{requirement.name} is not in requirements.lock: refresh it (see the README)"
+        version = pins[name][0]
+        assert requirement.specifier.contains(version, prereleases=True), f"{name}=={version} breaks {text!r}"
+    assert all(hashes and all(len(h) == 64 for h in hashes) for _, hashes in pins.values())
+
+
+def test_aiohttp_has_the_decompression_bomb_fix() -> None:
+    # CVE-2025-69223: auto-decompressed bodies were not size-capped before aiohttp 3.13.3.
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    (aiohttp,) = [Requirement(t) for t in pyproject()["project"]["dependencies"] if t.startswith("aiohttp")]  # type: ignore[index]
+    assert not aiohttp.specifier.contains("3.13.2") and aiohttp.specifier.contains("3.13.3")
+    assert Version(locked()["aiohttp"][0]) >= Version("3.13.3")

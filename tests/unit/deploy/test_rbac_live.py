@@ -16,7 +16,7 @@ from fluxcd_helm_upgrader.emulator import server
 from tests.e2e import harness, prs
 from tests.unit.deploy import rendering
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("backend")]
 
 
 def cluster_role_rules() -> list[dict[str, Any]]:
@@ -57,7 +57,7 @@ async def test_cluster_wide_rbac_is_enough_for_the_whole_flow(tmp_path: Path) ->
         async with s.local.run_operator():
             await harness.wait_for(lambda: s.phase("apps.podinfo") == "Open", what="podinfo PR under the ClusterRole")
         assert [p.head for p in s.github.pull_requests()].count("helm-upgrader/apps/podinfo") == 1
-        assert forbidden(s.local.api.failures) == set()
+        assert forbidden(s.local.failures) == set()
 
 
 # Kopf 1.45 would list namespaces cluster-wide in namespaced mode and retry the 403 for about a minute; the
@@ -70,9 +70,9 @@ async def test_namespaced_rbac_is_enough_for_the_whole_flow(tmp_path: Path) -> N
         s.local.apply(s.config())
         async with s.local.run_operator(namespaces=watched):
             await harness.wait_for(lambda: s.phase("apps.podinfo") == "Open", what="podinfo PR under the Roles")
-        assert not any(e.status == 403 and e.resource == "namespaces" for e in s.local.api.failures)
+        assert not any(e.status == 403 and e.resource == "namespaces" for e in s.local.failures)
         assert [p.head for p in s.github.pull_requests()].count("helm-upgrader/apps/podinfo") == 1
-        refused = forbidden(s.local.api.failures)
+        refused = forbidden(s.local.failures)
     # Kopf may still try a cluster-wide CRD watch, be refused and carry on (permissions.py says why); nothing
     # namespaced may be refused.
     cluster_only = {

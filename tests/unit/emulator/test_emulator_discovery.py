@@ -84,3 +84,19 @@ async def test_crd_created_over_http_becomes_servable(http: aiohttp.ClientSessio
         pass
     status, _ = await _get(http, "/apis/multi.example.com/v1/namespaces/default/things")
     assert status == 404
+
+
+async def test_a_crd_that_describes_metadata_is_refused_like_kube_apiserver(http: aiohttp.ClientSession) -> None:
+    """Found by running our own CRDs on a real kube-apiserver: it owns ObjectMeta and refuses a CRD whose schema
+    says more about `metadata` than its type (a description included)."""
+    crd = support.widget_crd_versions(["v1"], unserved=[])
+    schema = {"type": "object", "properties": {"metadata": {"type": "object", "description": "Standard metadata."}}}
+    crd["spec"]["versions"][0]["schema"] = {"openAPIV3Schema": schema}
+    async with http.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", json=crd) as response:
+        body = await response.json()
+    assert response.status == 422, body
+    assert "properties[metadata]: Forbidden: must not specify anything other than name and generateName" in (
+        body["message"]
+    )
+    status, _ = await _get(http, "/apis/multi.example.com/v1/namespaces/default/things")
+    assert status == 404

@@ -72,7 +72,7 @@ async def test_custom_resources_list_as_a_table_of_their_printer_columns(api: Ap
     assert ready["cells"][:3] == ["ready", "True", 3]
     assert ready["cells"][3].endswith("y") or ready["cells"][3].endswith("d")  # years since 2020, like `5y`
     assert ready["cells"][4] == '{"tier":"web"}'
-    assert bare["cells"][:5] == ["bare", None, None, None, None]  # missing fields are null cells (`<none>`)
+    assert bare["cells"][:5] == ["bare", None, None, None, None]  # missing fields: null cells
     assert bare["cells"][5].endswith("s")  # created a moment ago
     assert ready["object"] == {
         "kind": "PartialObjectMetadata",

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from fluxcd_helm_upgrader.checking import risk
 from fluxcd_helm_upgrader.forges import texts
 
 FACTS = texts.Facts(
@@ -226,3 +227,46 @@ def test_long_single_entry_is_cut() -> None:
     body = texts.body(FACTS, [("6.7.1", [texts.Change(kind="fixed", description="y" * 5000)])])
     assert "y" * texts.DESCRIPTION_LIMIT + "…" in body
     assert "y" * (texts.DESCRIPTION_LIMIT + 1) not in body
+
+
+# --- the "Upgrade risk" section ---------------------------------------------------------------------
+
+
+def _risk(**kwargs: object) -> risk.Risk:
+    defaults: dict[str, object] = {"level": "High", "from_version": "6.5.0", "to_version": "7.0.0"}
+    return risk.Risk(**{**defaults, **kwargs})  # type: ignore[arg-type]
+
+
+def test_risk_section_lists_level_findings_paths_and_cluster_version() -> None:
+    findings = (
+        risk.Finding("ValueRemoved", "the release sets service.port, which podinfo 7.0.0 no longer has",
+                     risk.Severity.HIGH, "service.port"),
+        risk.Finding("KubeVersion", "requires kubeVersion '>=1.32.0-0'; the cluster runs v1.31.0", risk.Severity.HIGH),
+    )  # fmt: skip
+    body = texts.body(dataclasses.replace(FACTS, risk=_risk(findings=findings, cluster_version="v1.31.0")))
+    section = body[body.index("### Upgrade risk: High") :]
+    assert "Both charts compared (`6.5.0` → `7.0.0`) with this release's values on Kubernetes `v1.31.0`." in section
+    assert "- **ValueRemoved** `service.port`: the release sets service.port, which podinfo 7.0.0 no longer has" in (
+        section
+    )
+    assert "- **KubeVersion**: requires kubeVersion '&gt;=1.32.0-0'; the cluster runs v1.31.0" in section
+    assert body.index("### Upgrade risk") < body.index("<!-- fluxcd-helm-upgrader:")
+
+
+def test_risk_section_escapes_chart_text_markdown_injection_does_not_work() -> None:
+    hostile = "x\n\n# Approved by security <img src=x onerror=alert(1)> [click](javascript:alert(1)) @octocat | a"
+    finding = risk.Finding("SchemaViolation", hostile, risk.Severity.HIGH, "a`b\nc")
+    body = texts.body(dataclasses.replace(FACTS, risk=_risk(findings=(finding,), notes=("**bold** note",))))
+    line = next(x for x in body.splitlines() if x.startswith("- **SchemaViolation**"))
+    assert "<img" not in body and "&lt;img" in line
+    assert "\\[click\\]" in line and "](javascript" not in body.replace("\\]", "")
+    assert "@\u200boctocat" in line and "\\|" in line
+    assert not re.search(r"^# Approved", body, flags=re.M)
+    assert "``a`b c``" in line  # the path stays one code span, whatever it holds
+    assert "_Not checked: \\*\\*bold\\*\\* note_" in body
+
+
+def test_unknown_risk_says_why() -> None:
+    body = texts.body(dataclasses.replace(FACTS, risk=_risk(level="Unknown", reason="HTTP 404 fetching x.tgz")))
+    assert "### Upgrade risk: Unknown" in body
+    assert "The risk could not be assessed (`6.5.0` → `7.0.0`): HTTP 404 fetching x.tgz" in body

@@ -185,7 +185,7 @@ def test_unresolved_credentials_are_refused_by_git_env() -> None:
 
 def test_redact_strips_userinfo_and_secrets() -> None:
     text = f"fatal: unable to access 'https://bot:{CANARY}@h/x.git/': token {CANARY} rejected"
-    expected = "fatal: unable to access 'https://***@h/x.git/': token *** rejected"
+    expected = "fatal: unable to access 'https://h/x.git/': token *** rejected"
     assert credentials.redact(text, (CANARY,)) == expected
 
 

@@ -163,3 +163,10 @@ def test_verification_catches_a_wrong_rendering(monkeypatch: pytest.MonkeyPatch)
 )
 def test_plain_is_safe(value: str, safe: bool) -> None:
     assert editing.plain_is_safe(value) is safe
+
+
+@pytest.mark.parametrize("depth", [150, 900])
+def test_deeply_nested_files_are_refused_before_ruamel_parses_them(depth: int) -> None:
+    data = ("version: 1.0.0\nvalues: " + "[" * depth + "]" * depth + "\n").encode()
+    with pytest.raises(editing.EditError, match="nesting is deeper"):
+        editing.edit_scalars(data, [editing.ScalarEdit(0, ("version",), "1.0.0", "2.0.0")])

@@ -302,3 +302,21 @@ def test_fleet_dev_team_legacy_patches_strategic_merge() -> None:
     target = locating.Target("HelmRelease", "podinfo", "apps")
     location = locating.locate(fleet, target, kustomization_path="production")
     assert (location.path, location.current) == ("production/podinfo-values.yaml", ">=1.0.0")
+
+
+BOMB_LABELS = "".join(
+    f"    l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]\n" for i in range(1, 7)
+)
+
+
+def test_an_alias_bomb_in_a_git_manifest_is_skipped_not_expanded(tmp_path: Path) -> None:
+    # Constructing shares the nodes, but reading labels (str() of each) would walk 10**6 elements per file.
+    bomb = RELEASE.format(version="6.5.0").replace(
+        "  namespace: podinfo\n",
+        "  namespace: podinfo\n  labels:\n    l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n" + BOMB_LABELS,
+    )
+    root = write(tmp_path, {"apps/podinfo.yaml": RELEASE.format(version="6.5.0"), "bombs/podinfo.yaml": bomb})
+    location = locating.locate(root, TARGET)
+    assert location.path == "apps/podinfo.yaml"
+    with pytest.raises(locating.NotFound, match=r"unparsable file\(s\) skipped: bombs/podinfo\.yaml"):
+        locating.locate(root, TARGET, search_path="bombs")

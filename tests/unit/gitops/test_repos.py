@@ -94,7 +94,7 @@ def remote(tmp_path: Path) -> Remote:
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> repos.Workspace:
-    return repos.Workspace(tmp_path / "cache", network_timeout=30, local_timeout=30)
+    return repos.Workspace(tmp_path / "cache", network_timeout=30, local_timeout=30, allow_file_urls=True)
 
 
 ANON = credentials.Anonymous()
@@ -112,7 +112,7 @@ async def test_first_prepare_clones_the_remote_head_branch(
 
 async def test_default_branch_is_whatever_the_remote_head_names(tmp_path: Path) -> None:
     remote = make_remote(tmp_path, default_branch="trunk")
-    repo = await repos.Workspace(tmp_path / "cache").prepare(remote.url, None, ANON)
+    repo = await repos.Workspace(tmp_path / "cache", allow_file_urls=True).prepare(remote.url, None, ANON)
     assert (repo.base_branch, repo.base_sha) == ("trunk", remote.sha("trunk"))
 
 
@@ -361,7 +361,7 @@ def silent_server() -> Iterator[int]:
 
 
 async def test_a_hanging_remote_times_out(tmp_path: Path, silent_server: int) -> None:
-    workspace = repos.Workspace(tmp_path / "cache", network_timeout=1.0)
+    workspace = repos.Workspace(tmp_path / "cache", network_timeout=1.0, allow_file_urls=True)
     url = f"http://user:hunter2secret@127.0.0.1:{silent_server}/fleet.git"
     with pytest.raises(repos.GitError) as err:
         await workspace.prepare(url, "main", ANON)
@@ -374,7 +374,7 @@ async def test_errors_never_show_url_userinfo(tmp_path: Path) -> None:
     with socket.socket() as sock:  # a port nobody listens on: connection refused
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    workspace = repos.Workspace(tmp_path / "cache", network_timeout=10)
+    workspace = repos.Workspace(tmp_path / "cache", network_timeout=10, allow_file_urls=True)
     with pytest.raises(repos.GitError) as err:
         await workspace.prepare(f"http://bob:s3cr3t-pw@127.0.0.1:{port}/fleet.git", None, ANON)
     assert err.value.kind == repos.ErrorKind.NETWORK
@@ -386,3 +386,22 @@ async def test_errors_never_show_url_userinfo(tmp_path: Path) -> None:
 async def test_unsupported_urls_are_rejected(workspace: repos.Workspace, url: str) -> None:
     with pytest.raises(credentials.CredentialError):
         await workspace.prepare(url, None, ANON)
+
+
+async def test_two_configs_never_share_a_working_copy(remote: Remote, workspace: repos.Workspace) -> None:
+    # Same repository and branch, two UpgraderConfigs (two tenants): two clones, keyed by the config's uid.
+    a = await workspace.prepare(remote.url, "main", ANON, owner="uid-of-config-a")
+    b = await workspace.prepare(remote.url, "main", ANON, owner="uid-of-config-b")
+    assert a.path != b.path
+    assert a.path.parent == b.path.parent == workspace.cache_dir
+    again = await workspace.prepare(remote.url, "main", ANON, owner="uid-of-config-a")
+    assert again.path == a.path
+
+
+async def test_file_urls_are_refused_unless_the_operator_allows_them(remote: Remote, tmp_path: Path) -> None:
+    strict = repos.Workspace(tmp_path / "strict-cache")
+    with pytest.raises(repos.GitError) as caught:
+        await strict.prepare(remote.url, "main", ANON)
+    assert caught.value.kind == repos.ErrorKind.REFUSED
+    assert "UPGRADER_ALLOW_FILE_GIT_URLS" in str(caught.value)
+    assert not strict.cache_dir.exists() or not any(strict.cache_dir.iterdir())

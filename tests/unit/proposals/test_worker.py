@@ -11,7 +11,9 @@ from fluxcd_helm_upgrader.proposals.worker import Job, WorkerPool
 
 def job(name: str, repo: str = "file:///a.git", **changes: object) -> Job:
     spec = config.parse({"git": {"url": repo}, "pullRequests": {"provider": "none"}})
-    return Job(namespace="flux-system", name=name, config_name="fleet", config=spec, **changes)  # type: ignore[arg-type]
+    return Job(
+        namespace="flux-system", name=name, config_name="fleet", config_uid="u1", config=spec, **changes  # type: ignore[arg-type]
+    )
 
 
 async def test_serial_per_repository_parallel_across() -> None:

@@ -69,11 +69,6 @@ def test_index_url_joins_with_or_without_slash(repo_url: str, expected: str) -> 
     assert helm_http.index_url(repo_url) == expected
 
 
-def test_redact_drops_userinfo_and_query_values() -> None:
-    shown = helm_http.redact("https://bob:hunter2@example.com/index.yaml?sig=abc")
-    assert shown == "https://example.com/index.yaml?REDACTED"
-
-
 async def test_etag_second_fetch_is_conditional_and_not_reparsed(fetcher: helm_http.IndexFetcher) -> None:
     parse = Parser()
     async with fx.local_server(static(INDEX, etag='"v1"')) as server:

@@ -163,12 +163,13 @@ def test_parse_challenges() -> None:
     ]
 
 
-async def test_no_credentials_to_a_plain_http_realm_of_a_tls_registry() -> None:
+async def test_no_credentials_to_a_plain_http_realm_on_another_host() -> None:
+    # Not even for an `insecure` registry: credentials cross the network in clear only to loopback.
     challenge = oci_auth.Challenge("bearer", {"realm": "http://auth.example.io/token"})
     async with aiohttp.ClientSession() as session:
-        with pytest.raises(oci.RegistryError, match="plain-http"):
+        with pytest.raises(oci.RegistryError, match=r"plain-http.*https is required"):
             await oci_auth.fetch_token(session, challenge, oci.RegistryCreds("u", "p"), default_scope="s",
-                                       allow_plain_http=False, client_timeout=oci.DEFAULT_TIMEOUT)
+                                       client_timeout=oci.DEFAULT_TIMEOUT)
 
 
 # --- tags -> versions ---------------------------------------------------------------------------
@@ -375,3 +376,15 @@ async def test_bad_tag_never_reaches_the_network() -> None:
     async with aiohttp.ClientSession() as session:
         with pytest.raises(oci.RegistryError, match="bad tag"):
             await oci.OciClient(session).manifest_digest(ref_for("127.0.0.1:9"), "../../etc")
+
+
+BOMB = b"apiVersion: v2\nname: podinfo\nversion: 6.5.0\nl0: &l0 [x, x, x, x, x, x, x, x, x, x]\n" + b"".join(
+    b"l%d: &l%d [" % (i, i) + b", ".join([b"*l%d" % (i - 1)] * 10) + b"]\n" for i in range(1, 7)
+) + b"appVersion: *l6\n"
+
+
+async def test_an_alias_bomb_in_chart_yaml_is_refused_not_expanded() -> None:
+    # appVersion would be a 10**7-element list: str() of it (for the PR body) must never run.
+    async with stand_in(artifact_server(b"{}", chart_tgz(BOMB))) as (host, _), aiohttp.ClientSession() as session:
+        with pytest.raises(oci.RegistryError, match="YAML bomb"):
+            await oci.OciClient(session).chart_metadata(ref_for(host), "6.5.0")
