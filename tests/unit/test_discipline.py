@@ -70,6 +70,14 @@ def test_hung_property(number):
 
 def test_the_next_one_still_runs():
     assert True
+
+
+@pytest.mark.timeout(1)
+def test_a_paused_step_is_not_counted():
+    from tests.support import discipline
+
+    with discipline.paused_timeout():  # e.g. building a peer, bounded by its own limit
+        time.sleep(2)
 """
 
 
@@ -93,12 +101,13 @@ def test_a_hung_test_fails_with_a_timeout_and_the_run_goes_on(tmp_path: Path) ->
     result = _run(tmp_path, HUNG)
     out = result.stdout
     assert result.returncode == 1, out + result.stderr
-    assert "4 failed, 1 passed" in out, out
+    assert "4 failed, 2 passed" in out, out
     assert "Timeout (>3.0s)" in out  # e2e: E2E_TIMEOUT
     assert "Timeout (>1.0s)" in out  # the ini default
     assert "Timeout (>2.0s)" in out  # the test's own marker wins
     assert "PropertyTimeout: Timeout (>4.0s)" in out  # hypothesis does not retry it: the run goes on
     assert "PASSED test_sample.py::test_the_next_one_still_runs" in out
+    assert "PASSED test_sample.py::test_a_paused_step_is_not_counted" in out
 
 
 def test_timeout_on_the_command_line_wins(tmp_path: Path) -> None:
