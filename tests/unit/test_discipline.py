@@ -2,8 +2,8 @@
 or an xfail is vague.
 
 Each case runs a small pytest session in a subprocess (pytest-timeout's alarm must not fight this session's own)
-with the project's collection hook and a short timeout, and asserts on the session's report. Starting that session
-imports what tests/conftest.py imports: seconds on a loaded machine, hence this module's own longer timeout.
+with the project's hooks and short timeouts, and asserts on the session's report. Starting a pytest session takes
+seconds on a loaded machine, hence this module's own longer timeout.
 """
 
 from __future__ import annotations
