@@ -156,8 +156,9 @@ NOT_GRANTED: tuple[Permission, ...] = (
     ),
 )
 
-# Every kubernetes-asyncio method the package calls (outside the API emulator and the demo), with the permission
-# that covers it as "group/resource verb". The test scans the source for such calls and fails on one missing here.
+# Every kubernetes-asyncio method the package calls (outside testkit/: the API emulator and the demo), with the
+# permission that covers it as "group/resource verb". The test scans the source for such calls and fails on one
+# missing here.
 CLIENT_CALLS: dict[str, str] = {
     "list_namespaced_custom_object": f"{kinds.GROUP}/{kinds.UPGRADE_PROPOSAL.plural} list",
     "get_namespaced_custom_object": f"{kinds.GROUP}/{kinds.UPGRADE_PROPOSAL.plural} get",

@@ -23,6 +23,7 @@ import aiohttp
 import pytest
 import yaml
 
+from tests import builders
 from tests.e2e import harness, prs
 from tests.support import apiserver, peers
 
@@ -133,7 +134,7 @@ async def test_namespaced_install_sees_only_its_namespaces_and_never_loops_on_40
         local = s.local
         assert isinstance(local, apiserver.RealCluster)
         admin = local.server.kubeconfig
-        local.apply(harness.helm_release("podinfo", "podinfo", "6.5.0", namespace="outside", repo="demo-charts"))
+        local.apply(builders.helm_release("podinfo", "podinfo", "6.5.0", namespace="outside", repo="demo-charts"))
         objects = install(DEPLOY / "namespaced", admin)
         assert "ClusterRole" not in {o["kind"] for o in objects}
         deployment = next(o for o in objects if o["kind"] == "Deployment")

@@ -30,9 +30,9 @@ from typing import Any
 import kopf
 import yaml
 
-from fluxcd_helm_upgrader import emulator
-from fluxcd_helm_upgrader.demo import cluster as demo_cluster
-from fluxcd_helm_upgrader.emulator import server as emulator_server
+from fluxcd_helm_upgrader.testkit import emulator
+from fluxcd_helm_upgrader.testkit.demo import cluster as demo_cluster
+from fluxcd_helm_upgrader.testkit.emulator import server as emulator_server
 from tests.support import kubehttp
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

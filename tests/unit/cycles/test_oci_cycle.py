@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,6 +13,8 @@ from fluxcd_helm_upgrader.cycles.view import FluxView
 from fluxcd_helm_upgrader.proposals import syncing, targets
 from fluxcd_helm_upgrader.sources import helm_http, oci
 from fluxcd_helm_upgrader.structs import flux
+from tests import builders
+from tests.fakes import FakeSecrets
 
 OLD, NEW = "sha256:" + "0" * 64, "sha256:" + "1" * 64
 
@@ -47,27 +48,13 @@ class FakeRegistry:
         return {"name": ref.repository.rsplit("/", 1)[-1], "version": tag, "appVersion": f"app-{tag}"}
 
 
-class FakeSecrets:
-    def __init__(self, secrets: dict[tuple[str, str], dict[str, bytes]]) -> None:
-        self.secrets = secrets
-
-    async def read_namespaced_secret(self, name: str, namespace: str) -> Any:
-        if (namespace, name) not in self.secrets:
-            error = Exception("not found")
-            error.status = 404  # type: ignore[attr-defined]
-            raise error
-        data = {k: base64.b64encode(v).decode() for k, v in self.secrets[(namespace, name)].items()}
-        return {"data": data}
-
-
 def _cfg(**policy: Any) -> config_.UpgraderConfigSpec:
     return config_.parse({"interval": "30m", "git": {"url": "file:///tmp/x.git"}, "pullRequests": {"provider": "none"},
                           "policy": policy})  # fmt: skip
 
 
 def _release(name: str, chart_ref: dict[str, str] | None = None, **chart_spec: Any) -> flux.HelmRelease:
-    spec: dict[str, Any] = {"chartRef": chart_ref} if chart_ref else {"chart": {"spec": chart_spec}}
-    return flux.helm_release({"metadata": {"namespace": "apps", "name": name}, "spec": spec})
+    return flux.helm_release(builders.release_spec(name, chart_ref, **chart_spec))
 
 
 def _oci_repo(name: str, repository: str, ref: dict[str, str], secret: str | None = None) -> flux.OCIRepository:

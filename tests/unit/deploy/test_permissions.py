@@ -16,9 +16,9 @@ from tests.unit.deploy import rendering
 
 Grant = tuple[str, str, str]  # (api group, resource[/subresource], verb)
 PACKAGE = rendering.REPO_ROOT / "operator" / "fluxcd_helm_upgrader"
-# Code that never runs in the deployed operator: the API emulator, the offline demo and the `scan` command
-# (run by a person with their own kubeconfig, not by the operator's service account).
-NOT_DEPLOYED = ("emulator", "demo", "scanning.py")
+# Code that never runs in the deployed operator: the testkit (API emulator, GitHub stand-in, offline demo) and the
+# `scan` command (run by a person with their own kubeconfig, not by the operator's service account).
+NOT_DEPLOYED = ("testkit", "scanning.py")
 CLIENT_CALL = re.compile(
     r"\.((?:list|read|get|create|patch|replace|delete|watch)_\w*(?:namespaced|cluster|for_all_namespaces)\w*)\("
 )

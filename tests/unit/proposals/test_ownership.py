@@ -10,20 +10,14 @@ import pytest
 from fluxcd_helm_upgrader import config, kube_events
 from fluxcd_helm_upgrader.proposals import ownership, publishing, targets
 from fluxcd_helm_upgrader.proposals.worker import Job
+from tests import builders
 
 ME = ownership.Config("flux-system", "fleet", "uid-1")
 
 
 def proposal(*, label: str | None = "fleet", owner: tuple[str, str] | None = None, target: str = "6.7.1") -> dict:
-    meta: dict[str, Any] = {"name": "apps.podinfo", "namespace": "flux-system", "labels": {}}
-    if label:
-        meta["labels"]["helmupgrader.io/config"] = label
-    if owner:
-        meta["ownerReferences"] = [{"apiVersion": "helmupgrader.io/v1alpha1", "kind": "UpgraderConfig",
-                                    "name": owner[0], "uid": owner[1], "controller": True}]  # fmt: skip
-    spec = {"configRef": {"name": label or "someone"}, "release": {"namespace": "apps", "name": "podinfo"},
-            "chart": "podinfo", "currentVersion": "6.5.0", "targetVersion": target}  # fmt: skip
-    return {"metadata": meta, "spec": spec, "status": {"phase": "Pending"}}
+    """A proposal labelled `label` (None: no label) and owned by `owner` (config name, uid; None: by nobody)."""
+    return builders.upgrade_proposal(config=label, owner=owner, target=target)
 
 
 @pytest.mark.parametrize(
