@@ -21,7 +21,7 @@ Who calls what:
     UpgradeProposals. Created proposals carry an ownerReference to their UpgraderConfig with
     `blockOwnerDeletion: true`, which the OwnerReferencesPermissionEnforcement admission plugin (on by
     default in OpenShift) allows only to whoever may `update` the owner's `/finalizers`;
-  - kube_events.py (the PR worker, proposals/publishing.py, which runs outside Kopf's handler context): create
+  - kube_events.py (the PR worker, proposals/processing.py, which runs outside Kopf's handler context): create
     one core/v1 Event per proposal transition, like Kopf's;
   - sources/secrets.py (via cycles/handling.py, sources/auth.py and proposals/access.py): get one Secret by the name a
     `secretRef` gives. Never list or watch: the operator cannot read Secrets nobody pointed it at;

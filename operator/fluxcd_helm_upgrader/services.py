@@ -16,7 +16,7 @@ from fluxcd_helm_upgrader import keyfiles, triggering, webhooks
 from fluxcd_helm_upgrader import metrics as metrics_
 from fluxcd_helm_upgrader import settings as settings_
 from fluxcd_helm_upgrader.gitops import repos
-from fluxcd_helm_upgrader.proposals import publishing, risking, worker
+from fluxcd_helm_upgrader.proposals import processing, publishing, risking, worker
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
 from fluxcd_helm_upgrader.sources import charts, helm_http, oci, secrets
 
@@ -58,7 +58,7 @@ class Services:
         )
 
         async def process(job: worker.Job) -> None:
-            await publishing.process(context, job)
+            await processing.process(context, job)
 
         return cls(
             settings=current,

@@ -1,6 +1,6 @@
 """The upgrade risk of one proposal, assessed by the Git worker right before it opens or updates the PR.
 
-Called by `proposals.publishing._publish` with the job's `Subject` (built by the check cycle, `cycles.subjects`):
+Called by `proposals.publishing.publish` with the job's `Subject` (built by the check cycle, `cycles.subjects`):
 both charts are fetched (`sources.charts`, read once per digest), the cluster's version is read from the API
 server's `/version` (at most once per `CLUSTER_VERSION_TTL`; it needs no RBAC: every authenticated client may read
 it), and the pure `checking.risk.assess` runs in a thread. The result goes into the same status patch that records

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from fluxcd_helm_upgrader import config, kube_events
-from fluxcd_helm_upgrader.proposals import ownership, publishing, targets
+from fluxcd_helm_upgrader.proposals import ownership, processing, publishing, targets
 from fluxcd_helm_upgrader.proposals.worker import Job
 from tests import builders
 
@@ -76,7 +76,7 @@ async def test_the_worker_reads_the_proposal_again_and_refuses(
     plan = targets.EditPlan("HelmRelease", "apps", "podinfo", targets.RELEASE_VERSION, "6.5.0", "6.7.1")
     job = Job(namespace="flux-system", name="apps.podinfo", config_name="fleet", config_uid="uid-1", config=cfg,
               edit=plan)  # fmt: skip
-    await publishing.process(ctx, job)
+    await processing.process(ctx, job)
     (status,) = store.patched
     assert status["phase"] == "Failed"
     assert status["conditions"][0]["reason"] == reason
