@@ -1,4 +1,5 @@
-"""Kubernetes object bodies the tests build: UpgraderConfigs, Flux sources and releases, Secrets, UpgradeProposals.
+"""Kubernetes object bodies the tests build: UpgraderConfigs, Flux sources and releases, Secrets, UpgradeProposals;
+and what a check cycle hands on (`checked`, `failed`: the entries of a `cycles.running.Outcome`).
 
 Shared by the unit tests (bodies handed to `structs.flux`, `proposals.*`) and the e2e tests (bodies applied to the
 emulator or a real API server). One builder per kind; keyword arguments override the usual defaults. The demo's
@@ -9,10 +10,13 @@ never drift apart.
 from __future__ import annotations
 
 import base64
+import datetime
 from collections.abc import Mapping
 from typing import Any
 
-from fluxcd_helm_upgrader.structs import kinds
+from fluxcd_helm_upgrader.checking import decisions, release_age
+from fluxcd_helm_upgrader.cycles import resolving, running
+from fluxcd_helm_upgrader.structs import flux, kinds
 from fluxcd_helm_upgrader.testkit.demo import fleet
 
 FLUX_NAMESPACE = fleet.FLUX_NAMESPACE
@@ -105,3 +109,41 @@ def upgrade_proposal(
             "chart": chart, "currentVersion": current, "targetVersion": target}  # fmt: skip
     return {"apiVersion": kinds.UPGRADE_PROPOSAL.api_version, "kind": kinds.UPGRADE_PROPOSAL.kind, "metadata": meta,
             "spec": spec, "status": dict(status) if status is not None else {"phase": "Pending"}}  # fmt: skip
+
+
+def checked(
+    name: str,
+    current: str = "1.0.0",
+    target: str | None = "2.0.0",
+    *,
+    namespace: str = "apps",
+    held: tuple[str, ...] = (),
+) -> running.Checked:
+    """A release of chart `name` from an HTTP HelmRepository, checked: PROPOSE `target`, or UP_TO_DATE when None.
+    `held` lists versions minimumReleaseAge held back (eligible at 2030-01-01T00:00:00Z)."""
+    release = flux.HelmRelease(namespace, name)
+    repository = flux.HelmRepository(FLUX_NAMESPACE, "charts", "https://charts.example.test")
+    origin = resolving.Origin("HelmRepository", FLUX_NAMESPACE, "charts", repository.url)
+    edited = resolving.Edited("HelmRelease", namespace, name, "spec.chart.spec.version", None)
+    source = resolving.HttpChart(repository, name, current, origin, edited)
+    if target is None:
+        decision = decisions.Decision(decisions.Outcome.UP_TO_DATE, f"{current} is the newest", newest=current)
+    else:
+        decision = decisions.Decision(decisions.Outcome.PROPOSE, f"{current} -> {target}", target=target,
+                                      newest=target)  # fmt: skip
+    eligible = datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)
+    return running.Checked(release, source, decision, (), held=tuple(release_age.Held(v, eligible) for v in held))
+
+
+def failed(name: str, reason: str, message: str, *, namespace: str = "apps") -> running.Failed:
+    """A release that could not be checked, with the reason and message the config's status lists."""
+    return running.Failed(flux.HelmRelease(namespace, name), resolving.Failure(reason, message))
+
+
+def outcome(*entries: running.Checked | running.Failed) -> running.Outcome:
+    """A cycle's outcome from checked and failed releases, in order."""
+    return running.Outcome(
+        tuple(e for e in entries if isinstance(e, running.Checked)),
+        tuple(e for e in entries if isinstance(e, running.Failed)),
+        {},
+    )
