@@ -3,7 +3,8 @@
 `FakeSecrets` answers `read_namespaced_secret` like kubernetes_asyncio's CoreV1Api (a 404 for a Secret it does not
 hold). `FakeForge` implements `forges.base.Forge` over a list of pull requests and records every call, so a test
 asserts the PR a user would see. `FakeProposals` keeps UpgradeProposals the way `proposals.store.ProposalStore`
-reads and writes them (JSON merge patches on spec and status, a 409 for a name taken). `Events` records what
+reads and writes them (JSON merge patches on spec and status, as the emulator applies them; a 409 for a name
+taken). `Events` records what
 `kube_events.post` was asked to post, as (object name, type, reason, message).
 """
 
@@ -20,6 +21,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from fluxcd_helm_upgrader import kube_events
 from fluxcd_helm_upgrader.forges import base
 from fluxcd_helm_upgrader.structs import kinds
+from fluxcd_helm_upgrader.testkit.emulator import patching
 from tests import builders
 
 
@@ -79,17 +81,6 @@ class FakeForge:
         pass
 
 
-def _merge(target: dict[str, Any], patch: Mapping[str, Any]) -> None:
-    """RFC 7386 JSON merge patch, in place."""
-    for key, value in patch.items():
-        if value is None:
-            target.pop(key, None)
-        elif isinstance(value, Mapping) and isinstance(target.get(key), dict):
-            _merge(target[key], value)
-        else:
-            target[key] = copy.deepcopy(value)
-
-
 class FakeProposals:
     """UpgradeProposals by (namespace, name), with the surface of `proposals.store.ProposalStore`."""
 
@@ -121,15 +112,15 @@ class FakeProposals:
 
     async def patch_spec(self, namespace: str, name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         self.writes.append(("patch_spec", name))
-        body = self.objects[(namespace, name)]
-        _merge(body, {"spec": spec})
+        key = (namespace, name)
+        body = self.objects[key] = patching.merge_patch(self.objects[key], {"spec": spec})
         body["metadata"]["generation"] = int(body["metadata"].get("generation") or 0) + 1
         return copy.deepcopy(body)
 
     async def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> dict[str, Any]:
         self.writes.append(("patch_status", name))
-        body = self.objects[(namespace, name)]
-        _merge(body, {"status": status})
+        key = (namespace, name)
+        body = self.objects[key] = patching.merge_patch(self.objects[key], {"status": status})
         return copy.deepcopy(body)
 
     async def delete(self, namespace: str, name: str) -> None:

@@ -297,6 +297,20 @@ async def test_concurrent_prepares_share_one_clone(remote: Remote, workspace: re
     assert [c[1] for c in workspace.commands].count("clone") == 1
 
 
+def _processes_mentioning(text: str) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(cmdline)
+    return found
+
+
 @pytest.fixture
 def silent_server() -> Iterator[int]:
     """A TCP listener that accepts and never answers: git over http hangs on it."""
@@ -314,6 +328,25 @@ async def test_a_hanging_remote_times_out(tmp_path: Path, silent_server: int) ->
     assert err.value.kind == repos.ErrorKind.TIMEOUT
     assert "hunter2secret" not in str(err.value)
     assert not list(workspace.cache_dir.iterdir()), "a half-done clone was left in the cache"
+    assert _processes_mentioning(f"127.0.0.1:{silent_server}") == [], "git or git-remote-http survived the timeout"
+
+
+async def test_a_cancelled_operation_kills_its_git_and_finishes_before_the_lock_is_free(
+    tmp_path: Path, silent_server: int
+) -> None:
+    workspace = repos.Workspace(tmp_path / "cache", network_timeout=60, allow_file_urls=True)
+    url = f"http://127.0.0.1:{silent_server}/fleet.git"
+    task = asyncio.create_task(workspace.prepare(url, "main", ANON))
+    for _ in range(100):  # until git and its git-remote-http child are running
+        await asyncio.sleep(0.05)
+        if len(_processes_mentioning(f"127.0.0.1:{silent_server}")) >= 2:
+            break
+    assert _processes_mentioning(f"127.0.0.1:{silent_server}"), "git never started"
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 10)
+    assert _processes_mentioning(f"127.0.0.1:{silent_server}") == []
+    assert not list(workspace.cache_dir.iterdir()), "the interrupted clone was cleaned up before the task ended"
 
 
 async def test_errors_never_show_url_userinfo(tmp_path: Path) -> None:
