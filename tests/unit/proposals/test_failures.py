@@ -8,10 +8,13 @@ from typing import Any
 
 import pytest
 
+from fluxcd_helm_upgrader import config
 from fluxcd_helm_upgrader.forges import base
 from fluxcd_helm_upgrader.gitops import credentials, repos
 from fluxcd_helm_upgrader.proposals import failures
+from fluxcd_helm_upgrader.proposals.worker import Job
 from tests import builders
+from tests.fakes import FakeSecrets
 
 
 def _raising(error: BaseException) -> Callable[[], Awaitable[Any]]:
@@ -69,3 +72,30 @@ def test_failed_sets_the_phase_and_posts_a_warning_once() -> None:
     # Retried next cycle and failing the same way: the status is refreshed, no new event.
     again, event = failures.failed({**body, "status": status}, failure)
     assert again is not None and again["phase"] == "Failed" and event is None
+
+
+CONFIG = config.parse({"git": {"url": "https://github.com/acme/fleet.git", "secretRef": {"name": "git-creds"}},
+                       "pullRequests": {"provider": "github", "secretRef": {"name": "gh"}}})  # fmt: skip
+JOB = Job(namespace="flux-system", name="apps.podinfo", config_name="fleet", config_uid="uid-1", config=CONFIG)
+
+
+@pytest.mark.parametrize(
+    ("stored", "forge", "git"),
+    [
+        ({}, ("ForgeFailed", "secret flux-system/gh not found"),
+         ("GitFailed", "secret flux-system/git-creds not found")),
+        ({("flux-system", "gh"): {"username": b"bot"}, ("flux-system", "git-creds"): {"username": b"bot"}},
+         ("ForgeFailed", "invalid: the secret has no token, bearerToken, password or githubApp* keys"),
+         ("GitFailed", "secret flux-system/git-creds: username and password must be set together")),
+    ],
+    ids=["missing", "unusable"],
+)  # fmt: skip
+async def test_secrets_that_cannot_be_used_name_the_secret(
+    stored: dict[tuple[str, str], dict[str, bytes]], forge: tuple[str, str], git: tuple[str, str]
+) -> None:
+    with pytest.raises(failures.Failure) as caught:
+        await failures.forge_for(FakeSecrets(stored), JOB)
+    assert (caught.value.reason, str(caught.value)) == forge
+    with pytest.raises(failures.Failure) as caught:
+        await failures.git_credentials(FakeSecrets(stored), JOB)
+    assert (caught.value.reason, str(caught.value)) == git
