@@ -3,8 +3,9 @@ the operator process runs under the install's own ServiceAccount with the Deploy
 (UPGRADER_DEFAULT_SERVICE_ACCOUNT, UPGRADER_NO_CROSS_NAMESPACE_REFS), and completes a cycle for a tenant that
 created the ServiceAccount and Role the README describes: proposal, PR, every Secret read as the tenant's account.
 
-The operator's own identity cannot read a tenant's Secret: `kubectl auth can-i` says no, and a real attempt with
-its token gets 403. It keeps `get` on exactly one Secret of its own namespace (the webhook's).
+The tenant's ServiceAccount, Role and RoleBinding are the YAML of the README's "Installing lockdown", applied as
+written. The operator's own identity cannot read a tenant's Secret: `kubectl auth can-i` says no, and a real attempt
+with its token gets 403. It keeps `get` on exactly one Secret of its own namespace (the webhook's).
 
 apiserver-only: it needs impersonation and SubjectAccessReviews, which the API emulator does not implement.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.e2e import harness, installs, tenants
 from tests.support import apiserver
@@ -33,6 +35,14 @@ def deployment_settings(objects: list[dict[str, Any]]) -> dict[str, str]:
     return {e["name"]: e["value"] for e in env if "value" in e and not e["name"].endswith("_DIR")}
 
 
+def readme_tenant_objects() -> list[dict[str, Any]]:
+    """The per-tenant YAML the README's "Installing lockdown" gives (its first yaml block)."""
+    text = (apiserver.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### Installing lockdown"):]
+    block = section[section.index("```yaml\n") + len("```yaml\n"):]
+    return [doc for doc in yaml.safe_load_all(block[: block.index("```")]) if doc]
+
+
 def can_i(admin: Path, *args: str) -> str:
     done = installs.kubectl("auth", "can-i", *args, "--as", installs.USER, kubeconfig=admin)
     return done.stdout.strip()
@@ -47,7 +57,12 @@ async def test_lockdown_install_serves_a_tenant_and_cannot_read_its_secrets_itse
         settings = deployment_settings(objects)
         assert settings["UPGRADER_DEFAULT_SERVICE_ACCOUNT"] == TENANT_ACCOUNT
         assert settings["UPGRADER_NO_CROSS_NAMESPACE_REFS"] == "true"
-        t.add(TENANT, TENANT_ACCOUNT)  # the README's per-tenant ServiceAccount, Role and RoleBinding
+        documented = readme_tenant_objects()
+        assert [(o["kind"], o["metadata"]["namespace"]) for o in documented] == [
+            ("ServiceAccount", TENANT), ("Role", TENANT), ("RoleBinding", TENANT)]  # fmt: skip
+        for body in documented:  # the README's per-tenant ServiceAccount, Role and RoleBinding, as written
+            local.apply(body)
+        t.add(TENANT)
         local.apply(t.config(TENANT))  # no serviceAccountName: the default account of its namespace
         kubeconfig = installs.service_account_kubeconfig(local, admin, tmp_path / "sa-kubeconfig")
         async with installs.operator_process(kubeconfig, tmp_path, settings=settings):
