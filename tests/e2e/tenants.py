@@ -3,7 +3,8 @@ ServiceAccount and Role, HelmRepository (with a credentials Secret), HelmRelease
 UpgraderConfig, all on one shared GitOps repository whose manifests live under `<namespace>/`.
 
 A tenant's Role is what the README tells a tenant to create for lockdown: `get` on the Secrets of its namespace and
-`list` on its HelmReleases; `secrets=False` leaves `get` out (the account may list releases but read no Secret).
+`list` on its HelmReleases; `secrets=False` leaves `get` out (the account may list releases but read no Secret), a
+list of names limits it to those Secrets.
 """
 
 from __future__ import annotations
@@ -54,13 +55,18 @@ def secret(namespace: str, name: str, data: Mapping[str, str]) -> dict[str, Any]
             "type": "Opaque", "data": encoded}  # fmt: skip
 
 
-def account_objects(namespace: str, account: str, *, secrets: bool = True) -> list[dict[str, Any]]:
-    """The tenant's ServiceAccount, its Role (get Secrets, list HelmReleases) and the RoleBinding."""
+def account_objects(
+    namespace: str, account: str, *, secrets: bool | Iterable[str] = True
+) -> list[dict[str, Any]]:
+    """The tenant's ServiceAccount, its Role (get Secrets, list HelmReleases) and the RoleBinding; `secrets` may
+    name the only Secrets the account may get."""
     rules: list[dict[str, Any]] = [
         {"apiGroups": ["helm.toolkit.fluxcd.io"], "resources": ["helmreleases"], "verbs": ["get", "list", "watch"]}
     ]
     if secrets:
         rules.append({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]})
+        if not isinstance(secrets, bool):
+            rules[-1]["resourceNames"] = list(secrets)
     meta = {"name": f"{account}-upgrader", "namespace": namespace}
     return [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": account, "namespace": namespace}},
@@ -110,7 +116,7 @@ class Tenants:
             body["spec"]["serviceAccountName"] = account
         return body
 
-    def add(self, namespace: str, account: str | None = None, *, secrets: bool = True) -> None:
+    def add(self, namespace: str, account: str | None = None, *, secrets: bool | Iterable[str] = True) -> None:
         """A tenant: its account (when given), Flux objects and GitHub token, but no UpgraderConfig yet."""
         for body in account_objects(namespace, account, secrets=secrets) if account else []:
             self.local.apply(body)

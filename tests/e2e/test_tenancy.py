@@ -6,7 +6,8 @@ namespace). The operator runs with exactly the ClusterRole of deploy/lockdown/ (
 impersonating its `spec.serviceAccountName`, and each namespace of its scope is checked with a
 SubjectAccessReview: tenant B's config that names team-a reports `ScopeForbidden` naming team-a, never reads
 team-a's Secrets (the audit log shows no such read by the operator or as sa-b), and still gets its own proposal and
-pull request. A config whose account may not read its Git Secret says so on the config.
+pull request. A config whose account may not read its Git Secret says so on the config; a release whose
+repository Secret it may not read says so in status.failedReleases.
 
 apiserver-only: the API emulator does not implement impersonation (`Impersonate-User`) or SubjectAccessReviews,
 so these tests mark themselves `backends("apiserver")`; the pure rules are unit-tested in
@@ -26,8 +27,8 @@ from tests.unit.deploy import rendering
 
 pytestmark = [pytest.mark.e2e, pytest.mark.backends("apiserver"), pytest.mark.usefixtures("backend")]
 
-SA_A, SA_B, SA_C = (f"system:serviceaccount:{ns}:{sa}" for ns, sa in
-                    (("team-a", "sa-a"), ("team-b", "sa-b"), ("team-c", "sa-c")))  # fmt: skip
+SA_A, SA_B, SA_C, SA_D = (f"system:serviceaccount:{ns}:{sa}" for ns, sa in
+                          (("team-a", "sa-a"), ("team-b", "sa-b"), ("team-c", "sa-c"), ("team-d", "sa-d")))  # fmt: skip
 
 
 def lockdown_rules() -> list[dict[str, Any]]:
@@ -131,3 +132,25 @@ async def test_an_account_that_may_not_read_the_git_secret_is_reported_on_the_co
     assert secret_reads(operator) == []
     assert proposals == []
     assert t.heads() == []
+
+
+async def test_a_repository_secret_the_account_may_not_read_fails_that_release(tmp_path: Path) -> None:
+    async with tenants.tenants(tmp_path, ["team-d"], rules=lockdown_rules()) as t:
+        local = t.local
+        assert isinstance(local, apiserver.RealCluster)
+        t.add("team-d", "sa-d", secrets=["github"])  # the PR token, but not the HelmRepository's repo-auth
+        local.apply(t.config("team-d", account="sa-d"))
+        async with local.run_operator():
+            body = await harness.wait_for(
+                lambda: (c := local.get("upgraderconfigs", "team-d", "fleet")) and harness.condition(c) and c,
+                timeout=30, what="the config's first cycle",
+            )
+        as_d = local.entries_of(SA_D)
+    status = body["status"]
+    assert [(f["release"], f["reason"]) for f in status["failedReleases"]] == [("team-d/podinfo", "Forbidden")]
+    message = status["failedReleases"][0]["message"]
+    assert "ServiceAccount team-d/sa-d may not read secret team-d/repo-auth" in message, message
+    ready = harness.condition(body)
+    assert (ready["status"], ready["reason"]) == ("False", "PartiallyChecked"), ready
+    assert ("team-d", "repo-auth", 403) in secret_reads(as_d) and ("team-d", "github", 200) in secret_reads(as_d)
+    assert not [s for s in t.charts.seen if s.path.startswith("/tenants/")], "no index fetched without credentials"
