@@ -132,9 +132,7 @@ class UpgraderConfigSpec:
     git: GitSpec
     pull_requests: PullRequestSpec
     policy: PolicySpec
-    # spec.serviceAccountName: the account of this namespace whose identity reads every Secret (None: the operator's,
-    # or UPGRADER_DEFAULT_SERVICE_ACCOUNT's, which the cycle puts here: cycles.tenancy).
-    service_account_name: str | None = None
+    service_account_name: str | None = None  # spec's; each cycle fills in the operator's default (cycles.tenancy)
 
 
 # The fields each object of the spec may have: anything else is a typo worth reporting.
