@@ -71,7 +71,7 @@ def apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         apiserver.install_crds(server, kubectl)
         yield server
     finally:
-        server.stop()
+        server.discard()
 
 
 @pytest.fixture

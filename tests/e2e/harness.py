@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -27,3 +28,19 @@ def condition(body: dict[str, Any] | None, type_: str = "Ready") -> dict[str, An
         if item.get("type") == type_:
             return dict(item)
     return None
+
+
+def table(output: str) -> tuple[list[str], list[dict[str, str]]]:
+    """Split kubectl's table into its header and rows keyed by header (cells never contain 3 spaces here)."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    header = re.split(r"\s{3,}", lines[0].strip())
+    starts, position = [], 0
+    for name in header:
+        position = lines[0].index(name, position)
+        starts.append(position)
+        position += len(name)
+    rows = []
+    for line in lines[1:]:
+        bounds = [*starts[1:], None]
+        rows.append({name: line[start:end].strip() for name, start, end in zip(header, starts, bounds, strict=True)})
+    return header, rows

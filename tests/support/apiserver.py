@@ -19,8 +19,10 @@ import contextlib
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -82,6 +84,11 @@ class ApiServerProcess:
                 self.process.kill()
                 self.process.wait(timeout=10)
 
+    def discard(self) -> None:
+        """Stop for good: the etcd data and certificates kept for restarts go too."""
+        self.stop()
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+
 
 def build() -> Path:
     """Build (or reuse) the binary; the path of the cached binary. A missing Go is `ApiServerUnavailable`."""
@@ -93,11 +100,25 @@ def build() -> Path:
     return Path(result.stdout.strip().splitlines()[-1])
 
 
+def state_directory() -> Path:
+    """Where etcd keeps its data for a test session: memory (/dev/shm) when there is one, else the temp dir.
+
+    etcd writes on every API write; on a busy shared disk that, not the API server, sets the pace of a test.
+    """
+    shm = Path("/dev/shm")
+    root = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+    return Path(tempfile.mkdtemp(prefix="upgrader-etcd-", dir=root))
+
+
 def start(directory: Path, *, state_dir: Path | None = None, port: int = 0, timeout: float = 120.0) -> ApiServerProcess:
-    """Start the server with its state in `state_dir` (kept, so `restart` can reuse it) and wait for `ready`."""
+    """Start the server with its state in `state_dir` (kept, so `restart` can reuse it) and wait for `ready`.
+
+    The garbage collector, namespace and service account controllers run beside it, as in a real cluster
+    (ownerReferences are collected, namespaces get their `default` ServiceAccount).
+    """
     directory.mkdir(parents=True, exist_ok=True)
-    state = state_dir or directory / "state"
-    argv = ["bash", str(SCRIPT), str(directory), "--audit", "--state-dir", str(state)]
+    state = state_dir or state_directory()
+    argv = ["bash", str(SCRIPT), str(directory), "--audit", "--controllers", "--state-dir", str(state)]
     if port:
         argv += ["--port", str(port)]
     log = (directory / "script.log").open("ab")
@@ -276,13 +297,18 @@ class RealCluster:
         return self.entries_of(self.user)
 
     def entries_of(self, user: str) -> list[emulator_server.AuditEntry]:
-        """Every call `user` made since this block began (writes, and reads that were refused or failed)."""
+        """Every call made with `user`'s authority since this block began (writes, and every read but the admin's).
+
+        That is the user a call was authorized as: a call made while impersonating a ServiceAccount
+        (`Impersonate-User`) counts for that account, not for the client that sent it.
+        """
         entries = []
         with self.server.audit_log.open("rb") as log:
             log.seek(self._audit_offset)
             for raw in log:
                 event = json.loads(raw)
-                if event.get("stage") != "ResponseComplete" or event.get("user", {}).get("username") != user:
+                acting = (event.get("impersonatedUser") or event.get("user") or {}).get("username")
+                if event.get("stage") != "ResponseComplete" or acting != user:
                     continue
                 ref = event.get("objectRef") or {}
                 verb = str(event.get("verb"))

@@ -95,6 +95,7 @@ def in_scope(spec: config_.ScopeSpec, namespace: str, release: flux.HelmRelease 
         cluster_wide=spec.cluster_wide,
         namespaces=spec.namespaces,
         selector=spec.selector if release is not None else {},
+        excluded=spec.excluded,
     )
 
 

@@ -12,6 +12,7 @@ from fluxcd_helm_upgrader.cycles import jobs, running
 from fluxcd_helm_upgrader.cycles.view import FluxView
 from fluxcd_helm_upgrader.proposals import syncing, targets
 from fluxcd_helm_upgrader.sources import helm_http, oci
+from fluxcd_helm_upgrader.sources import secrets as secrets_
 from fluxcd_helm_upgrader.structs import flux
 from tests import builders
 from tests.fakes import FakeSecrets
@@ -156,6 +157,33 @@ async def test_credentials_come_from_the_secret_and_outages_fail_only_their_rele
     assert failed["gone"].reason == "ChartNotFound"
     assert failed["nosecret"].reason == "AuthFailed" and "apps/missing not found" in failed["nosecret"].message
     assert all(f.message.startswith(f"apps/{name}: OCIRepository apps/{name}") for name, f in failed.items())
+
+
+class ForbiddenSecrets(FakeSecrets):
+    """Secrets read as a config's ServiceAccount that may not `get` them (tenancy.impersonation's refusal)."""
+
+    async def read_namespaced_secret(self, name: str, namespace: str) -> Any:
+        raise secrets_.SecretForbidden(f"ServiceAccount apps/tenant may not read secret {namespace}/{name}")
+
+
+async def test_a_registry_secret_the_configs_account_may_not_read_fails_only_its_release_as_forbidden(
+    fetcher: helm_http.IndexFetcher,
+) -> None:
+    registry = FakeRegistry({"private/podinfo": ["1.0.0", "1.1.0"], "public/podinfo": ["1.0.0", "1.1.0"]})
+    view = FluxView(
+        releases={("apps", "locked"): _release("locked", {"kind": "OCIRepository", "name": "private"}),
+                  ("apps", "open"): _release("open", {"kind": "OCIRepository", "name": "public"})},
+        oci_repositories={
+            ("apps", "private"): _oci_repo("private", "private/podinfo", {"tag": "1.0.0"}, secret="creds"),
+            ("apps", "public"): _oci_repo("public", "public/podinfo", {"tag": "1.0.0"}),
+        },
+    )  # fmt: skip
+    outcome = await _run(view, registry, fetcher, ForbiddenSecrets({}))
+    assert [c.release.name for c in outcome.outdated] == ["open"]
+    (failed,) = outcome.failed
+    assert (failed.release.name, failed.failure.reason) == ("locked", "Forbidden")
+    assert "ServiceAccount apps/tenant may not read secret apps/creds" in failed.failure.message
+    assert not [call for call in registry.calls if call[1] == "private/podinfo"], "nothing sent without credentials"
 
 
 async def test_minimum_release_age_reads_the_push_time_only_of_the_tags_the_decision_reaches(

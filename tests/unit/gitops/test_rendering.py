@@ -100,4 +100,4 @@ def test_delete_patches_legacy_json6902_and_what_is_not_modelled(tmp_path: Path)
     assert built["podinfo"]["spec"]["values"] == {"tolerations": [{"key": "a"}, {"key": "b"}]}
     assert "o/kustomization.yaml: configMapGenerator not applied" in renderer.notes
     assert "remote resource https://example.com/x.yaml skipped" in renderer.notes
-    assert any("../../outside.yaml" in note and "not found" in note for note in renderer.notes)
+    assert any("../../outside.yaml" in note and "outside the repository; not read" in note for note in renderer.notes)
