@@ -37,7 +37,7 @@ os.environ.setdefault("UPGRADER_CACHE_DIR", tempfile.mkdtemp(prefix="upgrader-be
 os.environ.setdefault("UPGRADER_ALLOW_FILE_GIT_URLS", "true")  # the fleet's Git URL is a local file:// path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "operator"))
 
-from fluxcd_helm_upgrader.demo import charts, cluster, fleet
+from fluxcd_helm_upgrader.testkit.demo import charts, cluster, fleet
 
 CHARTS_PER_REPO = 20
 VERSIONS = 100

@@ -30,10 +30,10 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent / "operator")]
 from aiohttp import web  # noqa: E402
 
 from fluxcd_helm_upgrader.checking import chart_archive, indexes, risk  # noqa: E402
-from fluxcd_helm_upgrader.demo import charts as demo_charts  # noqa: E402
 from fluxcd_helm_upgrader.proposals import risking  # noqa: E402
 from fluxcd_helm_upgrader.sources import charts  # noqa: E402
 from fluxcd_helm_upgrader.structs import flux  # noqa: E402
+from fluxcd_helm_upgrader.testkit.demo import charts as demo_charts  # noqa: E402
 
 MiB = 1 << 20
 TARGET_READ_SECONDS = 10.0

@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(scanning.main(**_scan_flags(args)))
     if args.command == "demo":
         logs.configure(verbose=args.verbose, json_logs=args.json_logs)
-        from fluxcd_helm_upgrader.demo import running
+        from fluxcd_helm_upgrader.testkit.demo import running
 
         return asyncio.run(
             running.main(workdir=args.workdir, timeout=args.timeout, out=sys.stdout, serve=args.serve)

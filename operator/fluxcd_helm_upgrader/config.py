@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fluxcd_helm_upgrader.checking import durations, release_age
+from fluxcd_helm_upgrader.checking import durations, release_age, tenancy
 from fluxcd_helm_upgrader.gitops import urls
 from fluxcd_helm_upgrader.structs import urls as structs_urls
 
@@ -72,6 +72,8 @@ class ScopeSpec:
     # {"matchLabels": {k: v}, "matchExpressions": ({"key", "operator", "values": (...)}, ...)},
     # only the non-empty parts; {} selects everything.
     selector: Mapping[str, Any]
+    # Never from the spec: namespaces a cycle found its ServiceAccount may not list HelmReleases in (cycles.tenancy).
+    excluded: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -130,11 +132,12 @@ class UpgraderConfigSpec:
     git: GitSpec
     pull_requests: PullRequestSpec
     policy: PolicySpec
+    service_account_name: str | None = None  # spec's; each cycle fills in the operator's default (cycles.tenancy)
 
 
 # The fields each object of the spec may have: anything else is a typo worth reporting.
 _FIELDS: dict[str, tuple[str, ...]] = {
-    "spec": ("interval", "suspend", "scope", "git", "pullRequests", "policy"),
+    "spec": ("interval", "suspend", "scope", "git", "pullRequests", "policy", "serviceAccountName"),
     "spec.scope": ("clusterWide", "namespaces", "selector"),
     "spec.scope.selector": ("matchLabels", "matchExpressions"),
     "spec.git": ("url", "branch", "path", "secretRef", "author"),
@@ -225,10 +228,19 @@ def parse(spec: Mapping[str, Any]) -> UpgraderConfigSpec:
         git=git,
         pull_requests=_pull_requests(root.object("pullRequests"), git),
         policy=_policy(root.object("policy")),
+        service_account_name=_account(root),
     )
 
 
 from_spec = parse  # the name the handlers use: config.from_spec(spec)
+
+
+def _account(root: _Object) -> str | None:
+    name = root.string("serviceAccountName")
+    if name is not None and not tenancy.valid_account_name(name):
+        raise ConfigError(root.at("serviceAccountName"), f"{name[:80]!r} is not a ServiceAccount name (a DNS subdomain "
+                          "such as team-a-upgrader): it names an account of this config's namespace")  # fmt: skip
+    return name
 
 
 def _interval(root: _Object) -> float:

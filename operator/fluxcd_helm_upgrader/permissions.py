@@ -1,9 +1,15 @@
 """Every Kubernetes API call the operator makes, as the RBAC it needs: the source of truth for deploy/'s roles.
 
-Nothing imports this module at run time. tests/unit/deploy/test_permissions.py renders deploy/ and
-deploy/namespaced/ with `kubectl kustomize` and checks that the ClusterRole (and each namespaced Role) grants
-every `PERMISSIONS` entry and nothing more, and that every kubernetes-asyncio call in the package is listed in
-`CLIENT_CALLS`. So a new API call fails a test until it is written down here and granted in deploy/.
+Nothing imports this module at run time. tests/unit/deploy/test_permissions.py renders deploy/, deploy/namespaced/
+and deploy/lockdown/ with `kubectl kustomize` and checks that each install's ClusterRole (and each namespaced Role)
+grants every entry `granted(install)` lists and nothing more, and that every kubernetes-asyncio call in the package
+is listed in `CLIENT_CALLS`. So a new API call fails a test until it is written down here and granted in deploy/.
+
+Two installs differ in how Secrets are read (`Install`): the default one (deploy/, deploy/namespaced/) reads them
+with the operator's own `get`; lockdown (deploy/lockdown/, Flux's multi-tenancy lockdown) has no `get` on Secrets
+but the webhook's in its own namespace, and reads every Secret a config uses by impersonating the config's
+ServiceAccount (`impersonate` on serviceaccounts: an `Impersonate-User` header on the read, not a call of its own)
+after a SubjectAccessReview per scope namespace (`create` on subjectaccessreviews).
 
 Who calls what:
 
@@ -21,10 +27,13 @@ Who calls what:
     UpgradeProposals. Created proposals carry an ownerReference to their UpgraderConfig with
     `blockOwnerDeletion: true`, which the OwnerReferencesPermissionEnforcement admission plugin (on by
     default in OpenShift) allows only to whoever may `update` the owner's `/finalizers`;
-  - kube_events.py (the PR worker, proposals/publishing.py, which runs outside Kopf's handler context): create
+  - kube_events.py (the PR worker, proposals/processing.py, which runs outside Kopf's handler context): create
     one core/v1 Event per proposal transition, like Kopf's;
   - sources/secrets.py (via cycles/handling.py, sources/auth.py and proposals/access.py): get one Secret by the name a
-    `secretRef` gives. Never list or watch: the operator cannot read Secrets nobody pointed it at;
+    `secretRef` gives. Never list or watch: the operator cannot read Secrets nobody pointed it at. With a config's
+    ServiceAccount the same `get` goes out with `Impersonate-User` (tenancy/impersonation.py);
+  - tenancy/reviews.py (via cycles/tenancy.py): create a SubjectAccessReview per namespace of a config's scope when
+    the config has a ServiceAccount (lockdown);
   - proposals/risking.py: GET `/version` (the cluster's version for the upgrade risk), a non-resource URL that the
     default `system:public-info-viewer` ClusterRole opens to every client: nothing to grant.
 
@@ -51,6 +60,18 @@ class Scope(enum.Enum):
     # A cluster-scoped resource: only a ClusterRole can grant it. The namespaced variant leaves these out, and
     # the operator degrades as the note says.
     CLUSTER = "cluster"
+    # Only in the operator's own namespace (a Role there).
+    OWN_NAMESPACE = "own-namespace"
+
+
+class Install(enum.Enum):
+    """Which install grants a permission: how the operator reads Secrets differs between them."""
+
+    DEFAULT = "default"  # deploy/ and deploy/namespaced/: Secrets read with the operator's own identity
+    LOCKDOWN = "lockdown"  # deploy/lockdown/: Secrets read as each config's ServiceAccount
+
+
+BOTH = frozenset(Install)
 
 
 @dataclass(frozen=True)
@@ -62,6 +83,7 @@ class Permission:
     verbs: tuple[str, ...]
     scope: Scope
     note: str
+    installs: frozenset[Install] = BOTH
 
 
 READ_ONLY = ("get", "list", "watch")
@@ -134,6 +156,33 @@ PERMISSIONS: tuple[Permission, ...] = (
         Scope.NAMESPACED,
         "sources/secrets.py read_secret: one Secret named by a secretRef (Git, pull requests, chart sources); "
         "never list or watch",
+        frozenset({Install.DEFAULT}),
+    ),
+    Permission(
+        "",
+        "secrets",
+        ("get",),
+        Scope.OWN_NAMESPACE,
+        "services.py: the webhook Secret (UPGRADER_WEBHOOK_SECRET) of the operator's own namespace, by name; every "
+        "other Secret is read as a config's ServiceAccount",
+        frozenset({Install.LOCKDOWN}),
+    ),
+    Permission(
+        "",
+        "serviceaccounts",
+        ("impersonate",),
+        Scope.NAMESPACED,
+        "tenancy/impersonation.py: every Secret a config uses is read with Impersonate-User set to its "
+        "spec.serviceAccountName (or UPGRADER_DEFAULT_SERVICE_ACCOUNT) of its own namespace",
+        frozenset({Install.LOCKDOWN}),
+    ),
+    Permission(
+        "authorization.k8s.io",
+        "subjectaccessreviews",
+        ("create",),
+        Scope.CLUSTER,
+        "tenancy/reviews.py: may the config's ServiceAccount list HelmReleases in each namespace of its scope?",
+        frozenset({Install.LOCKDOWN}),
     ),
     Permission(
         "apiextensions.k8s.io",
@@ -156,8 +205,9 @@ NOT_GRANTED: tuple[Permission, ...] = (
     ),
 )
 
-# Every kubernetes-asyncio method the package calls (outside the API emulator and the demo), with the permission
-# that covers it as "group/resource verb". The test scans the source for such calls and fails on one missing here.
+# Every kubernetes-asyncio method the package calls (outside testkit/: the API emulator and the demo), with the
+# permission that covers it as "group/resource verb". The test scans the source for such calls and fails on one
+# missing here.
 CLIENT_CALLS: dict[str, str] = {
     "list_namespaced_custom_object": f"{kinds.GROUP}/{kinds.UPGRADE_PROPOSAL.plural} list",
     "get_namespaced_custom_object": f"{kinds.GROUP}/{kinds.UPGRADE_PROPOSAL.plural} get",
@@ -167,7 +217,13 @@ CLIENT_CALLS: dict[str, str] = {
     "delete_namespaced_custom_object": f"{kinds.GROUP}/{kinds.UPGRADE_PROPOSAL.plural} delete",
     "read_namespaced_secret": "/secrets get",
     "create_namespaced_event": "/events create",
+    "create_subject_access_review": "authorization.k8s.io/subjectaccessreviews create",
 }
+
+
+def granted(install: Install) -> tuple[Permission, ...]:
+    """The permissions `install` grants (its ClusterRole or Roles, and Roles in the operator's own namespace)."""
+    return tuple(p for p in PERMISSIONS if install in p.installs)
 
 
 def covers(permission: Permission, api_group: str, resource: str, verb: str) -> bool:
@@ -176,5 +232,6 @@ def covers(permission: Permission, api_group: str, resource: str, verb: str) -> 
 
 
 def needed(api_group: str, resource: str, verb: str) -> Permission | None:
-    """The entry of `PERMISSIONS` that allows this request, or None when the operator never makes it."""
+    """The entry of `PERMISSIONS` that allows this request (in some install), or None when the operator never makes
+    it."""
     return next((p for p in PERMISSIONS if covers(p, api_group, resource, verb)), None)

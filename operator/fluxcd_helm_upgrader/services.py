@@ -1,6 +1,7 @@
 """The long-lived objects every handler shares, created once at operator start-up and kept in Kopf's memo.
 
-Holds the Kubernetes API client, the index fetcher (with its conditional-GET cache) and the proposal store.
+Holds the Kubernetes API client, the Secret readers (the operator's own identity, or a config's ServiceAccount by
+impersonation), the index fetcher (with its conditional-GET cache) and the proposal store.
 Created by `handlers.lifecycle.operator_startup`; closed by `operator_cleanup`.
 """
 
@@ -16,9 +17,10 @@ from fluxcd_helm_upgrader import keyfiles, triggering, webhooks
 from fluxcd_helm_upgrader import metrics as metrics_
 from fluxcd_helm_upgrader import settings as settings_
 from fluxcd_helm_upgrader.gitops import repos
-from fluxcd_helm_upgrader.proposals import publishing, risking, worker
+from fluxcd_helm_upgrader.proposals import processing, publishing, risking, worker
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
 from fluxcd_helm_upgrader.sources import charts, helm_http, oci, secrets
+from fluxcd_helm_upgrader.tenancy import impersonation
 
 
 @dataclass
@@ -26,6 +28,7 @@ class Services:
     settings: settings_.Settings
     api: client.ApiClient
     core: client.CoreV1Api
+    readers: impersonation.SecretReaders  # every Secret a config uses is read through it (see cycles.tenancy)
     fetcher: helm_http.IndexFetcher
     proposals: ProposalStore
     workers: worker.WorkerPool
@@ -43,6 +46,7 @@ class Services:
         keyfiles.remove_leftovers()
         api = client.ApiClient(configuration=configuration)
         core = client.CoreV1Api(api)
+        readers = impersonation.SecretReaders(configuration, core)
         proposals = ProposalStore(api)
         metrics = metrics_.Metrics()
         oci_session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
@@ -50,20 +54,21 @@ class Services:
         fetcher = charts.ChartFetcher(oci_client, timeout=current.fetch_timeout_seconds)
         context = publishing.Context(
             api=api,
-            core=core,
+            core=readers,
             store=proposals,
             workspace=repos.Workspace(current.cache_dir / "git", allow_file_urls=current.allow_file_git_urls),
             metrics=metrics,
-            risk=risking.Assessor(fetcher, core, risking.ClusterVersion(api).get),
+            risk=risking.Assessor(fetcher, readers, risking.ClusterVersion(api).get),
         )
 
         async def process(job: worker.Job) -> None:
-            await publishing.process(context, job)
+            await processing.process(context, job)
 
         return cls(
             settings=current,
             api=api,
             core=core,
+            readers=readers,
             fetcher=helm_http.IndexFetcher(
                 max_bytes=current.max_index_bytes,
                 timeout=current.fetch_timeout_seconds,
@@ -99,5 +104,6 @@ class Services:
         await self.fetcher.close()
         await self.charts.close()
         await self.oci_session.close()
+        await self.readers.close()
         await self.api.close()
         keyfiles.end_session()

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fluxcd_helm_upgrader.checking import tenancy
+
 ENV_PREFIX = "UPGRADER_"
 DEFAULT_CACHE_DIR = Path("/var/cache/fluxcd-helm-upgrader")
 MIB = 1024 * 1024
@@ -104,6 +106,24 @@ class Settings:
             "reconcile was requested; the upper bound on the delay of a `reconcile.fluxcd.io/requestedAt` run.",
         ),
     )
+    default_service_account: str | None = field(
+        default=None,
+        metadata=_meta(
+            "DEFAULT_SERVICE_ACCOUNT",
+            "Flux's `--default-service-account`: an UpgraderConfig without `spec.serviceAccountName` reads its Secrets "
+            "by impersonating this ServiceAccount of its own namespace, and its scope is checked with "
+            "SubjectAccessReviews. Unset: such a config reads them with the operator's own identity.",
+        ),
+    )
+    no_cross_namespace_refs: bool = field(
+        default=False,
+        metadata=_meta(
+            "NO_CROSS_NAMESPACE_REFS",
+            "Flux's `--no-cross-namespace-refs`: `true` keeps every UpgraderConfig to the HelmReleases of its own "
+            "namespace, and a HelmRelease whose chart source is in another namespace is reported "
+            "(`CrossNamespaceRef`), not read.",
+        ),
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -127,6 +147,8 @@ class Settings:
             namespace=(env.get(env_name("namespace")) or str(_default("namespace"))).strip(),
             allow_file_git_urls=_boolean(env, "allow_file_git_urls"),
             key_dir=_key_dir(env),
+            default_service_account=_account(env, "default_service_account"),
+            no_cross_namespace_refs=_boolean(env, "no_cross_namespace_refs"),
         )
 
 
@@ -189,6 +211,14 @@ def _boolean(env: Mapping[str, str], field_name: str) -> bool:
     if raw.lower() in ("false", "0", "no"):
         return False
     raise SettingsError(f"{env_name(field_name)}={raw!r}: expected true or false")
+
+
+def _account(env: Mapping[str, str], field_name: str) -> str | None:
+    raw = _raw(env, field_name)
+    if raw is not None and not tenancy.valid_account_name(raw):
+        raise SettingsError(f"{env_name(field_name)}={raw!r}: not a ServiceAccount name (a DNS subdomain, e.g. "
+                            "fluxcd-helm-upgrader); each config's own namespace is implied")  # fmt: skip
+    return raw
 
 
 def _key_dir(env: Mapping[str, str]) -> Path | None:

@@ -2,8 +2,8 @@
 
 Tests that take the `backend` fixture (tests/conftest.py) run once per backend. They get their cluster from
 `cluster()`, which gives the same surface on both (apply, get, list, delete, audit, failures, run_operator,
-kubeconfig): `fluxcd_helm_upgrader.demo.cluster.LocalCluster` on the emulator, `tests.support.apiserver.RealCluster`
-on the real server (started once per session, reset after each test).
+kubeconfig): `fluxcd_helm_upgrader.testkit.demo.cluster.LocalCluster` on the emulator,
+`tests.support.apiserver.RealCluster` on the real server (started once per session, reset after each test).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any, Protocol
 
 import kopf
 
-from fluxcd_helm_upgrader.demo import cluster as demo_cluster
-from fluxcd_helm_upgrader.emulator import AuditEntry
+from fluxcd_helm_upgrader.testkit.demo import cluster as demo_cluster
+from fluxcd_helm_upgrader.testkit.emulator import AuditEntry
 from tests.support import apiserver
 
 EMULATOR, APISERVER = "emulator", "apiserver"

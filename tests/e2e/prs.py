@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fluxcd_helm_upgrader.demo import charts, fleet
-from fluxcd_helm_upgrader.demo import running as demo
-from fluxcd_helm_upgrader.forges import standin
+from fluxcd_helm_upgrader.testkit import github as standin
+from fluxcd_helm_upgrader.testkit.demo import charts, fleet
+from fluxcd_helm_upgrader.testkit.demo import running as demo
+from tests import builders
 from tests.e2e import backends, harness
 
 CANARY = "ghp_CANARY0123456789abcdefCANARY0123456789"
@@ -64,12 +64,6 @@ class Setup:
         raise AssertionError(f"{what}: not reached after {attempts} requested cycles")
 
 
-def secret(name: str, data: dict[str, bytes | str]) -> dict[str, Any]:
-    encoded = {k: base64.b64encode(v.encode() if isinstance(v, str) else v).decode() for k, v in data.items()}
-    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": NAMESPACE},
-            "type": "Opaque", "data": encoded}  # fmt: skip
-
-
 @contextlib.asynccontextmanager
 async def setup(
     tmp_path: Path,
@@ -90,7 +84,7 @@ async def setup(
         ):
             for body in fleet.cluster_objects(server.repo_url("demo")):
                 local.apply(body)
-            local.apply(secret("github", {"token": CANARY}))
+            local.apply(builders.secret("github", {"token": CANARY}))
             yield Setup(local, server, github, git_url)
     finally:
         await server.stop()

@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from fluxcd_helm_upgrader.demo import charts
+from fluxcd_helm_upgrader.testkit.demo import charts
+from tests import builders
 from tests.e2e import backends, harness
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("backend")]
@@ -33,10 +34,10 @@ def _proposal(local: backends.Cluster, name: str) -> dict | None:
 
 
 async def test_ready_config_counts_releases_and_never_writes_flux_objects(local, chart_server) -> None:
-    local.apply(harness.helm_repository("charts", chart_server.repo_url("main")))
-    local.apply(harness.helm_release("podinfo", "podinfo", "6.7.1"))
-    local.apply(harness.helm_release("cache", "redis", "2.0.0", namespace="data"))
-    local.apply(harness.upgrader_config())
+    local.apply(builders.helm_repository("charts", chart_server.repo_url("main")))
+    local.apply(builders.helm_release("podinfo", "podinfo", "6.7.1"))
+    local.apply(builders.helm_release("cache", "redis", "2.0.0", namespace="data"))
+    local.apply(builders.upgrader_config())
     async with local.run_operator():
         ready = await harness.wait_for(
             lambda: harness.condition(local.get("upgraderconfigs", "flux-system", "fleet")),
@@ -59,12 +60,12 @@ async def test_ready_config_counts_releases_and_never_writes_flux_objects(local,
 
 
 async def test_invalid_config_is_reported_on_itself_and_others_keep_working(local, chart_server) -> None:
-    local.apply(harness.helm_repository("charts", chart_server.repo_url("main")))
-    local.apply(harness.helm_release("podinfo", "podinfo", "6.7.1"))
+    local.apply(builders.helm_repository("charts", chart_server.repo_url("main")))
+    local.apply(builders.helm_release("podinfo", "podinfo", "6.7.1"))
     # A value the CRD's rules let through (they check the URL on a real API server) but Git would refuse.
-    local.apply(harness.upgrader_config("bad-url", git={"url": "file:///x.git", "branch": "release..next"}))
-    local.apply(harness.upgrader_config("missing-secret", git={"url": "file:///x.git", "secretRef": {"name": "nope"}}))
-    local.apply(harness.upgrader_config("good"))
+    local.apply(builders.upgrader_config("bad-url", git={"url": "file:///x.git", "branch": "release..next"}))
+    local.apply(builders.upgrader_config("missing-secret", git={"url": "file:///x.git", "secretRef": {"name": "nope"}}))
+    local.apply(builders.upgrader_config("good"))
     async with local.run_operator():
         for name in ("bad-url", "missing-secret", "good"):
             await harness.wait_for(
@@ -83,13 +84,13 @@ async def test_invalid_config_is_reported_on_itself_and_others_keep_working(loca
 
 
 async def test_outdated_releases_get_proposals_by_policy(local, chart_server) -> None:
-    local.apply(harness.helm_repository("charts", chart_server.repo_url("main")))
-    local.apply(harness.helm_repository("down", chart_server.repo_url("broken")))
-    local.apply(harness.helm_release("podinfo", "podinfo", "6.5.0"))
-    local.apply(harness.helm_release("ranged", "podinfo", "6.x"))
-    local.apply(harness.helm_release("cache", "redis", "1.2.0", namespace="data"))
-    local.apply(harness.helm_release("web", "nginx", "1.0.0", repo="down"))
-    local.apply(harness.upgrader_config(policy={"allowedUpdates": "minor"}))
+    local.apply(builders.helm_repository("charts", chart_server.repo_url("main")))
+    local.apply(builders.helm_repository("down", chart_server.repo_url("broken")))
+    local.apply(builders.helm_release("podinfo", "podinfo", "6.5.0"))
+    local.apply(builders.helm_release("ranged", "podinfo", "6.x"))
+    local.apply(builders.helm_release("cache", "redis", "1.2.0", namespace="data"))
+    local.apply(builders.helm_release("web", "nginx", "1.0.0", repo="down"))
+    local.apply(builders.upgrader_config(policy={"allowedUpdates": "minor"}))
     async with local.run_operator():
         config = await harness.wait_for(
             lambda: (c := local.get("upgraderconfigs", "flux-system", "fleet")) and harness.condition(c) and c,
@@ -146,12 +147,12 @@ async def test_outdated_releases_get_proposals_by_policy(local, chart_server) ->
 
 
 async def test_a_release_bumped_by_hand_has_its_proposal_withdrawn(local, chart_server) -> None:
-    local.apply(harness.helm_repository("charts", chart_server.repo_url("main")))
-    local.apply(harness.helm_release("podinfo", "podinfo", "6.5.0"))
-    local.apply(harness.upgrader_config())
+    local.apply(builders.helm_repository("charts", chart_server.repo_url("main")))
+    local.apply(builders.helm_release("podinfo", "podinfo", "6.5.0"))
+    local.apply(builders.upgrader_config())
     async with local.run_operator():
         await harness.wait_for(lambda: _proposal(local, "apps.podinfo"), what="proposal")
-        local.apply(harness.helm_release("podinfo", "podinfo", "6.7.1"))  # someone bumped it in Git, Flux applied
+        local.apply(builders.helm_release("podinfo", "podinfo", "6.7.1"))  # someone bumped it in Git, Flux applied
         body = local.get("upgraderconfigs", "flux-system", "fleet")
         body["metadata"].setdefault("annotations", {})["reconcile.fluxcd.io/requestedAt"] = "bumped"
         local.apply(body)

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from fluxcd_helm_upgrader.demo import charts
+from fluxcd_helm_upgrader.testkit.demo import charts
+from tests import builders
 from tests.e2e import harness
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("backend")]
@@ -29,12 +30,12 @@ async def chart_server() -> AsyncIterator[charts.ChartServer]:
 
 
 async def test_a_release_with_a_5000_digit_version_fails_alone(local, chart_server) -> None:
-    local.apply(harness.helm_repository("charts", chart_server.repo_url("main")))
-    local.apply(harness.helm_release("podinfo", "podinfo", "6.5.0"))
-    local.apply(harness.helm_release("huge", "podinfo", HUGE_VERSION))
-    local.apply(harness.helm_release("cache", "redis", "1.2.0", namespace="data"))
-    local.apply(harness.helm_release("web", "nginx", "2.0.0"))
-    local.apply(harness.upgrader_config())
+    local.apply(builders.helm_repository("charts", chart_server.repo_url("main")))
+    local.apply(builders.helm_release("podinfo", "podinfo", "6.5.0"))
+    local.apply(builders.helm_release("huge", "podinfo", HUGE_VERSION))
+    local.apply(builders.helm_release("cache", "redis", "1.2.0", namespace="data"))
+    local.apply(builders.helm_release("web", "nginx", "2.0.0"))
+    local.apply(builders.upgrader_config())
     async with local.run_operator():
         config = await harness.wait_for(
             lambda: (c := local.get("upgraderconfigs", "flux-system", "fleet")) and harness.condition(c) and c,

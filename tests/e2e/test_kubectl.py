@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from fluxcd_helm_upgrader.demo import cluster, fleet, tables
-from fluxcd_helm_upgrader.demo import running as demo
+from fluxcd_helm_upgrader.testkit.demo import cluster, fleet, tables
+from fluxcd_helm_upgrader.testkit.demo import running as demo
 from tests.e2e import harness
 from tests.support import peers
 

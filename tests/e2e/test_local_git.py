@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests import builders
 from tests.e2e import harness
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("backend")]
@@ -12,8 +13,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("backend")]
 
 async def test_a_file_git_url_is_an_invalid_config_unless_allowed(local, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("UPGRADER_ALLOW_FILE_GIT_URLS", "false")
-    local.apply(harness.upgrader_config("local", git={"url": "file:///etc/fleet.git"}))
-    local.apply(harness.upgrader_config("remote", git={"url": "https://git.example.test/acme/fleet.git"}))
+    local.apply(builders.upgrader_config("local", git={"url": "file:///etc/fleet.git"}))
+    local.apply(builders.upgrader_config("remote", git={"url": "https://git.example.test/acme/fleet.git"}))
     async with local.run_operator():
         for name in ("local", "remote"):
             await harness.wait_for(

@@ -22,10 +22,11 @@ import aiohttp
 import pytest
 import yaml
 
-from fluxcd_helm_upgrader.demo import fleet
-from fluxcd_helm_upgrader.demo import running as demo
-from fluxcd_helm_upgrader.forges import standin
 from fluxcd_helm_upgrader.sources import oci
+from fluxcd_helm_upgrader.testkit import github as standin
+from fluxcd_helm_upgrader.testkit.demo import fleet
+from fluxcd_helm_upgrader.testkit.demo import running as demo
+from tests import builders
 from tests.e2e import backends, harness, prs
 from tests.support import registry
 
@@ -171,7 +172,7 @@ async def seeded(tmp_path: Path, files: dict[str, str], extra: Sequence[dict[str
                     local.apply(doc)
         for body in extra:
             local.apply(body)
-        local.apply(prs.secret("github", {"token": prs.CANARY}))
+        local.apply(builders.secret("github", {"token": prs.CANARY}))
         config = demo.upgrader_config(git_url)
         config["metadata"]["name"] = "fleet"
         config["spec"]["pullRequests"] = {
@@ -305,8 +306,8 @@ async def test_basic_and_token_auth(tmp_path: Path) -> None:
             ) + "---\n" + release_from_chart_ref("token", "OCIRepository", "token"),
         }  # fmt: skip
         secrets = [
-            prs.secret("basic-creds", {"username": USER, "password": PASSWORD}),
-            {**prs.secret("token-creds", {".dockerconfigjson": _dockerconfig(token.host)}), "metadata": {
+            builders.secret("basic-creds", {"username": USER, "password": PASSWORD}),
+            {**builders.secret("token-creds", {".dockerconfigjson": _dockerconfig(token.host)}), "metadata": {
                 "name": "token-creds", "namespace": "apps"}, "type": "kubernetes.io/dockerconfigjson"},
         ]  # fmt: skip
         server.requests.clear()
@@ -338,7 +339,7 @@ async def test_registry_outage_fails_only_its_releases(
         files = {
             "infra/oci-charts.yaml": oci_helm_repository("oci-charts", f"oci://{host}/charts"),
             "infra/http-charts.yaml": yaml.safe_dump(
-                harness.helm_repository("http-charts", charts_server.repo_url("demo"), namespace=NS)
+                builders.helm_repository("http-charts", charts_server.repo_url("demo"), namespace=NS)
             ),
             "apps/oci.yaml": release_from_repository("oci", "podinfo", "6.5.0", "oci-charts"),
             "apps/tagged.yaml": oci_repository("tagged", f"oci://{host}/charts/podinfo", "    tag: 6.5.0\n")

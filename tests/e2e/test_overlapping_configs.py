@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from fluxcd_helm_upgrader.demo import charts
+from fluxcd_helm_upgrader.testkit.demo import charts
+from tests import builders
 from tests.e2e import harness
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("backend")]
@@ -30,12 +31,12 @@ def _owner(body: dict[str, Any] | None) -> str | None:
 
 
 async def test_the_newer_config_reports_the_overlap_and_keeps_its_other_releases(local, chart_server) -> None:
-    local.apply(harness.helm_repository("charts", chart_server.repo_url("main")))
-    local.apply(harness.helm_release("podinfo", "podinfo", "6.5.0"))
-    local.apply(harness.helm_release("cache", "redis", "1.2.0", namespace="data"))
+    local.apply(builders.helm_repository("charts", chart_server.repo_url("main")))
+    local.apply(builders.helm_release("podinfo", "podinfo", "6.5.0"))
+    local.apply(builders.helm_release("cache", "redis", "1.2.0", namespace="data"))
     # Same creationTimestamp second is likely here: the name breaks the tie ("a-older" < "b-newer").
-    local.apply(harness.upgrader_config("a-older", scope={"clusterWide": False, "namespaces": ["apps"]}))
-    local.apply(harness.upgrader_config("b-newer", scope={"clusterWide": False, "namespaces": ["apps", "data"]}))
+    local.apply(builders.upgrader_config("a-older", scope={"clusterWide": False, "namespaces": ["apps"]}))
+    local.apply(builders.upgrader_config("b-newer", scope={"clusterWide": False, "namespaces": ["apps", "data"]}))
     async with local.run_operator():
         newer = await harness.wait_for(
             lambda: (c := local.get("upgraderconfigs", "flux-system", "b-newer")) and harness.condition(c) and c,

@@ -19,8 +19,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from fluxcd_helm_upgrader.demo import fleet
-from fluxcd_helm_upgrader.forges import standin
+from fluxcd_helm_upgrader.testkit import github as standin
+from fluxcd_helm_upgrader.testkit.demo import fleet
+from tests import builders
 from tests.e2e import harness, prs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("backend")]
@@ -177,7 +178,7 @@ async def test_git_over_ssh_with_a_deploy_key(tmp_path: Path, ssh_server) -> Non
     async with prs.setup(tmp_path) as s:
         bare = Path(s.git_url.removeprefix("file://"))
         s.local.apply(
-            prs.secret("deploy-key", {"identity": ssh_server.client_key, "known_hosts": ssh_server.known_hosts})
+            builders.secret("deploy-key", {"identity": ssh_server.client_key, "known_hosts": ssh_server.known_hosts})
         )
         s.local.apply(
             s.config(
@@ -247,7 +248,7 @@ async def test_github_app_on_github_enterprise(tmp_path: Path, caplog) -> None:
     app = standin.App(app_id=123, installation_id=456, public_key_pem=public_pem)
     async with prs.setup(tmp_path, app=app, prefix="/api/v3") as s:
         s.local.apply(
-            prs.secret(
+            builders.secret(
                 "github-app",
                 {"githubAppID": "123", "githubAppInstallationID": "456", "githubAppPrivateKey": private_pem},
             )

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from fluxcd_helm_upgrader.demo import charts, cluster
+from fluxcd_helm_upgrader.testkit.demo import charts, cluster
+from tests import builders
 from tests.e2e import harness
 
 pytestmark = pytest.mark.e2e
@@ -48,10 +49,10 @@ async def test_a_fresh_version_is_held_back_until_it_is_old_enough(tmp_path, cha
     repo.add("redis", "1.2.0", created=_stamp(now - datetime.timedelta(days=60)))
     repo.add("redis", "1.3.0", created=_stamp(fresh))
     async with cluster.local_cluster(tmp_path) as local:
-        local.apply(harness.helm_repository("charts", chart_server.repo_url("main")))
-        local.apply(harness.helm_release("podinfo", "podinfo", "6.5.0"))
-        local.apply(harness.helm_release("cache", "redis", "1.2.0", namespace="data"))
-        local.apply(harness.upgrader_config(policy={"minimumReleaseAge": "3d"}))
+        local.apply(builders.helm_repository("charts", chart_server.repo_url("main")))
+        local.apply(builders.helm_release("podinfo", "podinfo", "6.5.0"))
+        local.apply(builders.helm_release("cache", "redis", "1.2.0", namespace="data"))
+        local.apply(builders.upgrader_config(policy={"minimumReleaseAge": "3d"}))
         async with local.run_operator():
             status = await _cycle(local, "first")
             podinfo = local.get("upgradeproposals", "flux-system", "apps.podinfo")

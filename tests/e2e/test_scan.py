@@ -8,8 +8,9 @@ import json
 import pytest
 
 from fluxcd_helm_upgrader import scanning
-from fluxcd_helm_upgrader.demo import charts
-from tests.e2e import backends, harness
+from fluxcd_helm_upgrader.testkit.demo import charts
+from tests import builders
+from tests.e2e import backends
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("backend")]
 
@@ -20,10 +21,10 @@ async def test_scan_reports_outdated_releases_and_writes_nothing(tmp_path) -> No
     await server.start()
     try:
         async with backends.cluster(tmp_path) as local:
-            local.apply(harness.helm_repository("charts", server.repo_url("main")))
-            local.apply(harness.helm_release("podinfo", "podinfo", "6.5.0"))
-            local.apply(harness.helm_release("cache", "redis", "1.3.0", namespace="data"))
-            local.apply(harness.helm_release("orphan", "nginx", "1.0.0", repo="missing"))
+            local.apply(builders.helm_repository("charts", server.repo_url("main")))
+            local.apply(builders.helm_release("podinfo", "podinfo", "6.5.0"))
+            local.apply(builders.helm_release("cache", "redis", "1.3.0", namespace="data"))
+            local.apply(builders.helm_release("orphan", "nginx", "1.0.0", repo="missing"))
             writes_before = len(local.audit)
             table, as_json = io.StringIO(), io.StringIO()
             code = await scanning.main(namespaces=(), include_prerelease=False, allowed_updates="minor",

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from fluxcd_helm_upgrader.demo import fleet
-from fluxcd_helm_upgrader.demo import running as demo
+from fluxcd_helm_upgrader.testkit.demo import fleet
+from fluxcd_helm_upgrader.testkit.demo import running as demo
 
 pytestmark = pytest.mark.e2e
 

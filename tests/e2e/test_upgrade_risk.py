@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from fluxcd_helm_upgrader.demo import fleet
+from fluxcd_helm_upgrader.testkit.demo import fleet
 from tests.e2e import harness, prs
 
 pytestmark = pytest.mark.e2e

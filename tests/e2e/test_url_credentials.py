@@ -9,7 +9,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from fluxcd_helm_upgrader.demo import fleet
+from fluxcd_helm_upgrader.testkit.demo import fleet
+from tests import builders
 from tests.e2e import harness, prs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("backend")]
@@ -23,7 +24,7 @@ async def test_repository_url_credentials_are_stored_and_shown_nowhere(tmp_path:
     async with prs.setup(tmp_path) as s:
         clean = s.charts.repo_url("demo")
         leaky = clean.replace("http://", f"http://flux:{PASSWORD}@") + f"?token={QUERY_TOKEN}"
-        s.local.apply(harness.helm_repository("demo-charts", leaky, namespace=fleet.FLUX_NAMESPACE))
+        s.local.apply(builders.helm_repository("demo-charts", leaky, namespace=fleet.FLUX_NAMESPACE))
         s.local.apply(s.config())
         async with s.local.run_operator() as memo:
             await harness.wait_for(lambda: s.phase("apps.podinfo") == "Open", what="podinfo PR")

@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 
 from fluxcd_helm_upgrader import webhooks
+from tests import builders
 from tests.e2e import harness, prs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("backend")]
@@ -28,7 +29,7 @@ async def test_signed_hooks_trigger_a_cycle(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setenv("UPGRADER_WEBHOOK_PORT", str(port))
     monkeypatch.setenv("UPGRADER_NAMESPACE", "fluxcd-helm-upgrader")
     async with prs.setup(tmp_path) as s:
-        secret = prs.secret("fluxcd-helm-upgrader-webhook", {"token": SECRET})
+        secret = builders.secret("fluxcd-helm-upgrader-webhook", {"token": SECRET})
         secret["metadata"]["namespace"] = "fluxcd-helm-upgrader"
         s.local.apply(secret)
         s.local.apply(s.config())

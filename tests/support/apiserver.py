@@ -32,9 +32,9 @@ from typing import Any
 import kopf
 import yaml
 
-from fluxcd_helm_upgrader import emulator
-from fluxcd_helm_upgrader.demo import cluster as demo_cluster
-from fluxcd_helm_upgrader.emulator import server as emulator_server
+from fluxcd_helm_upgrader.testkit import emulator
+from fluxcd_helm_upgrader.testkit.demo import cluster as demo_cluster
+from fluxcd_helm_upgrader.testkit.emulator import server as emulator_server
 from tests.support import kubehttp
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -297,13 +297,18 @@ class RealCluster:
         return self.entries_of(self.user)
 
     def entries_of(self, user: str) -> list[emulator_server.AuditEntry]:
-        """Every call `user` made since this block began (writes, and reads that were refused or failed)."""
+        """Every call made with `user`'s authority since this block began (writes, and every read but the admin's).
+
+        That is the user a call was authorized as: a call made while impersonating a ServiceAccount
+        (`Impersonate-User`) counts for that account, not for the client that sent it.
+        """
         entries = []
         with self.server.audit_log.open("rb") as log:
             log.seek(self._audit_offset)
             for raw in log:
                 event = json.loads(raw)
-                if event.get("stage") != "ResponseComplete" or event.get("user", {}).get("username") != user:
+                acting = (event.get("impersonatedUser") or event.get("user") or {}).get("username")
+                if event.get("stage") != "ResponseComplete" or acting != user:
                     continue
                 ref = event.get("objectRef") or {}
                 verb = str(event.get("verb"))

@@ -105,7 +105,7 @@ def start_registry(workdir: Path, auth: Mapping[str, Any] | None = None) -> Regi
 
 
 def htpasswd_line(username: str, password: str) -> str:
-    # Imported here: bcrypt is a test-only dependency, and only the htpasswd tests need it.
+    # Imported here: only the htpasswd tests need it (the operator has it for cryptography's encrypted SSH keys).
     import bcrypt
 
     return f"{username}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()}\n"

@@ -206,6 +206,10 @@ def test_interval(text: str, seconds: float) -> None:
         (spec_with("policy.minimumReleaseAge", "3 days"), "spec.policy.minimumReleaseAge",
          "such as 3d, 1d12h, 72h or 30m"),
         (spec_with("policy.minimumReleaseAge", 3), "spec.policy.minimumReleaseAge", "expected a duration"),
+        (spec_with("serviceAccountName", "Team:SA"), "spec.serviceAccountName", "is not a ServiceAccount name"),
+        (spec_with("serviceAccountName", "system:serviceaccount:team-a:sa"), "spec.serviceAccountName",
+         "of this config's namespace"),
+        (spec_with("serviceAccountName", ""), "spec.serviceAccountName", "must not be empty"),
     ],
 )  # fmt: skip
 def test_errors_name_the_field_and_the_fix(spec: dict[str, Any], field_path: str, says: str) -> None:
@@ -228,6 +232,11 @@ def test_token_user_name_is_not_repeated_in_the_repository_error() -> None:
     with pytest.raises(config.ConfigError) as caught:
         config.parse({"git": {"url": "https://ghp_secret@example.com/a/b/c"}})
     assert "ghp_secret" not in str(caught.value)
+
+
+def test_service_account_name_is_read_and_absent_by_default() -> None:
+    assert config.parse(MINIMAL).service_account_name is None
+    assert config.parse(spec_with("serviceAccountName", "sa-b")).service_account_name == "sa-b"
 
 
 def test_config_error_is_a_value_error() -> None:
@@ -292,6 +301,29 @@ def test_unwritable_default_cache_dir_falls_back_to_a_temp_dir(
     ],
 )
 def test_bad_settings_name_the_variable(variable: str, value: str, says: str) -> None:
+    with pytest.raises(settings.SettingsError) as caught:
+        settings.Settings.from_env({variable: value})
+    assert str(caught.value).startswith(f"{variable}={value!r}: ")
+    assert says in str(caught.value)
+
+
+def test_tenancy_switches_are_named_as_flux_names_them() -> None:
+    assert settings.Settings.from_env({}).default_service_account is None
+    assert settings.Settings.from_env({}).no_cross_namespace_refs is False
+    locked = settings.Settings.from_env(
+        {"UPGRADER_DEFAULT_SERVICE_ACCOUNT": "fluxcd-helm-upgrader", "UPGRADER_NO_CROSS_NAMESPACE_REFS": "true"}
+    )
+    assert (locked.default_service_account, locked.no_cross_namespace_refs) == ("fluxcd-helm-upgrader", True)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("UPGRADER_DEFAULT_SERVICE_ACCOUNT", "system:serviceaccount:kube-system:admin", "not a ServiceAccount name"),
+        ("UPGRADER_NO_CROSS_NAMESPACE_REFS", "sometimes", "expected true or false"),
+    ],
+)
+def test_bad_tenancy_switches_name_the_variable(variable: str, value: str, says: str) -> None:
     with pytest.raises(settings.SettingsError) as caught:
         settings.Settings.from_env({variable: value})
     assert str(caught.value).startswith(f"{variable}={value!r}: ")

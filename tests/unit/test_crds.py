@@ -281,6 +281,10 @@ _DELETE = object()
         ("UpgraderConfig", "fleet", "spec.scope.selector.matchExpressions", [{"key": "a", "operator": "Is"}],
          "is not one of"),
         ("UpgraderConfig", "fleet", "spec.gitt", {}, "Additional properties"),
+        ("UpgraderConfig", "fleet", "spec.serviceAccountName", "system:serviceaccount:kube-system:admin",
+         "does not match"),
+        ("UpgraderConfig", "fleet", "spec.serviceAccountName", "", "does not match"),
+        ("UpgraderConfig", "fleet", "spec.serviceAccountName", "a" * 254, "is too long"),
         ("UpgradeProposal", "apps-podinfo", "spec.targetVersion", _DELETE, "'targetVersion' is a required"),
         ("UpgradeProposal", "apps-podinfo", "spec.configRef", _DELETE, "'configRef' is a required"),
         ("UpgradeProposal", "apps-podinfo", "spec.release", {"name": "podinfo"}, "'namespace' is a required"),
@@ -320,6 +324,12 @@ FORGED_TARGETS = [
     "1.0.0\nkind: Secret", "6.0.0 # pinned", "'6.0.0'", '"6.0.0"', "${VERSION}", "-1.0.0", " 1.0.0", "1.0.0 ",
     "1.0.0: x", "{a: b}", "1" * 257, "&anchor", "6.0.0|7.0.0",
 ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["sa-b", "fluxcd-helm-upgrader", "a.b", "a" * 253])
+def test_service_account_name_pattern_admits_service_account_names(name: str) -> None:
+    doc = _set(sample_of("UpgraderConfig", "fleet"), "spec.serviceAccountName", name)
+    assert [e.message for e in validator("UpgraderConfig").iter_errors(doc)] == []
 
 
 @pytest.mark.parametrize("target", WRITTEN_TARGETS)

@@ -51,8 +51,10 @@ def in_scope(
     cluster_wide: bool,
     namespaces: Collection[str],
     selector: Mapping[str, Any] | None,
+    excluded: Collection[str] = (),
 ) -> bool:
-    """True when a release in `namespace` with `labels` is covered by the scope."""
-    if not cluster_wide and namespace not in namespaces:
+    """True when a release in `namespace` with `labels` is covered by the scope; never in `excluded` namespaces
+    (those the config's ServiceAccount may not list HelmReleases in)."""
+    if namespace in excluded or (not cluster_wide and namespace not in namespaces):
         return False
     return matches(labels, selector)

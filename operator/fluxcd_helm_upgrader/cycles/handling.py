@@ -1,8 +1,9 @@
 """What the UpgraderConfig handler does on a due tick: validate, check, sync proposals, build the status.
 
 Returns the status patch and the events to post; the handler applies them. Errors that stop the whole cycle
-(invalid spec, missing secret, a 403 from the API) become Ready=False with a message saying what to fix; the
-operator keeps running and retries on the next interval.
+(invalid spec, missing secret, a 403 from the API, a Git or PR Secret the config's ServiceAccount may not read)
+become Ready=False with a message saying what to fix; the operator keeps running and retries on the next interval.
+Every Secret is read through the reader `cycles.tenancy` gives (the config's ServiceAccount in lockdown).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 
 from fluxcd_helm_upgrader import config as config_
 from fluxcd_helm_upgrader import kube
-from fluxcd_helm_upgrader.cycles import jobs, overlap, reporting, running
+from fluxcd_helm_upgrader.cycles import jobs, overlap, reporting, running, tenancy
 from fluxcd_helm_upgrader.cycles.view import FluxView
 from fluxcd_helm_upgrader.proposals import syncing, worker
 from fluxcd_helm_upgrader.services import Services
@@ -71,22 +72,27 @@ async def handle(
     except config_.ConfigError as error:
         return blocked(reasons.INVALID_CONFIG, str(error))
     try:
-        await _check_secrets(services, namespace, cfg)
+        # Whose identity reads this config's Secrets, and what its scope may reach (Flux's lockdown).
+        tenant = await tenancy.settle(services.settings, services.readers, services.api, namespace, cfg, view)
+        cfg = tenant.cfg
+        await _check_secrets(tenant.secrets, namespace, cfg)
         existing = await services.proposals.list_in_namespace(namespace)
         yielded = overlap.yielded(overlap.peer_of(body), peers, running.releases_in_scope(cfg, view))
         outcome = await running.run(
             cfg,
             view,
             fetcher=services.fetcher,
-            secrets_api=services.core,
+            secrets_api=tenant.secrets,
             skipped_targets=syncing.skipped_targets(syncing.owned(body, existing)),
             oci_client=services.oci,
             oci_concurrency=services.settings.fetch_concurrency,
-            yielded=yielded,
+            refused={**tenant.refused, **{k: running.overlap_failure(k, h) for k, h in yielded.items()}},
         )
         synced = await syncing.sync(services.proposals, body, outcome, existing)
         refused, refusals = await syncing.refuse(services.proposals, body, cfg.scope, view, existing)
         outcome = running.with_failures(outcome, synced.conflicts)
+    except (secrets.SecretForbidden, tenancy.ScopeCheckForbidden) as error:
+        return blocked(reasons.FORBIDDEN, str(error))
     except secrets.SourceAuthError as error:
         return blocked(reasons.SECRET_NOT_FOUND, str(error))
     except ApiException as error:
@@ -100,8 +106,11 @@ async def handle(
         generation=generation,
         now=now,
         requested_at=requested_at,
+        scope_forbidden=tenant.forbidden,
     )
     events = [*synced.events, *refusals]
+    if reporting.scope_forbidden_transition(old_status, tenant.forbidden):
+        events.append(syncing.Event(body, "Warning", reasons.SCOPE_FORBIDDEN, str(tenant.forbidden)))
     warning = reporting.failure_transition(old_status, status)
     if warning:
         events.append(syncing.Event(body, "Warning", reporting.event_reason(status), warning))
@@ -110,8 +119,8 @@ async def handle(
     return Handled(status=status, events=events, outcome=outcome, sync=synced, jobs=work)
 
 
-async def _check_secrets(services: Services, namespace: str, cfg: config_.UpgraderConfigSpec) -> None:
-    """Fail early, naming the Secret, when a referenced Git or PR secret does not exist."""
+async def _check_secrets(reader: secrets.SecretsApi, namespace: str, cfg: config_.UpgraderConfigSpec) -> None:
+    """Fail early, naming the Secret, when a referenced Git or PR secret does not exist or may not be read."""
     names = {n for n in (cfg.git.secret_name, cfg.pull_requests.secret_name) if n}
     for name in sorted(names):
-        await secrets.read_secret(services.core, namespace, name)
+        await secrets.read_secret(reader, namespace, name)

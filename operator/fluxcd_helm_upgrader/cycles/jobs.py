@@ -25,6 +25,7 @@ from fluxcd_helm_upgrader.cycles.running import Checked, Outcome
 from fluxcd_helm_upgrader.cycles.view import FluxView
 from fluxcd_helm_upgrader.proposals import ownership, phases, targets
 from fluxcd_helm_upgrader.proposals.worker import Job
+from fluxcd_helm_upgrader.structs import accounts
 
 ACTIVE = frozenset({phases.PENDING, phases.FAILED, phases.OPEN, phases.MERGED, ""})
 
@@ -63,6 +64,7 @@ def jobs_for(
     view: FluxView,
 ) -> list[Job]:
     checked = {c.release.key: c for c in outcome.checked}
+    account = accounts.of(me.namespace, cfg.service_account_name)  # the upgrade risk reads the sources' Secrets as it
     jobs: list[Job] = []
     for body in proposals:
         phase = str((body.get("status") or {}).get("phase") or "")
@@ -92,7 +94,7 @@ def jobs_for(
                 deployed_version=release.deployed_version if release else None,
                 versions=found.versions if found else (),
                 edit=plan,
-                risk=subjects.subject_for(found) if found else None,
+                risk=subjects.subject_for(found, account) if found else None,
             )
         )
     return jobs

@@ -154,8 +154,9 @@ class OciChecks:
         try:
             data = await secrets.read_secret(self._secrets, namespace, name)
             return oci.registry_creds_from_secret(data.data, target.ref.registry)
-        except secrets.SourceAuthError as error:
-            raise CheckFailure(reasons.AUTH_FAILED, str(error)) from None
+        except secrets.SourceAuthError as error:  # Forbidden: the config's ServiceAccount may not read it
+            forbidden = isinstance(error, secrets.SecretForbidden)
+            raise CheckFailure(reasons.FORBIDDEN if forbidden else reasons.AUTH_FAILED, str(error)) from None
         except oci.RegistryError as error:  # a malformed docker config; the message names the key only
             raise CheckFailure(reasons.AUTH_FAILED, f"secret {namespace}/{name}: {error.message}") from None
 

@@ -3,8 +3,9 @@
 Ready=True/Succeeded when every release in scope was checked; Ready=True/PartiallyChecked when some could not be
 (listed in status.failedReleases, so the working ones still count); Ready=False/PartiallyChecked when every
 release failed; Ready=False/ScopeOverlap when an older config in the namespace keeps some of the releases (named
-in the message and in failedReleases; the others are still checked); Ready=False with
-InvalidConfig/SecretNotFound/Forbidden when the cycle could not start.
+in the message and in failedReleases; the others are still checked); Ready=False/ScopeForbidden when namespaces of
+the scope were skipped because the config may not read them (named in the message; the rest were checked); Ready=False
+with InvalidConfig/SecretNotFound/Forbidden when the cycle could not start.
 Events are produced only on transitions (a new set of failing releases), never on a quiet tick.
 """
 
@@ -47,12 +48,16 @@ def cycle_status(
     generation: int | None,
     now: str,
     requested_at: str | None,
+    scope_forbidden: str | None = None,
 ) -> dict[str, Any]:
-    """The status patch after a completed cycle."""
+    """The status patch after a completed cycle; `scope_forbidden` says which namespaces were skipped and why."""
     checked, failed = len(outcome.checked), len(outcome.failed)
     outdated = len(outcome.outdated)
     overlapping = [f for f in outcome.failed if f.failure.reason == reasons.SCOPE_OVERLAP]
-    if overlapping:
+    if scope_forbidden:
+        ready, reason = False, reasons.SCOPE_FORBIDDEN
+        message = f"{scope_forbidden}; checked {checked} other releases, {outdated} outdated, {failed} failed"
+    elif overlapping:
         ready, reason = False, reasons.SCOPE_OVERLAP
         shown = "; ".join(f.failure.message for f in overlapping[:5]) + ("; ..." if len(overlapping) > 5 else "")
         message = f"{len(overlapping)} release(s) kept by an older UpgraderConfig: {shown}; " + (
@@ -127,6 +132,15 @@ def _ready(
             now=now,
         )
     return conditions.remove_condition(result, reasons.STALLED)
+
+
+def scope_forbidden_transition(old_status: Mapping[str, Any], scope_forbidden: str | None) -> bool:
+    """Whether a ScopeForbidden Warning event is due: the skipped namespaces (or why) changed since the last cycle."""
+    if not scope_forbidden:
+        return False
+    ready = conditions.find(old_status.get("conditions"), reasons.READY) or {}
+    same = ready.get("reason") == reasons.SCOPE_FORBIDDEN and str(ready.get("message", "")).startswith(scope_forbidden)
+    return not same
 
 
 def event_reason(status: Mapping[str, Any]) -> str:

@@ -97,6 +97,7 @@ def releases_in_scope(cfg: config_.UpgraderConfigSpec, view: FluxView) -> list[f
             cluster_wide=cfg.scope.cluster_wide,
             namespaces=cfg.scope.namespaces,
             selector=cfg.scope.selector,
+            excluded=cfg.scope.excluded,
         )
     ]
 
@@ -127,22 +128,23 @@ async def run(
     skipped_targets: Mapping[str, Collection[str]] | None = None,
     oci_client: oci.OciClient | None = None,
     oci_concurrency: int = oci_checks.DEFAULT_CONCURRENCY,
-    yielded: Mapping[str, str] | None = None,
+    refused: Mapping[str, Failure] | None = None,
 ) -> Outcome:
     """Check every release in scope. `skipped_targets` maps release keys to targets closed without merge.
 
     `oci_client` is the operator's long-lived registry client (tokens cached across cycles); without one, a
-    client with a session for this cycle only is created when an OCI source is in scope. `yielded` maps the keys
-    of releases an older config keeps (`cycles.overlap`) to that config: they are reported, not checked.
+    client with a session for this cycle only is created when an OCI source is in scope. `refused` maps the keys
+    of releases that are reported, not checked, to why: an older config keeps them (`cycles.overlap`), or their
+    source is in a namespace the config may not reach (`cycles.tenancy`). Nothing of theirs is read.
     """
     failed: list[Failed] = []
     wanted: dict[tuple[str, str], tuple[flux.HelmRepository, set[str]]] = {}
     resolved: list[tuple[flux.HelmRelease, HttpChart]] = []
     oci_resolved: list[tuple[flux.HelmRelease, OciChart]] = []
     for release in releases_in_scope(cfg, view):
-        holder = (yielded or {}).get(release.key)
-        if holder is not None:
-            failed.append(Failed(release, overlap_failure(release.key, holder)))
+        refusal = (refused or {}).get(release.key)
+        if refusal is not None:
+            failed.append(Failed(release, refusal))
             continue
         target = _guard(release, "resolving its source", functools.partial(resolving.resolve, release, view))
         if isinstance(target, Failed | Failure):
@@ -372,7 +374,7 @@ async def _read_index(
             parse_key=("charts", names),
         )
     except secrets.SourceAuthError as error:
-        return _IndexResult(None, Failure(reasons.AUTH_FAILED, f"{where}: {error}"))
+        return _IndexResult(None, Failure(_auth_reason(error), f"{where}: {error}"))
     except helm_http.FetchError as error:
         fetches[error.url] = ("error", 0)
         return _IndexResult(None, Failure(reasons.FETCH_FAILED, f"{where}: {error}"))
@@ -385,6 +387,10 @@ async def _read_index(
     fetches[fetched.url] = (fetched.status, fetched.bytes_read)
     return _IndexResult(fetched.value, None)
 
+
+def _auth_reason(error: secrets.SourceAuthError) -> str:
+    """Forbidden when the identity reading the source's Secret may not (a config's ServiceAccount), else AuthFailed."""
+    return reasons.FORBIDDEN if isinstance(error, secrets.SecretForbidden) else reasons.AUTH_FAILED
 
 
 def _netloc(url: str) -> str:

@@ -16,10 +16,12 @@ from fluxcd_helm_upgrader.cycles.resolving import HttpChart
 from fluxcd_helm_upgrader.cycles.running import Checked
 from fluxcd_helm_upgrader.proposals import risking
 from fluxcd_helm_upgrader.sources import charts
+from fluxcd_helm_upgrader.structs import accounts
 
 
-def subject_for(checked: Checked) -> risking.Subject | None:
-    """The comparison for an outdated release, or None when the decision names no two versions."""
+def subject_for(checked: Checked, account: accounts.ServiceAccount | None = None) -> risking.Subject | None:
+    """The comparison for an outdated release, or None when the decision names no two versions; the charts' Secrets
+    are read as `account` (the config's)."""
     decision, release = checked.decision, checked.release
     to_version = decision.newest
     from_version = decision.current_resolved
@@ -46,6 +48,7 @@ def subject_for(checked: Checked) -> risking.Subject | None:
         target=target,
         release=risk.Release(release.values, release.upgrade_crds, release.values_from),
         deprecated=bool(newest and newest.deprecated),
+        account=account,
     )
 
 

@@ -1,7 +1,7 @@
 """Git credentials from Flux GitRepository-format Secrets, and the environment that hands them to git.
 
 Called by the PR worker (which reads the Secret named by `spec.git.secretRef` and calls `from_secret`)
-and by `gitops.repos` (which calls `resolve` and `git_env` around every network git command).
+and by `gitops.repos` (which calls `resolve` and `git_env` around every git operation).
 
 The Secret keys are Flux's, reused unchanged: `identity` (+ `identity.pub`, `password` for an encrypted
 key) and `known_hosts` for SSH; `username`/`password`, `bearerToken`, or the GitHub App keys
@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import os
 import shlex
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -45,7 +44,8 @@ APP_TOKEN_USERNAME = "x-access-token"
 
 # Inherited variables that would change what git or ssh does behind our back: tracing (GIT_TRACE_CURL
 # prints Authorization headers), an author override, another askpass, an ssh agent with other keys.
-_DROPPED_PREFIXES = ("GIT_", "SSH_ASKPASS", "SSH_AUTH_SOCK")
+# `gitops.commands.isolate_process_environment` removes them from the operator's environment.
+DROPPED_PREFIXES = ("GIT_", "SSH_ASKPASS", "SSH_AUTH_SOCK")
 
 
 class CredentialError(Exception):
@@ -258,19 +258,13 @@ def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
     return urls.sanitize_text(logs.mask(text, secrets))
 
 
-def child_env(overlay: Mapping[str, str]) -> dict[str, str]:
-    """The full environment for a git child process: ours minus GIT_*/ssh-agent variables, plus `overlay`."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED_PREFIXES)}
-    base.update(overlay)
-    return base
-
-
 @contextlib.contextmanager
 def git_env(creds: Credentials, *, url: str, allow_file: bool = False) -> Iterator[dict[str, str]]:
     """Write key material to a private directory (`keyfiles`) and yield the env vars that make git use it.
 
     `creds` must be resolved (`resolve`): an App or an encrypted key raises CredentialError. The dir
-    and everything in it are removed on exit. Use `child_env(env)` for the process environment.
+    and everything in it are removed on exit. `gitops.commands` sets these variables on every git process, on top
+    of an environment without inherited GIT_*/ssh-agent variables.
     `allow_file`: git may use the file:// transport (only when the operator allows file:// Git URLs).
     """
     if isinstance(creds, GitHubApp) or (isinstance(creds, SshKey) and creds.passphrase is not None):

@@ -4,9 +4,11 @@ Called by the serialized PR worker (proposals/): `Workspace.prepare` before loca
 `commit_and_push` to publish the one-line edit, `remote_branch_sha`/`read_file`/`branch_diff` for
 checks and the demo's diff print.
 
-Every git command runs through `asyncio.create_subprocess_exec` with a timeout (the whole process group
-is killed on expiry), the environment from `gitops.credentials` and captured output; failures raise
-`GitError` with a `kind` the worker can act on and a message redacted of URL userinfo and secrets.
+Git is GitPython (`gitops.commands`): each operation runs in a worker thread, reads through GitPython's objects
+(the remote's URL, refs, commits, files at a commit) and runs `repo.git.<command>` for the rest, every command with
+a timeout (its whole process group is killed on expiry or when the caller is cancelled), the environment from
+`gitops.credentials` and captured output; failures raise `GitError` with a `kind` the worker can act on and a
+message redacted of URL userinfo and secrets.
 Clones live in `cache_dir/<hash of owner+url+branch>/` and are reused: fetch + hard reset + clean instead of
 a new clone; a clone that is broken (no .git, unreadable objects, another remote URL) is re-cloned. The owner is
 the UpgraderConfig's uid: two configs (two tenants) on one repository never share a working copy, so one cannot
@@ -27,16 +29,21 @@ import pathlib
 import posixpath
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+import git
 
 from fluxcd_helm_upgrader.gitops import commands, credentials
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 # Re-exported: callers catch `repos.GitError` and read `repos.ErrorKind`.
 ErrorKind = commands.ErrorKind
 GitError = commands.GitError
+Runner = commands.Runner
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,7 @@ class Workspace:
         # The argv of recent git commands (never holds secrets: they travel in 0600 files only).
         self.commands: collections.deque[tuple[str, ...]] = collections.deque(maxlen=500)
         self._locks: dict[Path, asyncio.Lock] = {}
+        commands.isolate_process_environment()
 
     def path_for(self, url: str, branch: str | None, owner: str = "") -> Path:
         digest = hashlib.sha256(f"{owner}\0{url}\0{branch or ''}".encode()).hexdigest()[:24]
@@ -89,16 +97,19 @@ class Workspace:
         if branch is not None:
             _check_ref_name(branch)
         path = self.path_for(url, branch, owner)
-        async with self._lock(path), self._session(creds, url) as session:
-            if await self._is_our_clone(path, url, session):
+
+        def work(run: Runner) -> PreparedRepo:
+            if self._is_our_clone(run, path, url):
                 try:
-                    return await self._refresh(path, url, branch, creds, session, fetch=True)
+                    return self._refresh(run, path, url, branch, creds, fetch=True)
                 except GitError as exc:
                     if exc.kind not in (ErrorKind.CORRUPT, ErrorKind.OTHER):
                         raise  # auth/network/...: a new clone would fail the same way; keep the cache
                     logger.warning("Clone %s is unusable (%s); cloning again.", path.name, exc)
-            await self._clone(path, url, branch, session)
-            return await self._refresh(path, url, branch, creds, session, fetch=False)
+            self._clone(run, path, url, branch)
+            return self._refresh(run, path, url, branch, creds, fetch=False)
+
+        return await self._run(path, creds, url, work)
 
     async def commit_and_push(
         self,
@@ -131,39 +142,43 @@ class Workspace:
             if not value.strip() or any(c in value for c in "\n\r<>"):
                 raise GitError(f"invalid commit author {value!r}", ErrorKind.REFUSED)
         paths = [_safe_relpath(p) for p in files]
-        async with self._lock(repo.path), self._session(repo.creds, repo.url) as session:
-            run = self._runner(repo.path, session)
-            await run("checkout", "--quiet", "--force", "-B", branch, repo.base_sha)
-            await run("clean", "-ffdqx")
-            await asyncio.to_thread(_write_files, repo.path, dict(zip(paths, files.values(), strict=True)))
-            await run("--literal-pathspecs", "add", "--", *paths)
-            if (await run("diff", "--cached", "--quiet", check=False)).returncode == 0:
-                changed = ", ".join(paths)
-                raise GitError(f"{changed} already match the base: nothing to commit", ErrorKind.EMPTY)
-            identity = ("-c", f"user.name={author_name}", "-c", f"user.email={author_email}")
-            await run(*identity, "-c", "commit.gpgSign=false", "-c", "core.hooksPath=/dev/null",
-                      "commit", "--quiet", "--no-verify", "--no-gpg-sign", "--cleanup=whitespace", "--file=-",
-                      stdin=message.encode())  # fmt: skip
-            new_sha = (await run("rev-parse", "HEAD")).stdout.decode().strip()
-            tracking_ref = f"refs/remotes/origin/{branch}"
-            tracking = await run("rev-parse", "--verify", "--quiet", tracking_ref, check=False)
-            expected = tracking.stdout.decode().strip() if tracking.returncode == 0 else ""
-            if expected and await self._same_commit(run, expected, new_sha):
-                await run("reset", "--quiet", "--hard", expected)
-                logger.info("Branch %s already holds this change; not pushing.", branch)
-                return expected
-            await run("-c", "core.hooksPath=/dev/null", "push", "--porcelain", "--no-verify",
-                      f"--force-with-lease=refs/heads/{branch}:{expected}",
-                      "origin", f"{new_sha}:refs/heads/{branch}", network=True)  # fmt: skip
-            return new_sha
+
+        def work(run: Runner) -> str:
+            with run.repo(repo.path) as r:
+                run(r.git, "checkout", "--quiet", "--force", "-B", branch, repo.base_sha)
+                run(r.git, "clean", "-ffdqx")
+                _write_files(repo.path, dict(zip(paths, files.values(), strict=True)))
+                run(r.git, "add", "--", *paths, options={"literal_pathspecs": True})
+                if run(r.git, "diff", "--cached", "--quiet", check=False).returncode == 0:
+                    changed = ", ".join(paths)
+                    raise GitError(f"{changed} already match the base: nothing to commit", ErrorKind.EMPTY)
+                config = [f"user.name={author_name}", f"user.email={author_email}", "commit.gpgSign=false",
+                          "core.hooksPath=/dev/null"]  # fmt: skip
+                run(r.git, "commit", "--quiet", "--no-verify", "--no-gpg-sign", "--cleanup=whitespace", "--file=-",
+                    options={"c": config}, stdin=message.encode())  # fmt: skip
+                new_sha = str(r.head.commit.hexsha)
+                expected = _commit_of(r, f"refs/remotes/origin/{branch}") or ""
+                if expected and _same_commit(r, expected, new_sha):
+                    run(r.git, "reset", "--quiet", "--hard", expected)
+                    logger.info("Branch %s already holds this change; not pushing.", branch)
+                    return expected
+                run(r.git, "push", "--porcelain", "--no-verify", f"--force-with-lease=refs/heads/{branch}:{expected}",
+                    "origin", f"{new_sha}:refs/heads/{branch}", options={"c": "core.hooksPath=/dev/null"},
+                    network=True)  # fmt: skip
+                return new_sha
+
+        return await self._run(repo.path, repo.creds, repo.url, work)
 
     async def remote_branch_sha(self, repo: PreparedRepo, branch: str) -> str | None:
         """The sha of `branch` on the remote right now (git ls-remote), or None when it does not exist."""
         _check_ref_name(branch)
-        async with self._lock(repo.path), self._session(repo.creds, repo.url) as session:
-            ref = f"refs/heads/{branch}"
-            out = await self._runner(repo.path, session)("ls-remote", "--heads", "origin", ref, network=True)
-        for line in out.stdout.decode().splitlines():
+        ref = f"refs/heads/{branch}"
+
+        def work(run: Runner) -> bytes:
+            with run.repo(repo.path) as r:
+                return run(r.git, "ls-remote", "--heads", "origin", ref, network=True).stdout
+
+        for line in (await self._run(repo.path, repo.creds, repo.url, work)).decode().splitlines():
             sha, _, name = line.partition("\t")
             if name == ref:
                 return sha
@@ -172,29 +187,44 @@ class Workspace:
     async def read_file(self, repo: PreparedRepo, path: str) -> bytes:
         """The content of `path` at the prepared base commit; FileNotFoundError if it is not there."""
         relpath = _safe_relpath(path)
-        async with self._lock(repo.path), self._session(credentials.Anonymous(), repo.url) as session:
-            result = await self._runner(repo.path, session)(
-                "cat-file", "blob", f"{repo.base_sha}:{relpath}", check=False
-            )
-        if result.returncode != 0:
+
+        def work(run: Runner) -> bytes | None:
+            with run.repo(repo.path) as r:
+                try:
+                    item = r.commit(repo.base_sha).tree / relpath
+                except (KeyError, ValueError):
+                    return None
+                return item.data_stream.read() if item.type == "blob" else None
+
+        data = await self._run(repo.path, credentials.Anonymous(), repo.url, work)
+        if data is None:
             raise FileNotFoundError(f"{relpath} not found at {repo.base_branch} ({repo.base_sha[:12]})")
-        return result.stdout
+        return data
 
     async def branch_diff(self, repo: PreparedRepo, branch: str) -> str:
         """`git diff` of `branch` (as last pushed/fetched, else local) against its merge base."""
         _check_ref_name(branch)
-        async with self._lock(repo.path), self._session(credentials.Anonymous(), repo.url) as session:
-            run = self._runner(repo.path, session)
-            ref = f"refs/remotes/origin/{branch}"
-            if (await run("rev-parse", "--verify", "--quiet", ref, check=False)).returncode != 0:
-                ref = f"refs/heads/{branch}"
-            out = await run("diff", "--no-color", "--no-ext-diff", f"{repo.base_sha}...{ref}")
-        return out.stdout.decode("utf-8", "replace")
+
+        def work(run: Runner) -> bytes:
+            with run.repo(repo.path) as r:
+                ref = f"refs/remotes/origin/{branch}"
+                if _commit_of(r, ref) is None:
+                    ref = f"refs/heads/{branch}"
+                return run(r.git, "diff", "--no-color", "--no-ext-diff", f"{repo.base_sha}...{ref}").stdout
+
+        return (await self._run(repo.path, credentials.Anonymous(), repo.url, work)).decode("utf-8", "replace")
 
     # -- internals -------------------------------------------------------------------------------
 
     def _lock(self, path: Path) -> asyncio.Lock:
         return self._locks.setdefault(path, asyncio.Lock())
+
+    async def _run(self, path: Path, creds: credentials.Credentials, url: str, work: Callable[[Runner], T]) -> T:
+        """`work` with the clone's lock held, in a credential session, in a worker thread."""
+        async with self._lock(path), self._session(creds, url) as session:
+            runner = Runner(session, log=self.commands, network_timeout=self.network_timeout,
+                            local_timeout=self.local_timeout)  # fmt: skip
+            return await commands.in_thread(runner, work)
 
     @contextlib.asynccontextmanager
     async def _session(self, creds: credentials.Credentials, url: str) -> AsyncIterator[commands.Session]:
@@ -202,77 +232,107 @@ class Workspace:
         with credentials.git_env(resolved, url=url, allow_file=self.allow_file_urls) as overlay:
             # The ceiling stops a broken clone from silently using a repository above the cache.
             overlay = {**overlay, "GIT_CEILING_DIRECTORIES": str(self.cache_dir.resolve())}
-            yield commands.Session(credentials.child_env(overlay), credentials.secrets_of(resolved))
+            yield commands.Session(overlay, credentials.secrets_of(resolved))
 
-    def _runner(self, cwd: Path, session: commands.Session) -> commands.Runner:
-        return commands.Runner(
-            cwd, session, log=self.commands, network_timeout=self.network_timeout, local_timeout=self.local_timeout
-        )
-
-    async def _is_our_clone(self, path: Path, url: str, session: commands.Session) -> bool:
+    def _is_our_clone(self, run: Runner, path: Path, url: str) -> bool:
         if not (path / ".git").is_dir():
             return False
-        run = self._runner(path, session)
-        result = await run("config", "--get", "remote.origin.url", check=False)
-        if result.returncode != 0 or result.stdout.decode().strip() != url:
+        try:
+            with run.repo(path) as r:
+                if _origin_url(r) != url:
+                    logger.warning("Clone %s is broken or points elsewhere; cloning again.", path.name)
+                    return False
+                # Unreadable packs or loose objects do not make fetch/reset fail (git just re-downloads what it
+                # cannot read), so ask fsck. Walking commits and trees only keeps it to ~100 ms for a fleet repo.
+                fsck = run(r.git, "fsck", "--connectivity-only", "--no-dangling", "--no-progress", check=False)
+        except GitError:
             logger.warning("Clone %s is broken or points elsewhere; cloning again.", path.name)
             return False
-        # Unreadable packs or loose objects do not make fetch/reset fail (git just re-downloads what it
-        # cannot read), so ask fsck. Walking commits and trees only keeps it to ~100 ms for a fleet repo.
-        fsck = await run("fsck", "--connectivity-only", "--no-dangling", "--no-progress", check=False)
         if fsck.returncode != 0:
             logger.warning("Clone %s has broken objects; cloning again.", path.name)
             return False
         return True
 
-    async def _clone(self, path: Path, url: str, branch: str | None, session: commands.Session) -> None:
-        await asyncio.to_thread(self.cache_dir.mkdir, parents=True, exist_ok=True)
-        await asyncio.to_thread(shutil.rmtree, path, ignore_errors=True)
+    def _clone(self, run: Runner, path: Path, url: str, branch: str | None) -> None:
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(path, ignore_errors=True)
         # Clone beside the target and rename: an interrupted clone never looks like a valid cache.
         staging = self.cache_dir / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
-        args = ["clone", "--quiet", "--no-tags", *(["--branch", branch] if branch else []), "--", url,
-                str(staging)]  # fmt: skip
+        args = ["--quiet", "--no-tags", *(["--branch", branch] if branch else []), "--", url, str(staging)]
         try:
-            await self._runner(self.cache_dir, session)(*args, network=True)
-            await asyncio.to_thread(os.rename, staging, path)
+            run(run.wrapper(self.cache_dir), "clone", *args, network=True)
+            os.rename(staging, path)
         finally:
-            await asyncio.to_thread(shutil.rmtree, staging, ignore_errors=True)
+            shutil.rmtree(staging, ignore_errors=True)
 
-    async def _refresh(
+    def _refresh(
         self,
+        run: Runner,
         path: Path,
         url: str,
         branch: str | None,
         creds: credentials.Credentials,
-        session: commands.Session,
         *,
         fetch: bool,
     ) -> PreparedRepo:
-        run = self._runner(path, session)
-        if fetch:
-            await run("fetch", "--quiet", "--prune", "--no-tags", "origin", network=True)
-        base = branch
-        if base is None:
-            if fetch:  # a fresh clone already recorded the remote's HEAD
-                await run("remote", "set-head", "origin", "--auto", network=True)
-            head = await run("symbolic-ref", "--short", "refs/remotes/origin/HEAD")
-            base = head.stdout.decode().strip().removeprefix("origin/")
-        tracking = f"refs/remotes/origin/{base}"
-        if (await run("rev-parse", "--verify", "--quiet", f"{tracking}^{{commit}}", check=False)).returncode:
-            raise GitError(f"branch {base!r} not found in {credentials.redact(url)}", ErrorKind.NOT_FOUND)
-        await run("checkout", "--quiet", "--force", "-B", base, tracking)
-        await run("reset", "--quiet", "--hard", tracking)
-        await run("clean", "-ffdqx")
-        sha = (await run("rev-parse", "HEAD")).stdout.decode().strip()
+        with run.repo(path) as r:
+            if fetch:
+                run(r.git, "fetch", "--quiet", "--prune", "--no-tags", "origin", network=True)
+            base = branch
+            if base is None:
+                if fetch:  # a fresh clone already recorded the remote's HEAD
+                    run(r.git, "remote", "set-head", "origin", "--auto", network=True)
+                base = _remote_head(r)
+            tracking = f"refs/remotes/origin/{base}"
+            if _commit_of(r, tracking) is None:
+                raise GitError(f"branch {base!r} not found in {credentials.redact(url)}", ErrorKind.NOT_FOUND)
+            run(r.git, "checkout", "--quiet", "--force", "-B", base, tracking)
+            run(r.git, "reset", "--quiet", "--hard", tracking)
+            run(r.git, "clean", "-ffdqx")
+            sha = str(r.head.commit.hexsha)
         return PreparedRepo(path=path, url=url, base_branch=base, base_sha=sha, creds=creds)
 
-    @staticmethod
-    async def _same_commit(run: commands.Runner, old: str, new: str) -> bool:
-        # Same tree, parents, author and message: pushing would only churn the PR.
-        fmt = "--format=%T%n%P%n%an%n%ae%n%B"
-        a = await run("log", "-1", fmt, old, check=False)
-        b = await run("log", "-1", fmt, new)
-        return a.returncode == 0 and a.stdout == b.stdout
+
+def _origin_url(r: git.Repo) -> str | None:
+    """remote.origin.url from the clone's own config (GitPython reads only the repository's file here)."""
+    try:
+        return str(r.remote("origin").url)
+    except (ValueError, KeyError, AttributeError, OSError):
+        return None
+
+
+def _remote_head(r: git.Repo) -> str:
+    """The branch refs/remotes/origin/HEAD points at: the remote's default branch."""
+    try:
+        target = git.SymbolicReference(r, "refs/remotes/origin/HEAD").reference.path
+    except (TypeError, ValueError, OSError):
+        message = "the remote's default branch is unknown (no refs/remotes/origin/HEAD)"
+        raise GitError(message, ErrorKind.OTHER) from None
+    return str(target).removeprefix("refs/remotes/origin/")
+
+
+def _commit_of(r: git.Repo, ref: str) -> str | None:
+    """The commit `ref` names (`rev-parse --verify ref^{commit}`), or None when it names none."""
+    try:
+        target = git.Reference(r, ref).object
+        while target.type == "tag":
+            target = target.object
+    except (ValueError, OSError, TypeError):
+        return None
+    return str(target.hexsha) if target.type == "commit" else None
+
+
+def _same_commit(r: git.Repo, old: str, new: str) -> bool:
+    """Same tree, parents, author and message: pushing would only churn the PR."""
+
+    def facts(sha: str) -> tuple[object, ...]:
+        c = r.commit(sha)
+        return (c.tree.hexsha, tuple(p.hexsha for p in c.parents), c.author.name, c.author.email, c.message)
+
+    try:
+        return facts(old) == facts(new)
+    except (ValueError, OSError):
+        return False
 
 
 def _check_ref_name(name: str) -> None:

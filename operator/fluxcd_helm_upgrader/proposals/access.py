@@ -7,8 +7,8 @@ A GitHub App's JWT goes only to the App's own API: `githubAppBaseURL` in the Sec
 and never over plain http to a host that is not loopback. The installation token it buys (cached by
 `forges.app_tokens`) is what pushes over HTTPS and what the forge sends to `apiURL`.
 
-Every Secret is read through the `secrets.SecretsApi` the caller passes: the one place where reading as another
-identity (a config's ServiceAccount) plugs in.
+Every Secret is read as the config's ServiceAccount when its (effective) spec names one (`cycles.tenancy` fills in
+UPGRADER_DEFAULT_SERVICE_ACCOUNT), through `secrets.reader_for` on the reader the caller passes; else as the operator.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from fluxcd_helm_upgrader import config as config_
 from fluxcd_helm_upgrader.forges import app_tokens, base, github, none
 from fluxcd_helm_upgrader.gitops import credentials
 from fluxcd_helm_upgrader.sources import secrets
-from fluxcd_helm_upgrader.structs import urls
+from fluxcd_helm_upgrader.structs import accounts, urls
 
 
 def _app_token_provider(data: secrets.SecretData, api_url: str) -> Callable[[], Awaitable[str]] | None:
@@ -40,13 +40,17 @@ def _app_token_provider(data: secrets.SecretData, api_url: str) -> Callable[[], 
     return provide
 
 
+def _reader(core: secrets.SecretsApi, namespace: str, cfg: config_.UpgraderConfigSpec) -> secrets.SecretsApi:
+    return secrets.reader_for(core, accounts.of(namespace, cfg.service_account_name))
+
+
 async def git_credentials(
     core: secrets.SecretsApi, namespace: str, cfg: config_.UpgraderConfigSpec
 ) -> credentials.Credentials:
     """The Git credentials named by spec.git.secretRef (anonymous without one)."""
     if not cfg.git.secret_name:
         return credentials.Anonymous()
-    data = await secrets.read_secret(core, namespace, cfg.git.secret_name)
+    data = await secrets.read_secret(_reader(core, namespace, cfg), namespace, cfg.git.secret_name)
     return credentials.from_secret(
         data.data,
         secret_name=f"{namespace}/{cfg.git.secret_name}",
@@ -65,7 +69,7 @@ async def forge_for(core: secrets.SecretsApi, namespace: str, cfg: config_.Upgra
             "spec.pullRequests.secretRef (or spec.git.secretRef) must name a Secret with a `token` "
             "or GitHub App keys to open pull requests"
         )
-    data = await secrets.read_secret(core, namespace, prs.secret_name)
+    data = await secrets.read_secret(_reader(core, namespace, cfg), namespace, prs.secret_name)
     app_token = _app_token_provider(data, prs.api_url)
     if app_token is not None:
         # The JWT went to the App's own API (see the module docstring); the API gets the installation token.

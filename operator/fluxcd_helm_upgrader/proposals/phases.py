@@ -15,6 +15,17 @@ from fluxcd_helm_upgrader.status import conditions, reasons
 
 PENDING, OPEN, MERGED, CLOSED, APPLIED, FAILED = "Pending", "Open", "Merged", "Closed", "Applied", "Failed"
 
+EventArgs = tuple[str, str, str]
+"""The one event a transition posts on the proposal: (type, reason, message)."""
+Transition = tuple[dict[str, Any] | None, EventArgs | None]
+"""What a Git worker action decided: the proposal's new status (None: unchanged) and its event (None: none)."""
+
+
+def generation(body: Mapping[str, Any]) -> int | None:
+    """The object's metadata.generation (status.observedGeneration records it)."""
+    value = (body.get("metadata") or {}).get("generation")
+    return int(value) if value is not None else None
+
 
 def _with(
     old: Mapping[str, Any] | None,

@@ -1,6 +1,6 @@
 """The upgrade risk of one proposal, assessed by the Git worker right before it opens or updates the PR.
 
-Called by `proposals.publishing._publish` with the job's `Subject` (built by the check cycle, `cycles.subjects`):
+Called by `proposals.publishing.publish` with the job's `Subject` (built by the check cycle, `cycles.subjects`):
 both charts are fetched (`sources.charts`, read once per digest), the cluster's version is read from the API
 server's `/version` (at most once per `CLUSTER_VERSION_TTL`; it needs no RBAC: every authenticated client may read
 it), and the pure `checking.risk.assess` runs in a thread. The result goes into the same status patch that records
@@ -25,6 +25,7 @@ from kubernetes_asyncio import client
 
 from fluxcd_helm_upgrader.checking import risk
 from fluxcd_helm_upgrader.sources import charts, secrets
+from fluxcd_helm_upgrader.structs import accounts
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class Subject:
     target: charts.ChartRef | None
     release: risk.Release
     deprecated: bool = False  # the target's index entry says so
+    account: accounts.ServiceAccount | None = None  # the config's: the sources' Secrets are read as it
 
 
 class ClusterVersion:
@@ -99,13 +101,14 @@ class Assessor:
                 return risk.unknown(upgrade, f"{subject.chart} {which} is not among the source's versions", version)
         assert subject.current is not None and subject.target is not None
         try:
+            reader = secrets.reader_for(self._secrets, subject.account)
             async with asyncio.timeout(self._timeout):
                 current, target = await asyncio.gather(
-                    self.fetcher.chart(subject.current, self._secrets),
-                    self.fetcher.chart(subject.target, self._secrets),
+                    self.fetcher.chart(subject.current, reader),
+                    self.fetcher.chart(subject.target, reader),
                 )
                 return await asyncio.to_thread(risk.assess, upgrade, subject.release, current, target, version)
-        except charts.ChartFetchError as error:
+        except (charts.ChartFetchError, secrets.SourceAuthError) as error:
             return risk.unknown(upgrade, str(error), version)
         except TimeoutError:
             return risk.unknown(upgrade, f"the analysis took longer than {self._timeout:g}s", version)

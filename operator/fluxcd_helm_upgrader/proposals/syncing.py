@@ -175,7 +175,7 @@ async def refuse(
         if status.get("phase") == phases.FAILED and status.get("message") == verdict.message:
             continue  # reported already: one event per transition
         meta = body["metadata"]
-        failed = phases.failed(status, verdict.reason, verdict.message, _gen(body))
+        failed = phases.failed(status, verdict.reason, verdict.message, phases.generation(body))
         updated = await store.patch_status(meta["namespace"], meta["name"], failed)
         events.append(Event(updated, "Warning", verdict.reason, verdict.message))
     return refused, events
@@ -208,14 +208,15 @@ async def _sync_one(
             holder = await store.get(namespace, name) or {}
             result.conflicts[checked.release.key] = Failure(*ownership.conflict(name, holder, config_of(config)))
             return
-        body = await store.patch_status(namespace, name, phases.pending(None, message, _gen(body)))
+        body = await store.patch_status(namespace, name, phases.pending(None, message, phases.generation(body)))
         result.created.append(name)
         result.events.append(Event(body, "Normal", "ProposalCreated", _describe(checked, spec)))
     elif _spec_differs(current, spec):
         retarget = (current.get("spec") or {}).get("targetVersion") != spec["targetVersion"]
         body = await store.patch_spec(namespace, name, spec)
         if retarget:
-            body = await store.patch_status(namespace, name, phases.pending(current.get("status"), message, _gen(body)))
+            pending = phases.pending(current.get("status"), message, phases.generation(body))
+            body = await store.patch_status(namespace, name, pending)
             result.retargeted.append(name)
             result.events.append(Event(body, "Normal", "TargetUpdated", _describe(checked, spec)))
     else:
@@ -236,11 +237,6 @@ async def _withdraw(
     result.proposals.pop(proposal, None)
     result.withdrawn.append(proposal)
     result.events.append(Event(config, "Normal", "ProposalWithdrawn", message))
-
-
-def _gen(body: Mapping[str, Any]) -> int | None:
-    generation = (body.get("metadata") or {}).get("generation")
-    return int(generation) if generation is not None else None
 
 
 def _spec_differs(current: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:

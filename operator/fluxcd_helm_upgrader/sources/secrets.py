@@ -4,6 +4,9 @@ Called by `sources.auth.repo_auth_for` (and by anything else that needs a Flux-f
 The operator only ever `get`s a Secret it was pointed at by name (a `secretRef`): it never lists or
 watches Secrets, so its RBAC can stay at `get` on secrets.
 
+`reader_for(api, account)` is where a config's ServiceAccount comes in (Flux's impersonation): the reader that
+reads as that account (`tenancy.impersonation`), never silently the operator's own identity instead.
+
 Errors are `SourceAuthError`s that name the namespace, Secret and key involved, never a value.
 """
 
@@ -13,9 +16,10 @@ import base64
 import binascii
 import dataclasses
 from collections.abc import Awaitable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from fluxcd_helm_upgrader import logs
+from fluxcd_helm_upgrader.structs import accounts
 
 
 class SourceAuthError(Exception):
@@ -26,10 +30,32 @@ class SourceAuthError(Exception):
     """
 
 
+class SecretForbidden(SourceAuthError):
+    """The identity reading the Secret may not (403): the message names the Secret, the identity and what to grant."""
+
+
 class SecretsApi(Protocol):
     """The one method of kubernetes_asyncio's `CoreV1Api` this module uses (fakes implement it)."""
 
     def read_namespaced_secret(self, name: str, namespace: str) -> Awaitable[Any]: ...
+
+
+@runtime_checkable
+class Impersonating(Protocol):
+    """A reader that can also read as a ServiceAccount (`tenancy.impersonation.SecretReaders`)."""
+
+    def read_namespaced_secret(self, name: str, namespace: str) -> Awaitable[Any]: ...
+    def as_account(self, account: accounts.ServiceAccount) -> SecretsApi: ...
+
+
+def reader_for(api: SecretsApi, account: accounts.ServiceAccount | None) -> SecretsApi:
+    """`api` itself without an account; else the reader that reads as `account`. A reader that cannot impersonate
+    refuses (SecretForbidden) rather than reading with another identity."""
+    if account is None:
+        return api
+    if isinstance(api, Impersonating):
+        return api.as_account(account)
+    raise SecretForbidden(f"cannot read Secrets as ServiceAccount {account}: this reader does not impersonate")
 
 
 @dataclasses.dataclass(frozen=True, repr=False)

@@ -15,7 +15,9 @@ SUCCEEDED = "Succeeded"  # the last cycle checked every release in scope
 PARTIALLY_CHECKED = "PartiallyChecked"  # some releases could not be checked; see status.failedReleases
 INVALID_CONFIG = "InvalidConfig"  # the spec cannot be used; the message names the field to fix
 SECRET_NOT_FOUND = "SecretNotFound"  # a referenced Secret or key does not exist
-FORBIDDEN = "Forbidden"  # the API server refused a call; the message names the missing permission
+FORBIDDEN = "Forbidden"  # the API server refused a call; the message names the missing permission (also a release
+# reason: the config's ServiceAccount may not read the Secret of the release's chart source)
+SCOPE_FORBIDDEN = "ScopeForbidden"  # namespaces of the scope the config may not read were skipped (named); the rest ran
 SUSPENDED = "Suspended"  # spec.suspend is true: no cycles run
 PROGRESSING = "Progressing"  # a cycle is running
 
@@ -43,6 +45,8 @@ AUTH_FAILED = "AuthFailed"
 RANGE_UNSUPPORTED = "RangeUnsupported"
 INVALID_VERSION = "InvalidVersion"  # the version or range in Git is not one (too long, not semver, not a range)
 HTTPS_REQUIRED = "HttpsRequired"  # credentials would go over plain http to a non-loopback host
+# The chart source is in another namespace and UPGRADER_NO_CROSS_NAMESPACE_REFS=true: not read (Flux's AccessDenied).
+CROSS_NAMESPACE_REF = "CrossNamespaceRef"
 SCOPE_OVERLAP = "ScopeOverlap"  # an older UpgraderConfig in this namespace covers the release (also a config reason)
 # An unexpected error while checking this one release (resolving, deciding, reading its source); the message names
 # the error. The other releases are still checked: this is the per-release boundary of `cycles.running`.

@@ -9,7 +9,7 @@ import tarfile
 import pytest
 
 from fluxcd_helm_upgrader.checking import chart_archive
-from fluxcd_helm_upgrader.demo import charts
+from fluxcd_helm_upgrader.testkit.demo import charts
 
 
 def _tgz(members: list[tarfile.TarInfo | tuple[str, bytes]]) -> bytes:

@@ -36,3 +36,15 @@ def test_bad_operator_names_the_term() -> None:
 )
 def test_namespaces(namespace: str, cluster_wide: bool, namespaces: list[str], expected: bool) -> None:
     assert scope.in_scope(namespace, {}, cluster_wide=cluster_wide, namespaces=namespaces, selector=None) is expected
+
+
+@pytest.mark.parametrize(("cluster_wide", "namespaces"), [(True, []), (False, ["team-a", "team-b"])])
+def test_excluded_namespaces_are_never_in_scope(cluster_wide: bool, namespaces: list[str]) -> None:
+    """What a config's ServiceAccount may not list (a SubjectAccessReview said no) is out, however it was named."""
+    covered = {
+        namespace: scope.in_scope(
+            namespace, {}, cluster_wide=cluster_wide, namespaces=namespaces, selector=None, excluded={"team-a"}
+        )
+        for namespace in ("team-a", "team-b")
+    }
+    assert covered == {"team-a": False, "team-b": True}

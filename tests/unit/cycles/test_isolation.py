@@ -20,7 +20,7 @@ from fluxcd_helm_upgrader.cycles import reporting, running
 from fluxcd_helm_upgrader.cycles.view import FluxView
 from fluxcd_helm_upgrader.sources import oci
 from fluxcd_helm_upgrader.structs import flux
-from tests.unit.cycles.test_oci_cycle import FakeSecrets
+from tests.fakes import FakeSecrets
 from tests.unit.sources import http_fixtures
 
 NESTED = b"[" * 200_000 + b"]" * 200_000  # 400 KB: far under the body cap, far over the recursion limit

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,7 +12,10 @@ from fluxcd_helm_upgrader.cycles import jobs, running
 from fluxcd_helm_upgrader.cycles.view import FluxView
 from fluxcd_helm_upgrader.proposals import syncing, targets
 from fluxcd_helm_upgrader.sources import helm_http, oci
+from fluxcd_helm_upgrader.sources import secrets as secrets_
 from fluxcd_helm_upgrader.structs import flux
+from tests import builders
+from tests.fakes import FakeSecrets
 
 OLD, NEW = "sha256:" + "0" * 64, "sha256:" + "1" * 64
 
@@ -47,27 +49,13 @@ class FakeRegistry:
         return {"name": ref.repository.rsplit("/", 1)[-1], "version": tag, "appVersion": f"app-{tag}"}
 
 
-class FakeSecrets:
-    def __init__(self, secrets: dict[tuple[str, str], dict[str, bytes]]) -> None:
-        self.secrets = secrets
-
-    async def read_namespaced_secret(self, name: str, namespace: str) -> Any:
-        if (namespace, name) not in self.secrets:
-            error = Exception("not found")
-            error.status = 404  # type: ignore[attr-defined]
-            raise error
-        data = {k: base64.b64encode(v).decode() for k, v in self.secrets[(namespace, name)].items()}
-        return {"data": data}
-
-
 def _cfg(**policy: Any) -> config_.UpgraderConfigSpec:
     return config_.parse({"interval": "30m", "git": {"url": "file:///tmp/x.git"}, "pullRequests": {"provider": "none"},
                           "policy": policy})  # fmt: skip
 
 
 def _release(name: str, chart_ref: dict[str, str] | None = None, **chart_spec: Any) -> flux.HelmRelease:
-    spec: dict[str, Any] = {"chartRef": chart_ref} if chart_ref else {"chart": {"spec": chart_spec}}
-    return flux.helm_release({"metadata": {"namespace": "apps", "name": name}, "spec": spec})
+    return flux.helm_release(builders.release_spec(name, chart_ref, **chart_spec))
 
 
 def _oci_repo(name: str, repository: str, ref: dict[str, str], secret: str | None = None) -> flux.OCIRepository:
@@ -169,6 +157,33 @@ async def test_credentials_come_from_the_secret_and_outages_fail_only_their_rele
     assert failed["gone"].reason == "ChartNotFound"
     assert failed["nosecret"].reason == "AuthFailed" and "apps/missing not found" in failed["nosecret"].message
     assert all(f.message.startswith(f"apps/{name}: OCIRepository apps/{name}") for name, f in failed.items())
+
+
+class ForbiddenSecrets(FakeSecrets):
+    """Secrets read as a config's ServiceAccount that may not `get` them (tenancy.impersonation's refusal)."""
+
+    async def read_namespaced_secret(self, name: str, namespace: str) -> Any:
+        raise secrets_.SecretForbidden(f"ServiceAccount apps/tenant may not read secret {namespace}/{name}")
+
+
+async def test_a_registry_secret_the_configs_account_may_not_read_fails_only_its_release_as_forbidden(
+    fetcher: helm_http.IndexFetcher,
+) -> None:
+    registry = FakeRegistry({"private/podinfo": ["1.0.0", "1.1.0"], "public/podinfo": ["1.0.0", "1.1.0"]})
+    view = FluxView(
+        releases={("apps", "locked"): _release("locked", {"kind": "OCIRepository", "name": "private"}),
+                  ("apps", "open"): _release("open", {"kind": "OCIRepository", "name": "public"})},
+        oci_repositories={
+            ("apps", "private"): _oci_repo("private", "private/podinfo", {"tag": "1.0.0"}, secret="creds"),
+            ("apps", "public"): _oci_repo("public", "public/podinfo", {"tag": "1.0.0"}),
+        },
+    )  # fmt: skip
+    outcome = await _run(view, registry, fetcher, ForbiddenSecrets({}))
+    assert [c.release.name for c in outcome.outdated] == ["open"]
+    (failed,) = outcome.failed
+    assert (failed.release.name, failed.failure.reason) == ("locked", "Forbidden")
+    assert "ServiceAccount apps/tenant may not read secret apps/creds" in failed.failure.message
+    assert not [call for call in registry.calls if call[1] == "private/podinfo"], "nothing sent without credentials"
 
 
 async def test_minimum_release_age_reads_the_push_time_only_of_the_tags_the_decision_reaches(

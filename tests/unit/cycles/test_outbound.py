@@ -11,7 +11,8 @@ from fluxcd_helm_upgrader import config as config_
 from fluxcd_helm_upgrader.cycles import running
 from fluxcd_helm_upgrader.cycles.view import FluxView
 from fluxcd_helm_upgrader.structs import flux
-from tests.unit.cycles.test_oci_cycle import FakeRegistry, FakeSecrets
+from tests.fakes import FakeSecrets
+from tests.unit.cycles.test_oci_cycle import FakeRegistry
 from tests.unit.sources import http_fixtures
 
 

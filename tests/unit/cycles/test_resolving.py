@@ -10,14 +10,14 @@ from fluxcd_helm_upgrader.cycles import jobs, resolving
 from fluxcd_helm_upgrader.cycles.view import FluxView
 from fluxcd_helm_upgrader.proposals import targets
 from fluxcd_helm_upgrader.structs import flux
+from tests import builders
 
 DIGEST = "sha256:" + "ab" * 32
 K_LABELS = {"kustomize.toolkit.fluxcd.io/name": "sources", "kustomize.toolkit.fluxcd.io/namespace": "flux-system"}
 
 
 def _release(chart_ref: dict[str, Any] | None = None, **chart_spec: Any) -> flux.HelmRelease:
-    spec: dict[str, Any] = {"chartRef": chart_ref} if chart_ref else {"chart": {"spec": chart_spec}}
-    return flux.helm_release({"metadata": {"namespace": "apps", "name": "web"}, "spec": spec})
+    return flux.helm_release(builders.release_spec("web", chart_ref, **chart_spec))
 
 
 def _view(*bodies: dict[str, Any]) -> FluxView:

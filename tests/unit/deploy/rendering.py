@@ -21,6 +21,7 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = REPO_ROOT / "deploy"
 CLUSTER_WIDE = DEPLOY
 NAMESPACED = DEPLOY / "namespaced"
+LOCKDOWN = DEPLOY / "lockdown"
 MONITORING = DEPLOY / "monitoring"
 OPERATOR_NAMESPACE = "fluxcd-helm-upgrader"
 

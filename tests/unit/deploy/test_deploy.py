@@ -20,7 +20,7 @@ from tests.unit.deploy import dockerfiles, rendering
 
 K8S_VERSION = "1.30.0"
 WEBHOOK_PORT = 9292  # deploy/ reserves it; UPGRADER_WEBHOOK_PORT=9292 turns the receiver on
-INSTALLS = {"cluster-wide": rendering.CLUSTER_WIDE, "namespaced": rendering.NAMESPACED}
+INSTALLS = {"cluster-wide": rendering.CLUSTER_WIDE, "namespaced": rendering.NAMESPACED, "lockdown": rendering.LOCKDOWN}
 # Volume types the restricted Pod Security Standard allows.
 RESTRICTED_VOLUMES = {
     "configMap",

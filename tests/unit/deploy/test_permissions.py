@@ -10,17 +10,18 @@ from typing import Any
 import kopf
 import pytest
 
-from fluxcd_helm_upgrader import handlers, permissions
+from fluxcd_helm_upgrader import handlers, permissions, settings
 from fluxcd_helm_upgrader.structs import kinds
 from tests.unit.deploy import rendering
 
 Grant = tuple[str, str, str]  # (api group, resource[/subresource], verb)
 PACKAGE = rendering.REPO_ROOT / "operator" / "fluxcd_helm_upgrader"
-# Code that never runs in the deployed operator: the API emulator, the offline demo and the `scan` command
-# (run by a person with their own kubeconfig, not by the operator's service account).
-NOT_DEPLOYED = ("emulator", "demo", "scanning.py")
+# Code that never runs in the deployed operator: the testkit (API emulator, GitHub stand-in, offline demo) and the
+# `scan` command (run by a person with their own kubeconfig, not by the operator's service account).
+NOT_DEPLOYED = ("testkit", "scanning.py")
 CLIENT_CALL = re.compile(
-    r"\.((?:list|read|get|create|patch|replace|delete|watch)_\w*(?:namespaced|cluster|for_all_namespaces)\w*)\("
+    r"\.((?:list|read|get|create|patch|replace|delete|watch)_\w*(?:namespaced|cluster|for_all_namespaces|access_review)"
+    r"\w*)\("
 )
 
 
@@ -40,8 +41,13 @@ def rule_grants(rules: Iterable[dict[str, Any]]) -> set[Grant]:
     return out
 
 
-def namespaced_permissions() -> list[permissions.Permission]:
-    return [p for p in permissions.PERMISSIONS if p.scope is permissions.Scope.NAMESPACED]
+def namespaced_permissions(install: permissions.Install = permissions.Install.DEFAULT) -> list[permissions.Permission]:
+    return [p for p in permissions.granted(install) if p.scope is permissions.Scope.NAMESPACED]
+
+
+def cluster_role_permissions(install: permissions.Install) -> list[permissions.Permission]:
+    """What a ClusterRole grants in this install: every permission but those of the operator's own namespace."""
+    return [p for p in permissions.granted(install) if p.scope is not permissions.Scope.OWN_NAMESPACE]
 
 
 def watched_namespaces(deployment: dict[str, Any]) -> list[str]:
@@ -134,7 +140,7 @@ def test_cluster_role_grants_exactly_the_permissions() -> None:
     objects = rendering.render(rendering.CLUSTER_WIDE)
     role = rendering.one(objects, "ClusterRole")
     granted = rule_grants(role["rules"])
-    wanted = grants(permissions.PERMISSIONS)
+    wanted = grants(cluster_role_permissions(permissions.Install.DEFAULT))
     assert not wanted - granted, f"missing from the ClusterRole: {sorted(wanted - granted)}"
     assert not granted - wanted, f"the ClusterRole grants more than permissions.py: {sorted(granted - wanted)}"
     assert not granted & grants(permissions.NOT_GRANTED)
@@ -193,3 +199,61 @@ def test_namespaced_role_bindings_bind_each_role_to_the_operator() -> None:
         assert binding["roleRef"]["kind"] == "Role"
         assert (binding["metadata"]["namespace"], binding["roleRef"]["name"]) in roles
         assert binding["subjects"] == [account]
+
+
+# --- the lockdown install ---------------------------------------------------------------------------------------
+
+
+def test_every_permission_is_granted_by_some_install() -> None:
+    for permission in permissions.PERMISSIONS:
+        assert permission.installs, f"{permission.resource}: granted by no install"
+    assert {p.resource for p in permissions.granted(permissions.Install.LOCKDOWN)} >= {
+        "serviceaccounts", "subjectaccessreviews"
+    }  # fmt: skip
+
+
+def test_lockdown_cluster_role_grants_exactly_its_permissions_and_no_secret() -> None:
+    objects = rendering.render(rendering.LOCKDOWN)
+    granted = rule_grants(rendering.one(objects, "ClusterRole")["rules"])
+    wanted = grants(cluster_role_permissions(permissions.Install.LOCKDOWN))
+    assert granted == wanted, f"missing {sorted(wanted - granted)}, extra {sorted(granted - wanted)}"
+    assert not [g for g in granted if g[1] == "secrets"], "in lockdown the operator reads no Secret as itself"
+    # Exactly two grants more than the default install, one less: impersonation and reviews for Secret access.
+    default = rule_grants(rendering.one(rendering.render(rendering.CLUSTER_WIDE), "ClusterRole")["rules"])
+    assert granted - default == {("", "serviceaccounts", "impersonate"),
+                                 ("authorization.k8s.io", "subjectaccessreviews", "create")}  # fmt: skip
+    assert default - granted == {("", "secrets", "get")}
+
+
+def test_lockdown_keeps_only_the_webhook_secret_in_the_operators_namespace() -> None:
+    objects = rendering.render(rendering.LOCKDOWN)
+    deployment = rendering.one(objects, "Deployment")
+    namespace = deployment["metadata"]["namespace"]
+    (role,) = rendering.of_kind(objects, "Role")
+    assert role["metadata"]["namespace"] == namespace
+    own = [p for p in permissions.granted(permissions.Install.LOCKDOWN) if p.scope is permissions.Scope.OWN_NAMESPACE]
+    assert {(p.api_group, p.resource, v) for p in own for v in p.verbs} == {("", "secrets", "get")}
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"],
+                              "resourceNames": [settings.Settings().webhook_secret]}]  # fmt: skip
+    (binding,) = rendering.of_kind(objects, "RoleBinding")
+    assert binding["metadata"]["namespace"] == namespace
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                  "name": role["metadata"]["name"]}  # fmt: skip
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "namespace": namespace,
+                                    "name": deployment["spec"]["template"]["spec"]["serviceAccountName"]}]  # fmt: skip
+
+
+def test_lockdown_turns_both_switches_on_and_is_the_cluster_wide_install_otherwise() -> None:
+    objects = rendering.render(rendering.LOCKDOWN)
+    container = rendering.one(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    assert env[settings.env_name("default_service_account")] == "fluxcd-helm-upgrader"
+    assert env[settings.env_name("no_cross_namespace_refs")] == "true"
+    assert "--all-namespaces" in container["args"]
+    parsed = settings.Settings.from_env({k: v for k, v in env.items() if v is not None and not k.endswith("_DIR")})
+    assert (parsed.default_service_account, parsed.no_cross_namespace_refs) == ("fluxcd-helm-upgrader", True)
+    cluster_wide = rendering.render(rendering.CLUSTER_WIDE)
+    unchanged = ("CustomResourceDefinition", "Namespace", "ServiceAccount", "Service", "NetworkPolicy",
+                 "ClusterRoleBinding")  # fmt: skip
+    for kind in unchanged:
+        assert rendering.of_kind(objects, kind) == rendering.of_kind(cluster_wide, kind), kind

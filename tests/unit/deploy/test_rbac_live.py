@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from fluxcd_helm_upgrader import permissions
-from fluxcd_helm_upgrader.emulator import server
+from fluxcd_helm_upgrader.testkit.emulator import server
 from tests.e2e import harness, prs
 from tests.unit.deploy import rendering
 

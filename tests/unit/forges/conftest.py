@@ -8,7 +8,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from fluxcd_helm_upgrader.forges import app_tokens, retrying, standin
+from fluxcd_helm_upgrader.forges import app_tokens, retrying
+from fluxcd_helm_upgrader.testkit import github as standin
 from tests.unit.forges.support import REPO, TOKEN, Sleeps
 
 

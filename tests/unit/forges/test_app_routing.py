@@ -7,10 +7,11 @@ from __future__ import annotations
 import pytest
 
 from fluxcd_helm_upgrader import config
-from fluxcd_helm_upgrader.forges import app_tokens, standin
+from fluxcd_helm_upgrader.forges import app_tokens
 from fluxcd_helm_upgrader.proposals import access
 from fluxcd_helm_upgrader.sources import secrets
-from tests.unit.cycles.test_oci_cycle import FakeSecrets
+from fluxcd_helm_upgrader.testkit import github as standin
+from tests.fakes import FakeSecrets
 from tests.unit.forges.support import REPO, TOKEN
 
 

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from fluxcd_helm_upgrader.forges import base, github, retrying, standin
+from fluxcd_helm_upgrader.forges import base, github, retrying
+from fluxcd_helm_upgrader.testkit import github as standin
 from tests.unit.forges.support import REPO, TOKEN, Sleeps
 
 

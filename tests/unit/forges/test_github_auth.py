@@ -10,8 +10,9 @@ import pytest
 from githubkit.compat import type_validate_python
 from githubkit_schemas.v2026_03_10 import models
 
-from fluxcd_helm_upgrader.forges import app_tokens, base, github, retrying, standin
-from fluxcd_helm_upgrader.forges import standin_payloads as payloads
+from fluxcd_helm_upgrader.forges import app_tokens, base, github, retrying
+from fluxcd_helm_upgrader.testkit import github as standin
+from fluxcd_helm_upgrader.testkit import github_payloads as payloads
 from tests.unit.forges.support import REPO, TOKEN, Sleeps
 
 BRANCH = "helm-upgrader/apps/podinfo"

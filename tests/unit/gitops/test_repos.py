@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import socket
-import subprocess
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from fluxcd_helm_upgrader.gitops import credentials, repos
+from tests.support import remotes
+from tests.support.remotes import Remote, git
 
 RELEASE = b"""\
 apiVersion: helm.toolkit.fluxcd.io/v2
@@ -30,61 +29,8 @@ PREFIX = "helm-upgrader/"
 AUTHOR = {"author_name": "Helm Upgrader", "author_email": "upgrader@example.test"}
 
 
-def git(cwd: Path, *args: str) -> str:
-    """Run git as "someone else" would, isolated from the machine's config."""
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
-        "GIT_CONFIG_GLOBAL": "/dev/null",
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "Someone Else",
-        "GIT_AUTHOR_EMAIL": "else@example.test",
-        "GIT_COMMITTER_NAME": "Someone Else",
-        "GIT_COMMITTER_EMAIL": "else@example.test",
-    }
-    done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
-
-
-@dataclass
-class Remote:
-    bare: Path
-    other: Path  # a second clone, for "someone else pushes"
-
-    @property
-    def url(self) -> str:
-        return self.bare.as_uri()
-
-    def push_change(self, branch: str, path: str, content: bytes) -> str:
-        git(self.other, "fetch", "origin")
-        git(self.other, "checkout", "-B", branch, f"origin/{branch}" if self.has(branch) else "origin/main")
-        target = self.other / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-        git(self.other, "add", path)
-        git(self.other, "commit", "-m", f"change {path}")
-        git(self.other, "push", "--force", "origin", f"HEAD:refs/heads/{branch}")
-        return git(self.other, "rev-parse", "HEAD")
-
-    def has(self, branch: str) -> bool:
-        return bool(git(self.bare, "branch", "--list", branch))
-
-    def sha(self, ref: str) -> str:
-        return git(self.bare, "rev-parse", ref)
-
-
 def make_remote(root: Path, default_branch: str = "main") -> Remote:
-    bare = root / "remote.git"
-    git(root, "init", "--quiet", "--bare", f"--initial-branch={default_branch}", str(bare))
-    other = root / "other"
-    git(root, "clone", "--quiet", bare.as_uri(), str(other))
-    git(other, "checkout", "-b", default_branch)
-    (other / "apps").mkdir()
-    (other / "apps" / "release.yaml").write_bytes(RELEASE)
-    (other / "README.md").write_text("fleet\n")
-    git(other, "add", ".")
-    git(other, "commit", "-m", "initial")
-    git(other, "push", "origin", f"HEAD:refs/heads/{default_branch}")
-    return Remote(bare, other)
+    return remotes.make_remote(root, {"apps/release.yaml": RELEASE, "README.md": b"fleet\n"}, default_branch)
 
 
 @pytest.fixture
@@ -351,6 +297,20 @@ async def test_concurrent_prepares_share_one_clone(remote: Remote, workspace: re
     assert [c[1] for c in workspace.commands].count("clone") == 1
 
 
+def _processes_mentioning(text: str) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(cmdline)
+    return found
+
+
 @pytest.fixture
 def silent_server() -> Iterator[int]:
     """A TCP listener that accepts and never answers: git over http hangs on it."""
@@ -368,6 +328,25 @@ async def test_a_hanging_remote_times_out(tmp_path: Path, silent_server: int) ->
     assert err.value.kind == repos.ErrorKind.TIMEOUT
     assert "hunter2secret" not in str(err.value)
     assert not list(workspace.cache_dir.iterdir()), "a half-done clone was left in the cache"
+    assert _processes_mentioning(f"127.0.0.1:{silent_server}") == [], "git or git-remote-http survived the timeout"
+
+
+async def test_a_cancelled_operation_kills_its_git_and_finishes_before_the_lock_is_free(
+    tmp_path: Path, silent_server: int
+) -> None:
+    workspace = repos.Workspace(tmp_path / "cache", network_timeout=60, allow_file_urls=True)
+    url = f"http://127.0.0.1:{silent_server}/fleet.git"
+    task = asyncio.create_task(workspace.prepare(url, "main", ANON))
+    for _ in range(100):  # until git and its git-remote-http child are running
+        await asyncio.sleep(0.05)
+        if len(_processes_mentioning(f"127.0.0.1:{silent_server}")) >= 2:
+            break
+    assert _processes_mentioning(f"127.0.0.1:{silent_server}"), "git never started"
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 10)
+    assert _processes_mentioning(f"127.0.0.1:{silent_server}") == []
+    assert not list(workspace.cache_dir.iterdir()), "the interrupted clone was cleaned up before the task ended"
 
 
 async def test_errors_never_show_url_userinfo(tmp_path: Path) -> None:

@@ -8,22 +8,16 @@ from typing import Any
 import pytest
 
 from fluxcd_helm_upgrader import config, kube_events
-from fluxcd_helm_upgrader.proposals import ownership, publishing, targets
+from fluxcd_helm_upgrader.proposals import ownership, processing, publishing, targets
 from fluxcd_helm_upgrader.proposals.worker import Job
+from tests import builders
 
 ME = ownership.Config("flux-system", "fleet", "uid-1")
 
 
 def proposal(*, label: str | None = "fleet", owner: tuple[str, str] | None = None, target: str = "6.7.1") -> dict:
-    meta: dict[str, Any] = {"name": "apps.podinfo", "namespace": "flux-system", "labels": {}}
-    if label:
-        meta["labels"]["helmupgrader.io/config"] = label
-    if owner:
-        meta["ownerReferences"] = [{"apiVersion": "helmupgrader.io/v1alpha1", "kind": "UpgraderConfig",
-                                    "name": owner[0], "uid": owner[1], "controller": True}]  # fmt: skip
-    spec = {"configRef": {"name": label or "someone"}, "release": {"namespace": "apps", "name": "podinfo"},
-            "chart": "podinfo", "currentVersion": "6.5.0", "targetVersion": target}  # fmt: skip
-    return {"metadata": meta, "spec": spec, "status": {"phase": "Pending"}}
+    """A proposal labelled `label` (None: no label) and owned by `owner` (config name, uid; None: by nobody)."""
+    return builders.upgrade_proposal(config=label, owner=owner, target=target)
 
 
 @pytest.mark.parametrize(
@@ -82,7 +76,7 @@ async def test_the_worker_reads_the_proposal_again_and_refuses(
     plan = targets.EditPlan("HelmRelease", "apps", "podinfo", targets.RELEASE_VERSION, "6.5.0", "6.7.1")
     job = Job(namespace="flux-system", name="apps.podinfo", config_name="fleet", config_uid="uid-1", config=cfg,
               edit=plan)  # fmt: skip
-    await publishing.process(ctx, job)
+    await processing.process(ctx, job)
     (status,) = store.patched
     assert status["phase"] == "Failed"
     assert status["conditions"][0]["reason"] == reason

@@ -13,9 +13,9 @@ import pytest
 from aiohttp import web
 
 from fluxcd_helm_upgrader.checking import indexes
-from fluxcd_helm_upgrader.demo import charts as demo_charts
 from fluxcd_helm_upgrader.sources import charts, oci
 from fluxcd_helm_upgrader.structs import flux
+from fluxcd_helm_upgrader.testkit.demo import charts as demo_charts
 from tests.unit.sources.http_fixtures import local_server
 from tests.unit.sources.test_auth import CANARY, FakeCoreV1
 

@@ -1,0 +1,72 @@
+"""The Git worker's job for one proposal: decide the action from its phase, run it, write the status and the event.
+
+Called by `proposals.worker.WorkerPool` (wired in `services`), one job at a time per repository. Decide, then act:
+`action_for` maps the phase to an action (pure); a Pending or Failed proposal is published (`proposals.publishing`),
+an Open or Merged one followed (`proposals.following`), a Closed or Applied one left alone. Every failure ends in
+the proposal's status (`proposals.failures`), never in an exception, with one event per transition.
+
+Before any Git or forge call the proposal is read again and must still be owned by the job's config (its
+ownerReference uid: a proposal deleted and re-created by someone else between the cycle and the worker is
+NotOwned); the publish action then checks its target against the job's plan (TargetNotAllowed).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+
+from fluxcd_helm_upgrader import kube_events
+from fluxcd_helm_upgrader.proposals import failures, following, ownership, phases, publishing
+from fluxcd_helm_upgrader.proposals.worker import Job
+from fluxcd_helm_upgrader.status import reasons
+
+logger = logging.getLogger(__name__)
+
+
+class Action(enum.Enum):
+    """What the worker does with a proposal in a given phase."""
+
+    PUBLISH = "publish"  # Pending, Failed (retried): push the branch, open or update the PR
+    FOLLOW = "follow"  # Open, Merged: watch the PR and the cluster
+    NONE = "none"  # Closed, Applied: final
+
+
+def action_for(phase: str) -> Action:
+    """The action for a proposal's status.phase (empty: Pending)."""
+    if phase in (phases.CLOSED, phases.APPLIED):
+        return Action.NONE
+    if phase in (phases.OPEN, phases.MERGED):
+        return Action.FOLLOW
+    return Action.PUBLISH
+
+
+def _config(job: Job) -> ownership.Config:
+    return ownership.Config(job.namespace, job.config_name, job.config_uid)
+
+
+async def process(ctx: publishing.Context, job: Job) -> None:
+    """Run one job; every failure ends in the proposal's status, never in an exception."""
+    body = await ctx.store.get(job.namespace, job.name)
+    if body is None:
+        return
+    action = action_for(str((body.get("status") or {}).get("phase") or phases.PENDING))
+    if action is Action.NONE:
+        return
+    try:
+        if ownership.standing(body, _config(job)) is not ownership.Standing.OWNED:
+            raise failures.Failure(reasons.NOT_OWNED, ownership.not_owned(body, _config(job)).message)
+        if action is Action.FOLLOW:
+            new_status, event = await following.follow(ctx.core, job, body)
+        else:
+            new_status, event = await publishing.publish(ctx, job, body)
+    except failures.Failure as failure:
+        new_status, event = failures.failed(body, failure)
+    if new_status is None:
+        return
+    logger.info(
+        "proposal %s/%s: %s (%s)", job.namespace, job.name, new_status.get("phase"), new_status.get("message"),
+        extra=publishing.log_fields(job),
+    )  # fmt: skip
+    updated = await ctx.store.patch_status(job.namespace, job.name, new_status)
+    if event is not None:
+        await kube_events.post(ctx.api, updated, *event)
