@@ -57,6 +57,10 @@ class FakeForge:
         opened = [p for p in mine if p.state == "open"]
         return (opened or mine[::-1] or [None])[0]
 
+    async def open_pull_requests(self, prefix: str) -> dict[str, base.PullRequest]:
+        self._call("open_pull_requests")
+        return {p.head_branch: p for p in self.pulls if p.state == "open" and p.head_branch.startswith(prefix)}
+
     async def open_or_update(self, request: base.PullRequestRequest) -> base.PullRequestResult:
         self._call("open_or_update")
         self.requests.append(request)

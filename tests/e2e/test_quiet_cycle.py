@@ -56,3 +56,7 @@ async def test_a_quiet_cycle_writes_nothing(tmp_path: Path) -> None:
         assert s.proposal("apps.ghost")["status"] == failed_before  # a retry with the same failure: untouched
         assert dict(quiet) == {("upgraderconfigs/status", "PATCH"): 1}, quiet
         assert [c for c in github if c.method != "GET"] == []
+        # One list of the repository's open PRs; the Failed one fails in Git before asking GitHub anything.
+        assert [(c.method, c.path, c.query.get("state")) for c in github] == [
+            ("GET", "/repos/acme/fleet/pulls", "open")
+        ], github

@@ -8,6 +8,7 @@ Every Secret is read through the reader `cycles.tenancy` gives (the config's Ser
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -115,7 +116,7 @@ async def handle(
     if warning:
         events.append(syncing.Event(body, "Warning", reporting.event_reason(status), warning))
     proposals = [b for name, b in synced.proposals.items() if name not in refused]
-    work = jobs.jobs_for(syncing.config_of(body), cfg, proposals, outcome, view)
+    work = jobs.jobs_for(syncing.config_of(body), cfg, proposals, outcome, view, cycle=time.monotonic_ns())
     return Handled(status=status, events=events, outcome=outcome, sync=synced, jobs=work)
 
 

@@ -2,14 +2,16 @@
 
 Called by `proposals.processing` for a Pending or Failed proposal, one job at a time per repository. Before any
 forge or Git call the proposal must still ask for exactly the target of the job's plan, which comes from the
-config's last check (else TargetNotAllowed): what gets written never comes from the proposal's spec. Then: the PR
-for the branch is looked up first (restarts and two clusters sharing a repository never duplicate it; a merged or
-closed one for this target is recorded by `following.settled`, never reopened), the clone is fetched, the line is
-located and edited (`proposals.changes`), committed and pushed with force-with-lease (identical content is not
-pushed again), the upgrade risk assessed, and the PR opened or updated (provider `none`: the branch alone).
+config's last check (else TargetNotAllowed): what gets written never comes from the proposal's spec. Then the clone
+is fetched and the line located and edited (`proposals.changes`); before anything is pushed, the PR of the branch is
+looked up (the repository's open PRs, listed once per cycle by `proposals.pulls`, else the branch's latest closed
+one): restarts and two clusters sharing a repository never duplicate it, and a merged or closed one for this target
+is recorded by `following.settled`, never reopened. A proposal that fails in Git (a manifest not in the repository)
+asks GitHub nothing, so retrying it every cycle costs no API call. Then the change is committed and pushed with
+force-with-lease (identical content is not pushed again), the upgrade risk assessed, and the PR opened or updated
+(provider `none`: the branch alone).
 Result: phase Open with the PR, the manifest location and the risk, and a PullRequestOpened, PullRequestUpdated or
-BranchPushed event. Every failure is a `failures.Failure`.
-"""
+BranchPushed event. Every failure is a `failures.Failure`."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from fluxcd_helm_upgrader.checking import applying, indexes, risk
 from fluxcd_helm_upgrader.forges import base, texts
 from fluxcd_helm_upgrader.gitops import locating, repos
 from fluxcd_helm_upgrader.proposals import changes, failures, following, phases, risking, targets
+from fluxcd_helm_upgrader.proposals import pulls as pulls_
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
 from fluxcd_helm_upgrader.proposals.worker import Job
 from fluxcd_helm_upgrader.sources import secrets
@@ -47,11 +50,13 @@ class Context:
     # Keyed per config too: one tenant's broken credentials never fail another tenant's proposals.
     unreachable: dict[tuple[str, str, str], failures.Failure] = field(default_factory=dict)
     risk: risking.Assessor | None = None  # the upgrade risk of each PR; None: not assessed (some unit tests)
+    pulls: pulls_.OpenPulls = field(default_factory=pulls_.OpenPulls)  # each repository's open PRs, once a drain
 
     def drained(self, repo_key: tuple[str, str]) -> None:
         """Called by the worker when a repository's queue is empty: the next batch tries Git again."""
         for key in [k for k in self.unreachable if k[1:] == repo_key]:
             del self.unreachable[key]
+        self.pulls.forget(repo_key)
 
 
 def log_fields(job: Job) -> dict[str, str]:
@@ -81,9 +86,6 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
     _allowed_plan(job, spec)  # before any forge or Git call
     target, branch, title = str(spec["targetVersion"]), following.branch_of(job, spec), following.title_of(spec)
     forge = await failures.forge_for(ctx.core, job)
-    existing = await failures.forge_call(forge.find_pull_request(branch))
-    if existing is not None and existing.title == title and existing.state != "open":
-        return following.settled(body, existing)
     known = ctx.unreachable.get(job.clone_key)
     if known is not None:
         raise failures.Failure(known.reason, str(known))
@@ -97,6 +99,9 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
         ctx.unreachable[job.clone_key] = failure
         raise
     change = await _prepare_change(ctx, repo, job, spec)
+    existing = await _existing(ctx, job, forge, branch)
+    if existing is not None and existing.title == title and existing.state != "open":
+        return following.settled(body, existing)
     location = change.location
     assessed = await ctx.risk.assess(job.risk, spec) if ctx.risk is not None else None
     prs = job.config.pull_requests
@@ -135,6 +140,7 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
         ctx.metrics.pull_request(action, "failed")
         ctx.metrics.github_call("error", remaining)
         raise
+    ctx.pulls.record(job, result.pull_request)
     ctx.metrics.pull_request(result.action if result.action != "pushed" else action, "success")
     if result.pull_request is not None:
         ctx.metrics.github_call("success", getattr(forge, "rate_limit_remaining", None))
@@ -160,6 +166,15 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
         risk=assessed.to_status() if assessed else None,
     )
     return new_status, ("Normal", reason, message)
+
+
+async def _existing(ctx: Context, job: Job, forge: base.Forge, branch: str) -> base.PullRequest | None:
+    """The branch's open PR from the repository's list of this drain, else its most recent closed or merged one."""
+    listed = (await ctx.pulls.of(job, forge)).get(branch)
+    if listed is not None:
+        return listed
+    found: base.PullRequest | None = await failures.forge_call(forge.find_pull_request(branch))
+    return found
 
 
 async def _prepare_change(ctx: Context, repo: repos.PreparedRepo, job: Job, spec: Mapping[str, Any]) -> changes.Change:

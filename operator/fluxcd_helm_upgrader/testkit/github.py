@@ -3,7 +3,7 @@
 It serves the endpoints ``forges.github`` and ``forges.app_tokens`` use, with payloads that satisfy
 githubkit's models (``testkit.github_payloads``):
 
-    GET  /repos/{o}/{r}                          GET/POST  /repos/{o}/{r}/pulls  (head=, state=)
+    GET  /repos/{o}/{r}                          GET/POST  /repos/{o}/{r}/pulls  (head=, state=, page=)
     GET/PATCH /repos/{o}/{r}/pulls/{n}           POST /repos/{o}/{r}/pulls/{n}/requested_reviewers
     POST /repos/{o}/{r}/issues/{n}/labels        POST /repos/{o}/{r}/issues/{n}/assignees
     POST /app/installations/{id}/access_tokens   (checks the RS256 JWT with the app's public key)
@@ -13,7 +13,7 @@ in ``calls`` (method, path, query, JSON body, whether it carried an Authorizatio
 Tokens are checked: the configured ``token`` or a minted installation token, else 401. Faults can be
 injected for the next N calls (``fail_next``, ``rate_limit_next``, ``too_many_requests_next``), and
 ``merge``/``close`` play the user clicking the buttons. Not a GitHub: no permissions model, no
-pagination beyond ``per_page``, no real merging of Git branches.
+pagination beyond ``per_page`` and ``page`` (with GitHub's ``Link: rel="next"``), no real merging of Git branches.
 """
 
 from __future__ import annotations
@@ -285,8 +285,12 @@ class GitHubStandIn:
             # Real GitHub: a head without "owner:" matches nothing useful; require it like the docs.
             found = [pr for pr in found if head_owner == owner and pr.head == branch]
         found.sort(key=lambda pr: pr.number, reverse=request.query.get("direction", "desc") == "desc")
-        per_page = int(request.query.get("per_page", "30"))
-        return self._answer(200, [payloads.pull(self.urls, owner, repo, pr) for pr in found[:per_page]])
+        per_page, page = int(request.query.get("per_page", "30")), int(request.query.get("page", "1"))
+        start = (page - 1) * per_page
+        listed = [payloads.pull(self.urls, owner, repo, pr) for pr in found[start : start + per_page]]
+        following = request.url.update_query(page=page + 1)
+        more = {"Link": f'<{following}>; rel="next"'} if len(found) > start + per_page else {}
+        return self._answer(200, listed, more)
 
     async def _create_pull(self, request: web.Request) -> web.Response:
         owner, repo, pulls = self._repo(request)

@@ -63,7 +63,7 @@ async def test_a_pull_request_for_this_target_that_is_no_longer_open_is_recorded
     status, posted = await publishing.publish(world.ctx, world.job(), world.proposal("Failed"))
     assert status is not None and status["phase"] == phase
     assert posted == event
-    assert world.forge.calls == ["find_pull_request"]
+    assert world.forge.calls == ["open_pull_requests", "find_pull_request"]
     assert not world.remote.has(BRANCH), "nothing is pushed for a target whose PR was merged or closed"
     assert status.get("skippedTargets", []) == (["6.7.1"] if state == "closed" else [])
 
