@@ -44,6 +44,7 @@ class FakeForge:
         self.pulls = list(pulls)
         self.requests: list[base.PullRequestRequest] = []  # what open_or_update was asked for, in order
         self.calls: list[str] = []
+        self.comments: list[tuple[int, str]] = []  # (PR number, body) of every comment, in order
         self.failures = dict(failures or {})
 
     def _call(self, name: str) -> None:
@@ -73,6 +74,10 @@ class FakeForge:
                                 request.title)  # fmt: skip
         self.pulls.append(pull)
         return base.PullRequestResult("created", pull)
+
+    async def comment(self, number: int, body: str) -> None:
+        self._call("comment")
+        self.comments.append((number, body))
 
     async def get(self, number: int) -> base.PullRequest:
         self._call("get")

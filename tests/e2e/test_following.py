@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from fluxcd_helm_upgrader.testkit.demo import fleet
 from tests.e2e import harness, prs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("backend")]
@@ -32,3 +33,39 @@ async def test_a_retitled_pull_request_is_still_followed(tmp_path: Path) -> None
         )
         assert s.github.pulls["acme/fleet"][number].title == "podinfo 6.7.1 (checked by ops)"
         assert len(s.github.pull_requests()) == 2
+
+
+async def test_closed_without_merge_then_a_newer_version_gets_a_new_pull_request(tmp_path: Path) -> None:
+    async with prs.setup(tmp_path) as s:
+        s.local.apply(s.config())
+        async with s.local.run_operator() as memo:
+            await harness.wait_for(lambda: s.phase("apps.podinfo") == "Open", what="podinfo PR")
+            first = s.proposal("apps.podinfo")["status"]["pullRequest"]["number"]
+            s.github.close(first)
+            await s.reconcile("closed")
+            await harness.wait_for(lambda: s.phase("apps.podinfo") == "Closed", what="Closed")
+            await s.reconcile("still-closed")  # nothing newer: the skipped target is not proposed again
+            await memo.services.workers.join()
+            assert s.phase("apps.podinfo") == "Closed"
+            assert [p.number for p in s.github.pull_requests() if p.head.endswith("podinfo")] == [first]
+
+            s.charts.repos["demo"].add("podinfo", "6.8.0")
+            await s.reconcile("newer")
+            await harness.wait_for(
+                lambda: s.phase("apps.podinfo") == "Open"
+                and s.proposal("apps.podinfo")["spec"]["targetVersion"] == "6.8.0",
+                what="a new PR for 6.8.0",
+            )
+            await memo.services.workers.join()
+        status = s.proposal("apps.podinfo")["status"]
+        podinfo = {p.number: p for p in s.github.pull_requests() if p.head == "helm-upgrader/apps/podinfo"}
+        second = status["pullRequest"]["number"]
+        assert second != first and set(podinfo) == {first, second}
+        assert (podinfo[first].state, podinfo[second].state) == ("closed", "open"), "the closed PR is never reopened"
+        assert podinfo[second].title == "Update podinfo to 6.8.0 in apps/podinfo"
+        assert status["skippedTargets"] == ["6.7.1"]
+        assert "+      version: 6.8.0" in fleet.branch_diff(s.git_url, "helm-upgrader/apps/podinfo")
+        events = [e["reason"] for e in s.local.list("events", prs.NAMESPACE)
+                  if e["involvedObject"]["name"] == "apps.podinfo"]  # fmt: skip
+        assert events.count("PullRequestClosed") == 1 and events.count("PullRequestOpened") == 2
+        assert events.count("TargetUpdated") == 1

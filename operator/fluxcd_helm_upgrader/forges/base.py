@@ -115,6 +115,10 @@ class Forge(Protocol):
         """Update the open PR for ``request.head`` (title, body, labels), or create one."""
         ...
 
+    async def comment(self, number: int, body: str) -> None:
+        """Add a comment to the conversation of pull request ``number``."""
+        ...
+
     async def get(self, number: int) -> PullRequest:
         """One pull request by number; ``ForgeError(kind="not_found")`` when it does not exist."""
         ...

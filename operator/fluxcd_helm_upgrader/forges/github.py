@@ -245,6 +245,14 @@ class GitHubForge:
         result: base.PullRequest = await self._call(f"get pull request {self.repository}#{number}", op)
         return result
 
+    async def comment(self, number: int, body: str) -> None:
+        async def op() -> None:
+            response = await self._github.rest.issues.async_create_comment(self._owner, self._name, number, body=body)
+            response.parsed_data  # noqa: B018 - validates the payload
+
+        async with self._session():
+            await self._call(f"comment on {self.repository}#{number}", op)
+
     async def open_or_update(self, request: base.PullRequestRequest) -> base.PullRequestResult:
         if request.repository != self.repository:
             raise base.ForgeError(f"this forge serves {self.repository}, not {request.repository}", "invalid")

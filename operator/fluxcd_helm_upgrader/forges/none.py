@@ -24,6 +24,9 @@ class NoneForge:
     async def open_or_update(self, request: base.PullRequestRequest) -> base.PullRequestResult:
         return base.PullRequestResult(action="pushed", pull_request=None)
 
+    async def comment(self, number: int, body: str) -> None:
+        return None
+
     async def get(self, number: int) -> base.PullRequest:
         raise base.ForgeError(f"pull request #{number}: provider 'none' has no pull requests", "not_found")
 

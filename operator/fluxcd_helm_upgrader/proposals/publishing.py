@@ -1,17 +1,18 @@
 """Publish a proposal: commit the one-line change on its branch, push it, open or update its PR.
 
-Called by `proposals.processing` for a Pending or Failed proposal, one job at a time per repository. Before any
-forge or Git call the proposal must still ask for exactly the target of the job's plan, which comes from the
-config's last check (else TargetNotAllowed): what gets written never comes from the proposal's spec. Then the clone
-is fetched and the line located and edited (`proposals.changes`); before anything is pushed, the PR of the branch is
-looked up (the repository's open PRs, listed once per cycle by `proposals.pulls`, else the branch's latest closed
-one): restarts and two clusters sharing a repository never duplicate it, and a merged or closed one for this target
-is recorded by `following.settled`, never reopened. A proposal that fails in Git (a manifest not in the repository)
-asks GitHub nothing, so retrying it every cycle costs no API call. Then the change is committed and pushed with
-force-with-lease (identical content is not pushed again), the upgrade risk assessed, and the PR opened or updated
-(provider `none`: the branch alone).
-Result: phase Open with the PR, the manifest location and the risk, and a PullRequestOpened, PullRequestUpdated or
-BranchPushed event. Every failure is a `failures.Failure`."""
+Called by `proposals.processing` for a Pending or Failed proposal, one job at a time per repository. Before any forge
+or Git call the proposal must still ask for exactly the target of the job's plan, which comes from the config's last
+check (else TargetNotAllowed): what gets written never comes from the proposal's spec. Then the clone is fetched and
+the line located and edited (`proposals.changes`); before anything is pushed, the PR of the branch is looked up (the
+repository's open PRs, listed once per cycle by `proposals.pulls`, else the branch's latest closed one): restarts and
+two clusters sharing a repository never duplicate it, and a merged or closed one for this target is recorded by
+`following.settled`, never reopened; an open one whose branch someone else committed on since the operator's push is
+not rewritten (BranchModified, one PR comment, as Renovate does). A proposal that fails in Git (a manifest not in the
+repository) asks GitHub nothing, so retrying it every cycle costs no API call. Then the change is committed and
+pushed with force-with-lease (identical content is not pushed again), the upgrade risk assessed, and the PR opened or
+updated (provider `none`: the branch alone). Result: phase Open with the PR, the manifest location and the risk, and
+a PullRequestOpened, PullRequestUpdated or BranchPushed event. Every failure is a `failures.Failure`.
+"""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from fluxcd_helm_upgrader.proposals import pulls as pulls_
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
 from fluxcd_helm_upgrader.proposals.worker import Job
 from fluxcd_helm_upgrader.sources import secrets
-from fluxcd_helm_upgrader.status import reasons
+from fluxcd_helm_upgrader.status import conditions, reasons
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +103,8 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
     existing = await _existing(ctx, job, forge, branch)
     if existing is not None and existing.title == title and existing.state != "open":
         return following.settled(body, existing)
+    if existing is not None and existing.state == "open":
+        await _refuse_modified_branch(ctx, job, forge, repo, body, existing)
     location = change.location
     assessed = await ctx.risk.assess(job.risk, spec) if ctx.risk is not None else None
     prs = job.config.pull_requests
@@ -175,6 +178,31 @@ async def _existing(ctx: Context, job: Job, forge: base.Forge, branch: str) -> b
         return listed
     found: base.PullRequest | None = await failures.forge_call(forge.find_pull_request(branch))
     return found
+
+
+async def _refuse_modified_branch(
+    ctx: Context, job: Job, forge: base.Forge, repo: repos.PreparedRepo, body: Mapping[str, Any], pull: base.PullRequest
+) -> None:
+    """Someone else committed on the branch of an open PR: never push over it. BranchModified, and one comment on
+    the PR when the proposal enters that state; the next cycles try again, so a newer target resumes once those
+    commits are gone (or the PR was closed: then nothing of theirs is under review any more)."""
+    branch, spec = pull.head_branch, body.get("spec") or {}
+    foreign = await failures.git_call(ctx.workspace.foreign_commits(repo, branch, job.config.git.author_email))
+    if not foreign:
+        return
+    target = str(spec.get("targetVersion"))
+    listed = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+    message = (f"branch {branch} has commits by someone else ({listed}): not rewritten; remove them or close pull "
+               f"request #{pull.number} to let the operator propose {target}")  # fmt: skip
+    ready = conditions.find((body.get("status") or {}).get("conditions"), reasons.READY) or {}
+    if ready.get("reason") != reasons.BRANCH_MODIFIED:
+        comment = texts.branch_modified(branch, str(spec.get("chart")), target, foreign)
+        try:
+            await failures.forge_call(forge.comment(pull.number, comment))
+        except failures.Failure as failure:  # the status says it all the same
+            logger.warning("proposal %s/%s: commenting on #%s failed: %s", job.namespace, job.name, pull.number,
+                           failure, extra=log_fields(job))  # fmt: skip
+    raise failures.Failure(reasons.BRANCH_MODIFIED, message)
 
 
 async def _prepare_change(ctx: Context, repo: repos.PreparedRepo, job: Job, spec: Mapping[str, Any]) -> changes.Change:

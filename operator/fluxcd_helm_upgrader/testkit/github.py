@@ -6,6 +6,7 @@ githubkit's models (``testkit.github_payloads``):
     GET  /repos/{o}/{r}                          GET/POST  /repos/{o}/{r}/pulls  (head=, state=, page=)
     GET/PATCH /repos/{o}/{r}/pulls/{n}           POST /repos/{o}/{r}/pulls/{n}/requested_reviewers
     POST /repos/{o}/{r}/issues/{n}/labels        POST /repos/{o}/{r}/issues/{n}/assignees
+    POST /repos/{o}/{r}/issues/{n}/comments      (kept in the PR's ``comments``)
     POST /app/installations/{id}/access_tokens   (checks the RS256 JWT with the app's public key)
 
 All routes live under ``prefix`` (``/api/v3`` emulates GitHub Enterprise). Every request is recorded
@@ -112,6 +113,7 @@ class GitHubStandIn:
         )
         app.router.add_post(p + "/repos/{owner}/{repo}/issues/{number:\\d+}/labels", self._add_labels)
         app.router.add_post(p + "/repos/{owner}/{repo}/issues/{number:\\d+}/assignees", self._add_assignees)
+        app.router.add_post(p + "/repos/{owner}/{repo}/issues/{number:\\d+}/comments", self._add_comment)
         app.router.add_post(p + "/app/installations/{installation:\\d+}/access_tokens", self._mint_token)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -367,6 +369,11 @@ class GitHubStandIn:
             if login not in pr.assignees:
                 pr.assignees.append(login)
         return self._answer(201, payloads.issue(self.urls, owner, repo, pr))
+
+    async def _add_comment(self, request: web.Request) -> web.Response:
+        owner, repo, pr = self._pull(request)
+        pr.comments.append(str((await request.json()).get("body", "")))
+        return self._answer(201, payloads.comment(self.urls, owner, repo, pr, len(pr.comments) - 1))
 
     async def _request_reviewers(self, request: web.Request) -> web.Response:
         owner, repo, pr = self._pull(request)
