@@ -44,6 +44,18 @@ VERSIONS = 100
 SETTLE = 3.0  # seconds without any API write that end a cycle's write count
 
 
+def chart_server(repositories: int, charts_per_repo: int, versions: int) -> charts.ChartServer:
+    """`repo<r>` repositories of `chart<c>` charts, versions 1.0.0, 1.0.1, ... (ten patches a minor); not started."""
+    server = charts.ChartServer()
+    for r in range(repositories):
+        repo = server.repo(f"repo{r}")
+        for c in range(charts_per_repo):
+            for v in range(versions):
+                repo.add(f"chart{c}", f"1.{v // 10}.{v % 10}")
+        repo.index()  # render each index once now: the stand-in server's YAML dumping is not what we measure
+    return server
+
+
 def _metric(text: str, prefix: str) -> float:
     for line in text.splitlines():
         if line.startswith(prefix):
@@ -54,13 +66,7 @@ def _metric(text: str, prefix: str) -> float:
 async def main(releases: int, repositories: int) -> int:
     patience = 300 * max(1.0, releases / 1000)  # how long to wait for a cycle before giving up
     setup_started = time.monotonic()
-    server = charts.ChartServer()
-    for r in range(repositories):
-        repo = server.repo(f"repo{r}")
-        for c in range(CHARTS_PER_REPO):
-            for v in range(VERSIONS):
-                repo.add(f"chart{c}", f"1.{v // 10}.{v % 10}")
-        repo.index()  # render each index once now: the stand-in server's YAML dumping is not what we measure
+    server = chart_server(repositories, CHARTS_PER_REPO, VERSIONS)
     await server.start()
     try:
         # The audit log is a bounded deque: make it hold every write of both cycles.

@@ -21,8 +21,7 @@ async def test_a_retitled_pull_request_is_still_followed(tmp_path: Path) -> None
     async with prs.setup(tmp_path) as s:
         s.local.apply(s.config())
         async with s.local.run_operator() as memo:
-            await harness.wait_for(lambda: s.phase("apps.podinfo") == "Open", what="podinfo PR")
-            number = s.proposal("apps.podinfo")["status"]["pullRequest"]["number"]
+            number = await s.opened("apps.podinfo")
             s.github.pulls["acme/fleet"][number].title = "podinfo 6.7.1 (checked by ops)"
             s.github.merge(number)
             await s.reconcile("merged")
@@ -39,8 +38,7 @@ async def test_closed_without_merge_then_a_newer_version_gets_a_new_pull_request
     async with prs.setup(tmp_path) as s:
         s.local.apply(s.config())
         async with s.local.run_operator() as memo:
-            await harness.wait_for(lambda: s.phase("apps.podinfo") == "Open", what="podinfo PR")
-            first = s.proposal("apps.podinfo")["status"]["pullRequest"]["number"]
+            first = await s.opened("apps.podinfo")
             s.github.close(first)
             await s.reconcile("closed")
             await harness.wait_for(lambda: s.phase("apps.podinfo") == "Closed", what="Closed")
@@ -75,8 +73,7 @@ async def test_a_branch_a_person_committed_on_is_left_alone_until_the_pr_is_clos
     async with prs.setup(tmp_path) as s:
         s.local.apply(s.config())
         async with s.local.run_operator() as memo:
-            await harness.wait_for(lambda: s.phase("apps.podinfo") == "Open", what="podinfo PR")
-            first = s.proposal("apps.podinfo")["status"]["pullRequest"]["number"]
+            first = await s.opened("apps.podinfo")
             theirs = _commit_as_a_person(tmp_path, s.git_url, "helm-upgrader/apps/podinfo")
 
             s.charts.repos["demo"].add("podinfo", "6.8.0")
