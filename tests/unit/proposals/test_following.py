@@ -96,3 +96,17 @@ async def test_the_open_pull_requests_are_listed_once_per_cycle_and_a_pr_is_aske
     status, _ = await following.follow(FakeSecrets({}), dataclasses.replace(job, cycle=2), body, open_pulls)
     assert status is not None and status["phase"] == "Closed"
     assert world.forge.calls == ["open_pull_requests", "open_pull_requests", "get"]
+
+
+async def test_a_recorded_pull_request_the_forge_does_not_know_is_forge_failed_and_one_never_recorded_is_waited_for(
+    world: World,
+) -> None:
+    recorded = world.proposal("Open", pullRequest={"branch": BRANCH, "number": 12})
+    with pytest.raises(failures.Failure) as caught:
+        await following.follow(FakeSecrets({}), world.job(), recorded, OpenPulls())
+    assert (caught.value.reason, str(caught.value)) == ("ForgeFailed", "not_found: pull request #12 not found")
+    # No number on record (provider none, or a status from before the PR was known): its branch and title decide.
+    world.forge.pulls.append(_pr("merged", "Update podinfo to 6.6.0 in apps/podinfo"))  # an older target's PR
+    unrecorded = world.proposal("Open", pullRequest={"branch": BRANCH})
+    assert await following.follow(FakeSecrets({}), world.job(), unrecorded, OpenPulls()) == (None, None)
+    assert world.forge.calls == ["open_pull_requests", "get", "open_pull_requests", "find_pull_request"]
