@@ -285,6 +285,8 @@ class Workspace:
         try:
             run(run.wrapper(self.cache_dir), "clone", *args, network=True)
             os.rename(staging, path)
+        except GitError as error:  # name the cache path, not the random staging one: the same failure, the same text
+            raise GitError(str(error).replace(str(staging), str(path)), error.kind) from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
