@@ -73,10 +73,10 @@ async def main(releases: int) -> int:
                 await _settle(local, github, memo)
             opened = _open_every_pull_request(local, github)
             print(f"fleet: {releases} HelmReleases, {opened} proposals Open with an open PR each", flush=True)
-            before, api_mark, github_mark = _status(local).get("lastCheckTime"), len(local.api.audit), len(github.calls)
+            marks = _marks(local, github)
             await asyncio.sleep(1.1)  # lastCheckTime has a one-second resolution
             async with local.run_operator() as memo:
-                first = await _measure(local, github, memo, (before, api_mark, github_mark))
+                first = await _measure(local, github, memo, marks)
                 quiet = await _measure(local, github, memo, None)
     finally:
         await server.stop()
@@ -122,7 +122,7 @@ async def _measure(local, github, memo, marks):  # type: ignore[no-untyped-def]
     """The GitHub calls and API writes of a cycle: the first of this process (`marks`: the last check time and the
     log positions before it started), or one started now as the interval would (the webhook's trigger)."""
     if marks is None:
-        checked, api_mark, github_mark = _status(local).get("lastCheckTime"), len(local.api.audit), len(github.calls)
+        checked, api_mark, github_mark = _marks(local, github)
         await asyncio.sleep(1.1)  # lastCheckTime has a one-second resolution
         memo.services.triggers.config(NAMESPACE, "fleet")
     else:
@@ -133,20 +133,21 @@ async def _measure(local, github, memo, marks):  # type: ignore[no-untyped-def]
     return calls, cycle_scale._by_resource(list(local.api.audit)[api_mark:])
 
 
+def _marks(local: cluster.LocalCluster, github: standin.GitHubStandIn) -> tuple[str | None, int, int]:
+    """The config's last check time and where the API's and GitHub's logs stand."""
+    return cycle_scale._status(local).get("lastCheckTime"), len(local.api.audit), len(github.calls)
+
+
 def _kind(call: standin.Call) -> str:
     if call.path.endswith("/pulls") and call.method == "GET":
         return "list pages" if "head" not in call.query else "list of one branch"
     return "one pull request" if "/pulls/" in call.path and call.method == "GET" else call.path.rsplit("/", 1)[-1]
 
 
-def _status(local: cluster.LocalCluster) -> dict:  # type: ignore[type-arg]
-    return (local.get("upgraderconfigs", NAMESPACE, "fleet") or {}).get("status") or {}
-
-
 async def _cycle_done(local: cluster.LocalCluster, previous: str | None) -> None:
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
-        checked = _status(local).get("lastCheckTime")
+        checked = cycle_scale._status(local).get("lastCheckTime")
         if checked and checked != previous:
             return
         await asyncio.sleep(0.1)
