@@ -51,7 +51,7 @@ class Context:
     # Keyed per config too: one tenant's broken credentials never fail another tenant's proposals.
     unreachable: dict[tuple[str, str, str], failures.Failure] = field(default_factory=dict)
     risk: risking.Assessor | None = None  # the upgrade risk of each PR; None: not assessed (some unit tests)
-    pulls: pulls_.OpenPulls = field(default_factory=pulls_.OpenPulls)  # each repository's open PRs, once a drain
+    pulls: pulls_.OpenPulls = field(default_factory=pulls_.OpenPulls)  # each repository's open PRs, once a cycle
 
     def drained(self, repo_key: tuple[str, str]) -> None:
         """Called by the worker when a repository's queue is empty: the next batch tries Git again."""
@@ -172,7 +172,7 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
 
 
 async def _existing(ctx: Context, job: Job, forge: base.Forge, branch: str) -> base.PullRequest | None:
-    """The branch's open PR from the repository's list of this drain, else its most recent closed or merged one."""
+    """The branch's open PR from the repository's list of this cycle, else its most recent closed or merged one."""
     listed = (await ctx.pulls.of(job, forge)).get(branch)
     if listed is not None:
         return listed
