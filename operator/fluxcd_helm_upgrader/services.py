@@ -16,6 +16,7 @@ from kubernetes_asyncio import client
 from fluxcd_helm_upgrader import keyfiles, triggering, webhooks
 from fluxcd_helm_upgrader import metrics as metrics_
 from fluxcd_helm_upgrader import settings as settings_
+from fluxcd_helm_upgrader.cycles import handling
 from fluxcd_helm_upgrader.gitops import repos
 from fluxcd_helm_upgrader.proposals import processing, publishing, risking, worker
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
@@ -81,6 +82,11 @@ class Services:
             oci=oci_client,
             charts=fetcher,
         )
+
+    @property
+    def cycle_deps(self) -> handling.Deps:
+        """The few of these a check cycle uses (`cycles.handling.handle`)."""
+        return handling.Deps(self.settings, self.api, self.readers, self.proposals, self.fetcher, self.oci)
 
     async def start_servers(self) -> None:
         """Start the metrics endpoint and the webhook receiver when their ports are set (0 = off)."""

@@ -10,7 +10,7 @@ A Pending/Failed proposal is published only with the plan of this cycle's check 
 plan's target is the proposal's spec.targetVersion: the spec is never the source of what gets written (anyone who
 may edit proposals could write any target there). A release not checked this cycle (its source failed) waits for
 the next cycle that checks it. The caller passes only proposals the config owns and whose release is in its scope
-(`proposals.syncing.refuse` reported the others).
+(`cycles.syncing.refuse` reported the others).
 """
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ async def upgraderconfig_cycle(
     started = time.monotonic()
     try:
         handled = await handling.handle(
-            memo.services,
+            memo.services.cycle_deps,
             body,
             FluxView.from_indexes(**kwargs),
             now=conditions.now_rfc3339(),

@@ -13,7 +13,7 @@ and open a PR with any target. So the operator acts only on proposals that:
 What claims the config (its label or spec.configRef) without being owned by it is `UNOWNED`: reported as phase
 Failed, reason NotOwned, and otherwise left alone. A proposal owned by another UpgraderConfig is that config's
 (`OTHER_CONFIG`): never touched; when this config would need the same name, the release is reported instead
-(ScopeOverlap). Called by `proposals.syncing` (each cycle) and `proposals.processing` (before any Git work).
+(ScopeOverlap). Called by `cycles.syncing` (each cycle) and `proposals.processing` (before any Git work).
 """
 
 from __future__ import annotations
