@@ -175,7 +175,7 @@ async def _locate(root: Path, built: Built, checked: running.Checked, write: boo
     """Where the version is set; with `write`, the one-line edit applied in place."""
     edited = checked.source.edited
     directory = built.directory_of.get((edited.kind, edited.namespace, edited.name), ".")
-    outdated = checked.decision.outcome is decisions.Outcome.PROPOSE
+    outdated = checked.decision.verdict is decisions.Verdict.PROPOSE
     try:
         if outdated:
             plan = jobs.plan_for(checked)

@@ -124,7 +124,7 @@ async def sync(
         async with limit:
             name = naming.proposal_name(checked.release.namespace, checked.release.name)
             holder = foreign.get(name)
-            if holder is not None and checked.decision.outcome is decisions.Outcome.PROPOSE:
+            if holder is not None and checked.decision.verdict is decisions.Verdict.PROPOSE:
                 result.conflicts[checked.release.key] = Failure(*ownership.conflict(name, holder, me))
                 return
             if holder is None:
@@ -192,7 +192,7 @@ async def _sync_one(
     namespace, config_name = str(owner["namespace"]), str(owner["name"])
     name = naming.proposal_name(checked.release.namespace, checked.release.name)
     current = result.proposals.get(name)
-    if checked.decision.outcome is not decisions.Outcome.PROPOSE:
+    if checked.decision.verdict is not decisions.Verdict.PROPOSE:
         why = f"{checked.release.key} is current ({checked.decision.message}); proposal {name} removed"
         await _withdraw(store, config, checked.release.key, result, why)
         return

@@ -54,12 +54,12 @@ async def process(ctx: publishing.Context, job: Job) -> None:
         return
     try:
         if ownership.standing(body, _config(job)) is not ownership.Standing.OWNED:
-            raise failures.Failure(reasons.NOT_OWNED, ownership.not_owned(body, _config(job)).message)
+            raise failures.JobError(reasons.NOT_OWNED, ownership.not_owned(body, _config(job)).message)
         if action is Action.FOLLOW:
             new_status, event = await following.follow(ctx.core, job, body)
         else:
             new_status, event = await publishing.publish(ctx, job, body)
-    except failures.Failure as failure:
+    except failures.JobError as failure:
         new_status, event = failures.failed(body, failure)
     if new_status is None:
         return

@@ -8,7 +8,7 @@ closed one for this target is recorded by `following.settled`, never reopened), 
 located and edited (`proposals.changes`), committed and pushed with force-with-lease (identical content is not
 pushed again), the upgrade risk assessed, and the PR opened or updated (provider `none`: the branch alone).
 Result: phase Open with the PR, the manifest location and the risk, and a PullRequestOpened, PullRequestUpdated or
-BranchPushed event. Every failure is a `failures.Failure`.
+BranchPushed event. Every failure is raised as a `failures.JobError`.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class Context:
     # Repositories whose credentials or clone failed in the current drain of their queue: the other proposals
     # of that repository fail the same way without running git again (one broken Git URL, one clone attempt).
     # Keyed per config too: one tenant's broken credentials never fail another tenant's proposals.
-    unreachable: dict[tuple[str, str, str], failures.Failure] = field(default_factory=dict)
+    unreachable: dict[tuple[str, str, str], failures.JobError] = field(default_factory=dict)
     risk: risking.Assessor | None = None  # the upgrade risk of each PR; None: not assessed (some unit tests)
 
     def drained(self, repo_key: tuple[str, str]) -> None:
@@ -63,11 +63,11 @@ def _allowed_plan(job: Job, spec: Mapping[str, Any]) -> targets.EditPlan:
     """The job's plan (from the config's last check), when the proposal still asks for exactly its target."""
     plan = job.edit
     if plan is None:
-        raise failures.Failure(
+        raise failures.JobError(
             reasons.TARGET_NOT_ALLOWED, "no check of this release has allowed a target yet; nothing pushed"
         )
     if plan.target != str(spec.get("targetVersion")):
-        raise failures.Failure(
+        raise failures.JobError(
             reasons.TARGET_NOT_ALLOWED,
             f"spec.targetVersion {str(spec.get('targetVersion'))[:300]!r} is not what the last check of the release "
             f"allowed ({plan.target}); nothing was pushed",
@@ -86,14 +86,14 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
         return following.settled(body, existing)
     known = ctx.unreachable.get(job.clone_key)
     if known is not None:
-        raise failures.Failure(known.reason, str(known))
+        raise failures.JobError(known.reason, str(known))
     try:
         creds = await failures.git_credentials(ctx.core, job)
         with ctx.metrics.git_timer("fetch"):
             repo = await failures.git_call(
                 ctx.workspace.prepare(job.config.git.url.original, job.config.git.branch, creds, owner=job.config_uid)
             )
-    except failures.Failure as failure:
+    except failures.JobError as failure:
         ctx.unreachable[job.clone_key] = failure
         raise
     change = await _prepare_change(ctx, repo, job, spec)
@@ -115,7 +115,7 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
     except repos.GitError as error:
         if error.kind != repos.ErrorKind.EMPTY:
             message = f"push of branch {branch} failed ({error.kind}): {error}"
-            raise failures.Failure(reasons.GIT_FAILED, message) from None
+            raise failures.JobError(reasons.GIT_FAILED, message) from None
     request = base.PullRequestRequest(
         repository=prs.repository or "",
         base=repo.base_branch,
@@ -131,7 +131,7 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
     remaining = getattr(forge, "rate_limit_remaining", None)
     try:
         result = await failures.forge_call(forge.open_or_update(request))
-    except failures.Failure:
+    except failures.JobError:
         ctx.metrics.pull_request(action, "failed")
         ctx.metrics.github_call("error", remaining)
         raise
@@ -174,7 +174,7 @@ async def _prepare_change(ctx: Context, repo: repos.PreparedRepo, job: Job, spec
     try:
         return await changes.prepare(plan, where, read)
     except changes.ChangeError as error:
-        raise failures.Failure(error.reason, str(error)) from None
+        raise failures.JobError(error.reason, str(error)) from None
 
 
 def _edit_summary(job: Job) -> str:

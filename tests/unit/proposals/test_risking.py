@@ -17,7 +17,7 @@ ENTRIES = tuple(indexes.ChartVersion("podinfo", v, urls=(f"podinfo-{v}.tgz",), d
 
 
 def _checked(release: flux.HelmRelease, source: resolving.Checkable, current: str = "6.5.0") -> running.Checked:
-    outcome = decisions.Outcome.PROPOSE
+    outcome = decisions.Verdict.PROPOSE
     decision = decisions.Decision(outcome, "", target="7.0.0", newest="7.0.0", current_resolved=current)
     return running.Checked(release, source, decision, ENTRIES)
 
@@ -48,7 +48,7 @@ def test_oci_subjects_name_the_tags_helm_pushed() -> None:
     edited = resolving.Edited("OCIRepository", "apps", "podinfo", "spec.ref.tag", None)
     source = resolving.OciChart(oci.parse_ref(origin.url), ("apps", "creds"), "podinfo", "6.5.0", origin, edited)
     checked = running.Checked(release, source, decisions.Decision(
-        decisions.Outcome.PROPOSE, "", target="7.0.0_build.1", newest="7.0.0+build.1", current_resolved="6.5.0"), ())
+        decisions.Verdict.PROPOSE, "", target="7.0.0_build.1", newest="7.0.0+build.1", current_resolved="6.5.0"), ())
     subject = subjects.subject_for(checked)
     assert subject is not None and isinstance(subject.target, charts.OciChartRef)
     assert (subject.target.tag, subject.target.secret) == ("7.0.0_build.1", ("apps", "creds"))
