@@ -46,7 +46,7 @@ def _config(job: Job) -> ownership.Config:
 
 async def process(ctx: publishing.Context, job: Job) -> None:
     """Run one job; every failure ends in the proposal's status, never in an exception."""
-    body = await ctx.store.get(job.namespace, job.name)
+    body = await ctx.proposals.get(job.namespace, job.name)
     if body is None:
         return
     action = action_for(str((body.get("status") or {}).get("phase") or phases.PENDING))
@@ -56,7 +56,7 @@ async def process(ctx: publishing.Context, job: Job) -> None:
         if ownership.standing(body, _config(job)) is not ownership.Standing.OWNED:
             raise failures.JobError(reasons.NOT_OWNED, ownership.not_owned(body, _config(job)).message)
         if action is Action.FOLLOW:
-            new_status, event = await following.follow(ctx.core, job, body)
+            new_status, event = await following.follow(ctx.readers, job, body)
         else:
             new_status, event = await publishing.publish(ctx, job, body)
     except failures.JobError as failure:
@@ -67,6 +67,6 @@ async def process(ctx: publishing.Context, job: Job) -> None:
         "proposal %s/%s: %s (%s)", job.namespace, job.name, new_status.get("phase"), new_status.get("message"),
         extra=publishing.log_fields(job),
     )  # fmt: skip
-    updated = await ctx.store.patch_status(job.namespace, job.name, new_status)
+    updated = await ctx.proposals.patch_status(job.namespace, job.name, new_status)
     if event is not None:
         await kube_events.post(ctx.api, updated, *event)

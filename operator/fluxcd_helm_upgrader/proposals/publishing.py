@@ -27,19 +27,20 @@ from fluxcd_helm_upgrader.gitops import locating, repos
 from fluxcd_helm_upgrader.proposals import changes, failures, following, phases, risking, targets
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
 from fluxcd_helm_upgrader.proposals.worker import Job
-from fluxcd_helm_upgrader.sources import secrets
 from fluxcd_helm_upgrader.status import reasons
+from fluxcd_helm_upgrader.tenancy import impersonation
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
 class Context:
-    """The shared services a job uses."""
+    """What the Git worker's jobs use: the objects it shares with the check cycle (`services.Services` exposes these
+    four from here, under the same names) and its own Git workspace, risk assessor and failed-repository set."""
 
     api: client.ApiClient
-    core: secrets.SecretsApi
-    store: ProposalStore
+    readers: impersonation.SecretReaders  # every Secret a config uses is read through it (see cycles.tenancy)
+    proposals: ProposalStore
     workspace: repos.Workspace
     metrics: metrics_.Metrics
     # Repositories whose credentials or clone failed in the current drain of their queue: the other proposals
@@ -80,7 +81,7 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
     spec, status = body.get("spec") or {}, body.get("status") or {}
     _allowed_plan(job, spec)  # before any forge or Git call
     target, branch, title = str(spec["targetVersion"]), following.branch_of(job, spec), following.title_of(spec)
-    forge = await failures.forge_for(ctx.core, job)
+    forge = await failures.forge_for(ctx.readers, job)
     existing = await failures.forge_call(forge.find_pull_request(branch))
     if existing is not None and existing.title == title and existing.state != "open":
         return following.settled(body, existing)
@@ -88,7 +89,7 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
     if known is not None:
         raise failures.JobError(known.reason, str(known))
     try:
-        creds = await failures.git_credentials(ctx.core, job)
+        creds = await failures.git_credentials(ctx.readers, job)
         with ctx.metrics.git_timer("fetch"):
             repo = await failures.git_call(
                 ctx.workspace.prepare(job.config.git.url.original, job.config.git.branch, creds, owner=job.config_uid)
