@@ -210,7 +210,7 @@ async def _sync_one(
             return
         body = await store.patch_status(namespace, name, phases.pending(None, message, phases.generation(body)))
         result.created.append(name)
-        result.events.append(Event(body, "Normal", "ProposalCreated", _describe(checked, spec)))
+        result.events.append(Event(body, "Normal", reasons.PROPOSAL_CREATED, _describe(checked, spec)))
     elif _spec_differs(current, spec):
         retarget = (current.get("spec") or {}).get("targetVersion") != spec["targetVersion"]
         body = await store.patch_spec(namespace, name, spec)
@@ -218,7 +218,7 @@ async def _sync_one(
             pending = phases.pending(current.get("status"), message, phases.generation(body))
             body = await store.patch_status(namespace, name, pending)
             result.retargeted.append(name)
-            result.events.append(Event(body, "Normal", "TargetUpdated", _describe(checked, spec)))
+            result.events.append(Event(body, "Normal", reasons.TARGET_UPDATED, _describe(checked, spec)))
     else:
         body = current
     result.proposals[name] = body
@@ -236,7 +236,7 @@ async def _withdraw(
     await store.delete(str((config.get("metadata") or {}).get("namespace")), proposal)
     result.proposals.pop(proposal, None)
     result.withdrawn.append(proposal)
-    result.events.append(Event(config, "Normal", "ProposalWithdrawn", message))
+    result.events.append(Event(config, "Normal", reasons.PROPOSAL_WITHDRAWN, message))
 
 
 def _spec_differs(current: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:

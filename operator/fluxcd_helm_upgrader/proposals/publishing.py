@@ -142,11 +142,11 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
     where = f"{location.path}:{location.line}" + (f", risk {assessed.level}" if assessed else "")
     if result.pull_request is None:
         message = f"branch {branch} pushed ({where} -> {target}); provider none opens no pull request"
-        reason = "BranchPushed"
+        reason = reasons.BRANCH_PUSHED
     else:
         verb = "opened" if result.action == "created" else "updated"
         message = f"pull request #{result.number} {verb}: {where} -> {target}"
-        reason = "PullRequestOpened" if result.action == "created" else "PullRequestUpdated"
+        reason = reasons.PULL_REQUEST_OPENED if result.action == "created" else reasons.PULL_REQUEST_UPDATED
     for warning in result.warnings:
         logger.warning("proposal %s/%s: %s", job.namespace, job.name, warning, extra=log_fields(job))
     new_status = phases.opened(
