@@ -30,6 +30,7 @@ from fluxcd_helm_upgrader.cycles.view import FluxView
 from fluxcd_helm_upgrader.proposals import naming, ownership, phases
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
 from fluxcd_helm_upgrader.status import reasons
+from fluxcd_helm_upgrader.structs import proposals as proposals_
 
 WRITE_CONCURRENCY = 8  # proposal writes in flight at once: a big first cycle is not 2N sequential calls
 ACTIVE_PHASES = frozenset({phases.PENDING, phases.OPEN, phases.FAILED})
@@ -62,7 +63,7 @@ class SyncResult:
 
 
 def _phase(body: Mapping[str, Any]) -> str:
-    return str((body.get("status") or {}).get("phase") or "")
+    return proposals_.upgrade_proposal(body).status.phase
 
 
 def config_of(config: Mapping[str, Any]) -> ownership.Config:
@@ -80,10 +81,9 @@ def skipped_targets(existing: Sequence[Mapping[str, Any]]) -> dict[str, list[str
     """Per release key, the targets whose PR was closed without merge (not proposed again)."""
     result: dict[str, list[str]] = {}
     for body in existing:
-        release = (body.get("spec") or {}).get("release") or {}
-        key = f"{release.get('namespace')}/{release.get('name')}"
-        skipped = (body.get("status") or {}).get("skippedTargets") or []
-        result[key] = [t for t in skipped if isinstance(t, str) and len(t) <= MAX_SKIPPED_CHARS]
+        proposal = proposals_.upgrade_proposal(body)
+        skipped = proposal.status.skipped_targets
+        result[proposal.spec.release_key] = [t for t in skipped if len(t) <= MAX_SKIPPED_CHARS]
     return result
 
 
@@ -171,11 +171,11 @@ async def refuse(
         if verdict is None:
             continue
         refused.add(body["metadata"]["name"])
-        status = body.get("status") or {}
-        if status.get("phase") == phases.FAILED and status.get("message") == verdict.message:
+        reported = proposals_.upgrade_proposal(body).status
+        if reported.phase == phases.FAILED and reported.message == verdict.message:
             continue  # reported already: one event per transition
         meta = body["metadata"]
-        failed = phases.failed(status, verdict.reason, verdict.message, phases.generation(body))
+        failed = phases.failed(body.get("status"), verdict.reason, verdict.message, phases.generation(body))
         updated = await store.patch_status(meta["namespace"], meta["name"], failed)
         events.append(Event(updated, "Warning", verdict.reason, verdict.message))
     return refused, events
@@ -212,7 +212,7 @@ async def _sync_one(
         result.created.append(name)
         result.events.append(Event(body, "Normal", reasons.PROPOSAL_CREATED, _describe(checked, spec)))
     elif _spec_differs(current, spec):
-        retarget = (current.get("spec") or {}).get("targetVersion") != spec["targetVersion"]
+        retarget = proposals_.upgrade_proposal(current).spec.target_version != spec["targetVersion"]
         body = await store.patch_spec(namespace, name, spec)
         if retarget:
             pending = phases.pending(current.get("status"), message, phases.generation(body))

@@ -25,6 +25,7 @@ from fluxcd_helm_upgrader.proposals import access, phases
 from fluxcd_helm_upgrader.proposals.worker import Job
 from fluxcd_helm_upgrader.sources import secrets
 from fluxcd_helm_upgrader.status import reasons
+from fluxcd_helm_upgrader.structs import proposals as proposals_
 
 
 class JobError(Exception):
@@ -37,9 +38,9 @@ class JobError(Exception):
 
 def failed(body: Mapping[str, Any], failure: JobError) -> phases.Transition:
     """Phase Failed with the failure's reason and message; a Warning event unless status already says so."""
-    status: Mapping[str, Any] = body.get("status") or {}
-    new_status = phases.failed(status, failure.reason, str(failure), phases.generation(body))
-    event = ("Warning", failure.reason, str(failure)) if status.get("message") != str(failure) else None
+    new_status = phases.failed(body.get("status"), failure.reason, str(failure), phases.generation(body))
+    reported = proposals_.upgrade_proposal(body).status.message == str(failure)
+    event = None if reported else ("Warning", failure.reason, str(failure))
     return new_status, event
 
 

@@ -19,6 +19,7 @@ from fluxcd_helm_upgrader import kube_events
 from fluxcd_helm_upgrader.proposals import failures, following, ownership, phases, publishing
 from fluxcd_helm_upgrader.proposals.worker import Job
 from fluxcd_helm_upgrader.status import reasons
+from fluxcd_helm_upgrader.structs import proposals as proposals_
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ async def process(ctx: publishing.Context, job: Job) -> None:
     body = await ctx.proposals.get(job.namespace, job.name)
     if body is None:
         return
-    action = action_for(str((body.get("status") or {}).get("phase") or phases.PENDING))
+    action = action_for(proposals_.upgrade_proposal(body).status.phase or phases.PENDING)
     if action is Action.NONE:
         return
     try:

@@ -28,6 +28,7 @@ from fluxcd_helm_upgrader.proposals import changes, failures, following, phases,
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
 from fluxcd_helm_upgrader.proposals.worker import Job
 from fluxcd_helm_upgrader.status import reasons
+from fluxcd_helm_upgrader.structs import proposals as proposals_
 from fluxcd_helm_upgrader.tenancy import impersonation
 
 logger = logging.getLogger(__name__)
@@ -60,17 +61,17 @@ def log_fields(job: Job) -> dict[str, str]:
     return {"config": f"{job.namespace}/{job.config_name}", "proposal": f"{job.namespace}/{job.name}"}
 
 
-def _allowed_plan(job: Job, spec: Mapping[str, Any]) -> targets.EditPlan:
+def _allowed_plan(job: Job, spec: proposals_.ProposalSpec) -> targets.EditPlan:
     """The job's plan (from the config's last check), when the proposal still asks for exactly its target."""
     plan = job.edit
     if plan is None:
         raise failures.JobError(
             reasons.TARGET_NOT_ALLOWED, "no check of this release has allowed a target yet; nothing pushed"
         )
-    if plan.target != str(spec.get("targetVersion")):
+    if plan.target != spec.target_version:
         raise failures.JobError(
             reasons.TARGET_NOT_ALLOWED,
-            f"spec.targetVersion {str(spec.get('targetVersion'))[:300]!r} is not what the last check of the release "
+            f"spec.targetVersion {spec.target_version[:300]!r} is not what the last check of the release "
             f"allowed ({plan.target}); nothing was pushed",
         )
     return plan
@@ -78,9 +79,10 @@ def _allowed_plan(job: Job, spec: Mapping[str, Any]) -> targets.EditPlan:
 
 async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Transition:
     """Push the proposal's change and open or update its PR; the proposal's new status and event."""
-    spec, status = body.get("spec") or {}, body.get("status") or {}
-    _allowed_plan(job, spec)  # before any forge or Git call
-    target, branch, title = str(spec["targetVersion"]), following.branch_of(job, spec), following.title_of(spec)
+    proposal = proposals_.upgrade_proposal(body)
+    _allowed_plan(job, proposal.spec)  # before any forge or Git call
+    spec, status = body.get("spec") or {}, body.get("status") or {}  # raw: naming the branch and PR, status patches
+    target, branch, title = proposal.spec.target_version, following.branch_of(job, spec), following.title_of(spec)
     forge = await failures.forge_for(ctx.readers, job)
     existing = await failures.forge_call(forge.find_pull_request(branch))
     if existing is not None and existing.title == title and existing.state != "open":
@@ -97,7 +99,7 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
     except failures.JobError as failure:
         ctx.unreachable[job.clone_key] = failure
         raise
-    change = await _prepare_change(ctx, repo, job, spec)
+    change = await _prepare_change(ctx, repo, job, proposal.spec)
     location = change.location
     assessed = await ctx.risk.assess(job.risk, spec) if ctx.risk is not None else None
     prs = job.config.pull_requests
@@ -122,7 +124,7 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
         base=repo.base_branch,
         head=branch,
         title=title,
-        body=_body(job, spec, location, assessed),
+        body=_body(job, proposal.spec, location, assessed),
         labels=prs.labels,
         assignees=prs.assignees,
         reviewers=prs.reviewers,
@@ -163,7 +165,9 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
     return new_status, ("Normal", reason, message)
 
 
-async def _prepare_change(ctx: Context, repo: repos.PreparedRepo, job: Job, spec: Mapping[str, Any]) -> changes.Change:
+async def _prepare_change(
+    ctx: Context, repo: repos.PreparedRepo, job: Job, spec: proposals_.ProposalSpec
+) -> changes.Change:
     """Locate and edit what the job's plan names (a HelmRelease's version when the job carries no plan)."""
     plan = _allowed_plan(job, spec)
     where = changes.Where(repo.path, job.kustomization_path, job.config.git.path, job.kustomization)
@@ -186,20 +190,19 @@ def _edit_summary(job: Job) -> str:
     return f"{plan.describe()}.\n\n"
 
 
-def _body(job: Job, spec: Mapping[str, Any], location: locating.Location, assessed: risk.Risk | None) -> str:
-    release, source = spec.get("release") or {}, spec.get("source") or {}
-    current, target = str(spec.get("currentVersion")), str(spec.get("targetVersion"))
+def _body(job: Job, spec: proposals_.ProposalSpec, location: locating.Location, assessed: risk.Risk | None) -> str:
+    current, target = spec.current_version, spec.target_version
     by_version = {v.version: v for v in job.versions}
     newest = _resolve(target, job.versions)
     facts = texts.Facts(
         proposal_namespace=job.namespace,
         proposal_name=job.name,
-        release_namespace=str(release.get("namespace")),
-        release_name=str(release.get("name")),
-        chart=str(spec.get("chart")),
+        release_namespace=spec.release_namespace,
+        release_name=spec.release_name,
+        chart=spec.chart,
         from_version=current,
         to_version=target,
-        source_url=str(source.get("url") or ""),
+        source_url=spec.source.url if spec.source else "",
         manifest_path=location.path,
         manifest_line=location.line,
         app_version_from=by_version[current].app_version if current in by_version else None,
