@@ -79,7 +79,7 @@ def jobs_for(
             if plan is None or plan.target != spec.target_version:
                 continue  # published after a cycle whose check allows exactly this target
         elif plan is None or plan.target != spec.target_version:
-            plan = targets.from_spec(body.get("spec") or {})  # followed only (PR state, deployed version): no write
+            plan = targets.from_spec(spec)  # followed only (PR state, deployed version): nothing is written
         where = plan.kustomization if plan and plan.kustomization else (release.kustomization if release else None)
         kustomization = view.kustomization(where)
         jobs.append(

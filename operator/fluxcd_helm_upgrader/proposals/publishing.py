@@ -101,7 +101,7 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
         raise
     change = await _prepare_change(ctx, repo, job, proposal.spec)
     location = change.location
-    assessed = await ctx.risk.assess(job.risk, spec) if ctx.risk is not None else None
+    assessed = await ctx.risk.assess(job.risk, proposal.spec) if ctx.risk is not None else None
     prs = job.config.pull_requests
     commit_message = f"{title}\n\n{_edit_summary(job)}Proposed by fluxcd-helm-upgrader ({job.namespace}/{job.name})."
     try:
