@@ -11,7 +11,7 @@ not rewritten (BranchModified, one PR comment, as Renovate does). A proposal tha
 repository) asks GitHub nothing, so retrying it every cycle costs no API call. Then the change is committed and
 pushed with force-with-lease (identical content is not pushed again), the upgrade risk assessed, and the PR opened or
 updated (provider `none`: the branch alone). Result: phase Open with the PR, the manifest location and the risk, and
-a PullRequestOpened, PullRequestUpdated or BranchPushed event. Every failure is a `failures.Failure`.
+a PullRequestOpened, PullRequestUpdated or BranchPushed event. Every failure is raised as a `failures.JobError`.
 """
 
 from __future__ import annotations
@@ -31,25 +31,27 @@ from fluxcd_helm_upgrader.proposals import changes, failures, following, phases,
 from fluxcd_helm_upgrader.proposals import pulls as pulls_
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
 from fluxcd_helm_upgrader.proposals.worker import Job
-from fluxcd_helm_upgrader.sources import secrets
-from fluxcd_helm_upgrader.status import conditions, reasons
+from fluxcd_helm_upgrader.status import reasons
+from fluxcd_helm_upgrader.structs import proposals as proposals_
+from fluxcd_helm_upgrader.tenancy import impersonation
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
 class Context:
-    """The shared services a job uses."""
+    """What the Git worker's jobs use: the objects it shares with the check cycle (`services.Services` exposes these
+    four from here, under the same names) and its own Git workspace, risk assessor and failed-repository set."""
 
     api: client.ApiClient
-    core: secrets.SecretsApi
-    store: ProposalStore
+    readers: impersonation.SecretReaders  # every Secret a config uses is read through it (see cycles.tenancy)
+    proposals: ProposalStore
     workspace: repos.Workspace
     metrics: metrics_.Metrics
     # Repositories whose credentials or clone failed in the current drain of their queue: the other proposals
     # of that repository fail the same way without running git again (one broken Git URL, one clone attempt).
     # Keyed per config too: one tenant's broken credentials never fail another tenant's proposals.
-    unreachable: dict[tuple[str, str, str], failures.Failure] = field(default_factory=dict)
+    unreachable: dict[tuple[str, str, str], failures.JobError] = field(default_factory=dict)
     risk: risking.Assessor | None = None  # the upgrade risk of each PR; None: not assessed (some unit tests)
     pulls: pulls_.OpenPulls = field(default_factory=pulls_.OpenPulls)  # each repository's open PRs, once a cycle
 
@@ -65,17 +67,17 @@ def log_fields(job: Job) -> dict[str, str]:
     return {"config": f"{job.namespace}/{job.config_name}", "proposal": f"{job.namespace}/{job.name}"}
 
 
-def _allowed_plan(job: Job, spec: Mapping[str, Any]) -> targets.EditPlan:
+def _allowed_plan(job: Job, spec: proposals_.ProposalSpec) -> targets.EditPlan:
     """The job's plan (from the config's last check), when the proposal still asks for exactly its target."""
     plan = job.edit
     if plan is None:
-        raise failures.Failure(
+        raise failures.JobError(
             reasons.TARGET_NOT_ALLOWED, "no check of this release has allowed a target yet; nothing pushed"
         )
-    if plan.target != str(spec.get("targetVersion")):
-        raise failures.Failure(
+    if plan.target != spec.target_version:
+        raise failures.JobError(
             reasons.TARGET_NOT_ALLOWED,
-            f"spec.targetVersion {str(spec.get('targetVersion'))[:300]!r} is not what the last check of the release "
+            f"spec.targetVersion {spec.target_version[:300]!r} is not what the last check of the release "
             f"allowed ({plan.target}); nothing was pushed",
         )
     return plan
@@ -83,30 +85,31 @@ def _allowed_plan(job: Job, spec: Mapping[str, Any]) -> targets.EditPlan:
 
 async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Transition:
     """Push the proposal's change and open or update its PR; the proposal's new status and event."""
-    spec, status = body.get("spec") or {}, body.get("status") or {}
-    _allowed_plan(job, spec)  # before any forge or Git call
-    target, branch, title = str(spec["targetVersion"]), following.branch_of(job, spec), following.title_of(spec)
-    forge = await failures.forge_for(ctx.core, job)
+    proposal = proposals_.upgrade_proposal(body)
+    _allowed_plan(job, proposal.spec)  # before any forge or Git call
+    spec, status = body.get("spec") or {}, body.get("status") or {}  # raw: naming the branch and PR, status patches
+    target, branch, title = proposal.spec.target_version, following.branch_of(job, spec), following.title_of(spec)
+    forge = await failures.forge_for(ctx.readers, job)
     known = ctx.unreachable.get(job.clone_key)
     if known is not None:
-        raise failures.Failure(known.reason, str(known))
+        raise failures.JobError(known.reason, str(known))
     try:
-        creds = await failures.git_credentials(ctx.core, job)
+        creds = await failures.git_credentials(ctx.readers, job)
         with ctx.metrics.git_timer("fetch"):
             repo = await failures.git_call(
                 ctx.workspace.prepare(job.config.git.url.original, job.config.git.branch, creds, owner=job.config_uid)
             )
-    except failures.Failure as failure:
+    except failures.JobError as failure:
         ctx.unreachable[job.clone_key] = failure
         raise
-    change = await _prepare_change(ctx, repo, job, spec)
+    change = await _prepare_change(ctx, repo, job, proposal.spec)
     existing = await _existing(ctx, job, forge, branch)
     if existing is not None and existing.title == title and existing.state != "open":
         return following.settled(body, existing)
     if existing is not None and existing.state == "open":
-        await _refuse_modified_branch(ctx, job, forge, repo, body, existing)
+        await _refuse_modified_branch(ctx, job, forge, repo, proposal, existing)
     location = change.location
-    assessed = await ctx.risk.assess(job.risk, spec) if ctx.risk is not None else None
+    assessed = await ctx.risk.assess(job.risk, proposal.spec) if ctx.risk is not None else None
     prs = job.config.pull_requests
     commit_message = f"{title}\n\n{_edit_summary(job)}Proposed by fluxcd-helm-upgrader ({job.namespace}/{job.name})."
     try:
@@ -123,13 +126,13 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
     except repos.GitError as error:
         if error.kind != repos.ErrorKind.EMPTY:
             message = f"push of branch {branch} failed ({error.kind}): {error}"
-            raise failures.Failure(reasons.GIT_FAILED, message) from None
+            raise failures.JobError(reasons.GIT_FAILED, message) from None
     request = base.PullRequestRequest(
         repository=prs.repository or "",
         base=repo.base_branch,
         head=branch,
         title=title,
-        body=_body(job, spec, location, assessed),
+        body=_body(job, proposal.spec, location, assessed),
         labels=prs.labels,
         assignees=prs.assignees,
         reviewers=prs.reviewers,
@@ -139,7 +142,7 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
     remaining = getattr(forge, "rate_limit_remaining", None)
     try:
         result = await failures.forge_call(forge.open_or_update(request))
-    except failures.Failure:
+    except failures.JobError:
         ctx.metrics.pull_request(action, "failed")
         ctx.metrics.github_call("error", remaining)
         raise
@@ -150,11 +153,11 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
     where = f"{location.path}:{location.line}" + (f", risk {assessed.level}" if assessed else "")
     if result.pull_request is None:
         message = f"branch {branch} pushed ({where} -> {target}); provider none opens no pull request"
-        reason = "BranchPushed"
+        reason = reasons.BRANCH_PUSHED
     else:
         verb = "opened" if result.action == "created" else "updated"
         message = f"pull request #{result.number} {verb}: {where} -> {target}"
-        reason = "PullRequestOpened" if result.action == "created" else "PullRequestUpdated"
+        reason = reasons.PULL_REQUEST_OPENED if result.action == "created" else reasons.PULL_REQUEST_UPDATED
     for warning in result.warnings:
         logger.warning("proposal %s/%s: %s", job.namespace, job.name, warning, extra=log_fields(job))
     new_status = phases.opened(
@@ -181,31 +184,36 @@ async def _existing(ctx: Context, job: Job, forge: base.Forge, branch: str) -> b
 
 
 async def _refuse_modified_branch(
-    ctx: Context, job: Job, forge: base.Forge, repo: repos.PreparedRepo, body: Mapping[str, Any], pull: base.PullRequest
+    ctx: Context,
+    job: Job,
+    forge: base.Forge,
+    repo: repos.PreparedRepo,
+    proposal: proposals_.UpgradeProposal,
+    pull: base.PullRequest,
 ) -> None:
     """Someone else committed on the branch of an open PR: never push over it. BranchModified, and one comment on
     the PR when the proposal enters that state; the next cycles try again, so a newer target resumes once those
     commits are gone (or the PR was closed: then nothing of theirs is under review any more)."""
-    branch, spec = pull.head_branch, body.get("spec") or {}
+    branch, target = pull.head_branch, proposal.spec.target_version
     foreign = await failures.git_call(ctx.workspace.foreign_commits(repo, branch, job.config.git.author_email))
     if not foreign:
         return
-    target = str(spec.get("targetVersion"))
     listed = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
     message = (f"branch {branch} has commits by someone else ({listed}): not rewritten; remove them or close pull "
                f"request #{pull.number} to let the operator propose {target}")  # fmt: skip
-    ready = conditions.find((body.get("status") or {}).get("conditions"), reasons.READY) or {}
-    if ready.get("reason") != reasons.BRANCH_MODIFIED:
-        comment = texts.branch_modified(branch, str(spec.get("chart")), target, foreign)
+    if proposal.status.ready_reason != reasons.BRANCH_MODIFIED:
+        comment = texts.branch_modified(branch, proposal.spec.chart, target, foreign)
         try:
             await failures.forge_call(forge.comment(pull.number, comment))
-        except failures.Failure as failure:  # the status says it all the same
+        except failures.JobError as failure:  # the status says it all the same
             logger.warning("proposal %s/%s: commenting on #%s failed: %s", job.namespace, job.name, pull.number,
                            failure, extra=log_fields(job))  # fmt: skip
-    raise failures.Failure(reasons.BRANCH_MODIFIED, message)
+    raise failures.JobError(reasons.BRANCH_MODIFIED, message)
 
 
-async def _prepare_change(ctx: Context, repo: repos.PreparedRepo, job: Job, spec: Mapping[str, Any]) -> changes.Change:
+async def _prepare_change(
+    ctx: Context, repo: repos.PreparedRepo, job: Job, spec: proposals_.ProposalSpec
+) -> changes.Change:
     """Locate and edit what the job's plan names (a HelmRelease's version when the job carries no plan)."""
     plan = _allowed_plan(job, spec)
     where = changes.Where(repo.path, job.kustomization_path, job.config.git.path, job.kustomization)
@@ -217,7 +225,7 @@ async def _prepare_change(ctx: Context, repo: repos.PreparedRepo, job: Job, spec
     try:
         return await changes.prepare(plan, where, read)
     except changes.ChangeError as error:
-        raise failures.Failure(error.reason, str(error)) from None
+        raise failures.JobError(error.reason, str(error)) from None
 
 
 def _edit_summary(job: Job) -> str:
@@ -228,20 +236,19 @@ def _edit_summary(job: Job) -> str:
     return f"{plan.describe()}.\n\n"
 
 
-def _body(job: Job, spec: Mapping[str, Any], location: locating.Location, assessed: risk.Risk | None) -> str:
-    release, source = spec.get("release") or {}, spec.get("source") or {}
-    current, target = str(spec.get("currentVersion")), str(spec.get("targetVersion"))
+def _body(job: Job, spec: proposals_.ProposalSpec, location: locating.Location, assessed: risk.Risk | None) -> str:
+    current, target = spec.current_version, spec.target_version
     by_version = {v.version: v for v in job.versions}
     newest = _resolve(target, job.versions)
     facts = texts.Facts(
         proposal_namespace=job.namespace,
         proposal_name=job.name,
-        release_namespace=str(release.get("namespace")),
-        release_name=str(release.get("name")),
-        chart=str(spec.get("chart")),
+        release_namespace=spec.release_namespace,
+        release_name=spec.release_name,
+        chart=spec.chart,
         from_version=current,
         to_version=target,
-        source_url=str(source.get("url") or ""),
+        source_url=spec.source.url if spec.source else "",
         manifest_path=location.path,
         manifest_line=location.line,
         app_version_from=by_version[current].app_version if current in by_version else None,

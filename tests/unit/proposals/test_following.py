@@ -60,7 +60,7 @@ async def test_follow(
 
 async def test_a_forge_that_cannot_be_asked_is_forge_failed(world: World) -> None:
     world.forge.failures["open_pull_requests"] = base.ForgeError("API rate limit exceeded", "rate_limited", status=403)
-    with pytest.raises(failures.Failure) as caught:
+    with pytest.raises(failures.JobError) as caught:
         await following.follow(FakeSecrets({}), world.job(), world.proposal("Open"), OpenPulls())
     assert (caught.value.reason, str(caught.value)) == ("ForgeFailed", "rate_limited: API rate limit exceeded")
 
@@ -102,7 +102,7 @@ async def test_a_recorded_pull_request_the_forge_does_not_know_is_forge_failed_a
     world: World,
 ) -> None:
     recorded = world.proposal("Open", pullRequest={"branch": BRANCH, "number": 12})
-    with pytest.raises(failures.Failure) as caught:
+    with pytest.raises(failures.JobError) as caught:
         await following.follow(FakeSecrets({}), world.job(), recorded, OpenPulls())
     assert (caught.value.reason, str(caught.value)) == ("ForgeFailed", "not_found: pull request #12 not found")
     # No number on record (provider none, or a status from before the PR was known): its branch and title decide.
