@@ -12,7 +12,8 @@ All routes live under ``prefix`` (``/api/v3`` emulates GitHub Enterprise). Every
 in ``calls`` (method, path, query, JSON body, whether it carried an Authorization header, status).
 Tokens are checked: the configured ``token`` or a minted installation token, else 401. Faults can be
 injected for the next N calls (``fail_next``, ``rate_limit_next``, ``too_many_requests_next``), and
-``merge``/``close`` play the user clicking the buttons. Not a GitHub: no permissions model, no
+``merge``/``close`` play the user clicking the buttons; ``hold`` and ``before_answer`` let a test kill the client
+in the middle of a call. Not a GitHub: no permissions model, no
 pagination beyond ``per_page``, no real merging of Git branches.
 """
 
@@ -91,6 +92,7 @@ class GitHubStandIn:
         self.pulls: dict[str, dict[int, payloads.PullState]] = {repo: {} for repo in repositories}
         self._faults: list[_Fault] = []
         self._holds: list[tuple[str, str, asyncio.Event]] = []  # (method, path suffix, released)
+        self._before_answer: list[tuple[str, str, Callable[[], None]]] = []  # (method, path suffix, callback)
         self.held = asyncio.Event()  # set when a request is being held
         self._next_number = 1
         self._remaining = 5000
@@ -161,6 +163,11 @@ class GitHubStandIn:
         self._holds.append((method, path_suffix, released))
         return released
 
+    def before_answer(self, method: str, path_suffix: str, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once, after the next matching request was handled (e.g. a PR created) and before its
+        answer is sent: lets a test kill the client after GitHub acted but before the client learned the result."""
+        self._before_answer.append((method, path_suffix, callback))
+
     def rate_limit_next(self, count: int, retry_after: int = 1, status: int = 403) -> None:
         """The next ``count`` requests hit a secondary rate limit with ``Retry-After``."""
         self._faults.append(
@@ -207,6 +214,11 @@ class GitHubStandIn:
             body = None
         path = request.path[len(self.prefix) :] if request.path.startswith(self.prefix + "/") else request.path
         response = await self._dispatch(request, handler)
+        for hook in list(self._before_answer):
+            method, suffix, callback = hook
+            if request.method == method and request.path.endswith(suffix) and response.status < 400:
+                self._before_answer.remove(hook)
+                callback()
         self.calls.append(
             Call(request.method, path, dict(request.query), body, "Authorization" in request.headers, response.status)
         )
