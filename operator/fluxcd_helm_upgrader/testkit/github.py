@@ -11,7 +11,8 @@ githubkit's models (``testkit.github_payloads``):
 All routes live under ``prefix`` (``/api/v3`` emulates GitHub Enterprise). Every request is recorded
 in ``calls`` (method, path, query, JSON body, whether it carried an Authorization header, status).
 Tokens are checked: the configured ``token`` or a minted installation token, else 401. Faults can be
-injected for the next N calls (``fail_next``, ``rate_limit_next``, ``too_many_requests_next``), and
+injected for the next N calls (``fail_next``, ``rate_limit_next``, ``too_many_requests_next``), the primary rate
+limit exhausted until its reset (``exhaust_rate_limit``), and
 ``merge``/``close`` play the user clicking the buttons; ``hold`` and ``before_answer`` let a test kill the client
 in the middle of a call. Not a GitHub: no permissions model, no
 pagination beyond ``per_page``, no real merging of Git branches.
@@ -24,6 +25,7 @@ import dataclasses
 import datetime
 import json
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -45,6 +47,7 @@ class Call:
     json: Any
     has_authorization: bool
     status: int
+    at: float = dataclasses.field(default_factory=time.time)  # when it was answered (epoch seconds)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +99,7 @@ class GitHubStandIn:
         self.held = asyncio.Event()  # set when a request is being held
         self._next_number = 1
         self._remaining = 5000
+        self._reset_at = int(time.time()) + 3600  # x-ratelimit-reset: epoch seconds
         self._runner: web.AppRunner | None = None
         self.urls = payloads.Urls(api="", html="")
 
@@ -174,6 +178,18 @@ class GitHubStandIn:
             _Fault(count, status, {"Retry-After": str(retry_after)}, "You have exceeded a secondary rate limit.")
         )
 
+    def exhaust_rate_limit(self, after: int = 1, reset_in: float = 3.0) -> None:
+        """The primary rate limit: ``after`` more answers succeed (the last one says ``x-ratelimit-remaining: 0``),
+        then every request gets GitHub's 403 with ``x-ratelimit-remaining: 0`` until ``x-ratelimit-reset``, about
+        ``reset_in`` seconds from now (a whole second, as GitHub sends it); then the budget is full again."""
+        self._remaining = after
+        self._reset_at = int(time.time() + reset_in) + 1
+
+    @property
+    def rate_limit_reset(self) -> int:
+        """The current ``x-ratelimit-reset`` (epoch seconds)."""
+        return self._reset_at
+
     def too_many_requests_next(self, count: int) -> None:
         """The next ``count`` requests get a bare 429 (no Retry-After)."""
         self._faults.append(_Fault(count, 429, {}, "Too Many Requests"))
@@ -200,7 +216,7 @@ class GitHubStandIn:
         all_headers = {
             "x-ratelimit-limit": "5000",
             "x-ratelimit-remaining": str(self._remaining),
-            "x-ratelimit-reset": str(int(datetime.datetime.now(datetime.UTC).timestamp()) + 3600),
+            "x-ratelimit-reset": str(self._reset_at),
             **(headers or {}),
         }
         return web.json_response(body, status=status, headers=all_headers)
@@ -232,6 +248,10 @@ class GitHubStandIn:
                 if request.transport is None or request.transport.is_closing():
                     # The client died while held (a killed operator): GitHub never got the request.
                     return self._answer(499, payloads.error("Client Closed Request"))
+        if time.time() >= self._reset_at:
+            self._remaining, self._reset_at = 5000, int(time.time()) + 3600
+        if self._remaining == 0:
+            return self._answer(403, payloads.error("API rate limit exceeded for user ID 1."))
         for fault in self._faults:
             if fault.remaining > 0 and fault.applies(request):
                 fault.remaining -= 1
