@@ -165,8 +165,10 @@ async def _wait_for_gate(
         return
     if pause > policy.max_delay:
         until = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + pause))
+        # The message names the reset time, not the seconds left: it stays the same for every retry until then, so
+        # the proposal's status and its one Warning event are not rewritten on each cycle of the wait.
         raise fail(
-            f"{_REASONS['rate_limited']}: this token's calls are used up until {until} (in {pause:.0f}s); "
+            f"{_REASONS['rate_limited']}: this token's calls are used up until {until}; "
             "no request sent, retried on a later cycle",
             "rate_limited",
             None,
