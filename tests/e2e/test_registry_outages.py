@@ -111,29 +111,31 @@ def _assert_one_pr_each(s: Fleet) -> None:
 async def test_a_burst_of_503s_is_retried_within_the_cycle(
     tmp_path: Path, anonymous_registry: registry.RegistryProcess
 ) -> None:
-    async with _fleet(tmp_path, anonymous_registry, failing=2) as (s, proxy), s.local.run_operator():
-        await harness.wait_for(
-            lambda: s.phase("apps.oci") == s.phase("apps.http") == "Open", what="both PRs", timeout=60
-        )
-        status = (s.local.get("upgraderconfigs", NS, "fleet") or {})["status"]
-        assert status["failedReleases"] == []
-        assert proxy.answered_503 == 2
-    _assert_one_pr_each(s)
+    async with _fleet(tmp_path, anonymous_registry, failing=2) as (s, proxy):
+        async with s.local.run_operator():
+            await harness.wait_for(
+                lambda: s.phase("apps.oci") == s.phase("apps.http") == "Open", what="both PRs", timeout=60
+            )
+            status = (s.local.get("upgraderconfigs", NS, "fleet") or {})["status"]
+            assert status["failedReleases"] == []
+            assert proxy.answered_503 == 2
+        _assert_one_pr_each(s)
 
 
 async def test_a_registry_down_fails_only_its_release_then_recovers(
     tmp_path: Path, anonymous_registry: registry.RegistryProcess
 ) -> None:
-    async with _fleet(tmp_path, anonymous_registry, failing=-1) as (s, proxy), s.local.run_operator():
-        await harness.wait_for(lambda: s.phase("apps.http") == "Open", what="HTTP release PR", timeout=60)
-        status = (s.local.get("upgraderconfigs", NS, "fleet") or {})["status"]
-        [failed] = status["failedReleases"]
-        assert (failed["release"], failed["reason"]) == ("apps/oci", "FetchFailed")
-        assert "503" in failed["message"], failed
-        assert s.local.get("upgradeproposals", NS, "apps.oci") is None
-        assert 1 <= proxy.answered_503 <= 4, "bounded: the first request and its 3 retries, no more in a cycle"
+    async with _fleet(tmp_path, anonymous_registry, failing=-1) as (s, proxy):
+        async with s.local.run_operator():
+            await harness.wait_for(lambda: s.phase("apps.http") == "Open", what="HTTP release PR", timeout=60)
+            status = (s.local.get("upgraderconfigs", NS, "fleet") or {})["status"]
+            [failed] = status["failedReleases"]
+            assert (failed["release"], failed["reason"]) == ("apps/oci", "FetchFailed")
+            assert "503" in failed["message"], failed
+            assert s.local.get("upgradeproposals", NS, "apps.oci") is None
+            assert 1 <= proxy.answered_503 <= 4, "bounded: the first request and its 3 retries, no more in a cycle"
 
-        proxy.failing = 0
-        await harness.request_cycle(s.local, "registry-back", timeout=30)
-        await harness.wait_for(lambda: s.phase("apps.oci") == "Open", what="OCI release PR", timeout=60)
-    _assert_one_pr_each(s)
+            proxy.failing = 0
+            await harness.request_cycle(s.local, "registry-back", timeout=30)
+            await harness.wait_for(lambda: s.phase("apps.oci") == "Open", what="OCI release PR", timeout=60)
+        _assert_one_pr_each(s)
