@@ -129,3 +129,22 @@ async def test_killed_after_the_status_write(tmp_path: Path) -> None:
         await _killed(s, tmp_path, arm, "after it wrote an Open status")
         await asyncio.gather(*tasks)
         await _restarted_ends_with_one_pr_each(s, tmp_path)
+
+
+async def test_killed_with_its_git_mid_commit_leaves_stale_locks(tmp_path: Path) -> None:
+    """A container's crash kills its git too: the clone keeps git's lock files (index.lock, the branch's ref lock)
+    as a git killed mid-commit leaves them. The restarted operator still ends with one PR per release."""
+    async with prs.setup(tmp_path) as s:
+        pid_file = tmp_path / "kill-on-push.pid"
+        _hook(s, "pre-receive", pid_file, refuse=True)
+        s.local.apply(s.config())
+        await _killed(s, tmp_path, lambda pid: pid_file.write_text(str(pid)), "when its first push arrived")
+        clones = [git_dir for git_dir in (tmp_path / "operator-cache" / "git").glob("*/.git") if git_dir.is_dir()]
+        assert clones, "the killed operator left its clone"
+        for git_dir in clones:
+            (git_dir / "index.lock").touch()
+            for branch in PROPOSALS.values():
+                lock = git_dir / "refs" / "heads" / f"{branch}.lock"
+                lock.parent.mkdir(parents=True, exist_ok=True)
+                lock.touch()
+        await _restarted_ends_with_one_pr_each(s, tmp_path)
