@@ -17,7 +17,7 @@ from tests.support import apiserver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("backend"), pytest.mark.backends(backends.APISERVER)]
 
-PROPOSALS = {"apps.podinfo": "helm-upgrader/apps/podinfo", "apps.cache": "helm-upgrader/apps/cache"}
+PROPOSALS = prs.PROPOSALS
 CREATE = "/repos/acme/fleet/pulls"
 
 
@@ -44,9 +44,6 @@ async def test_api_server_restarted_while_a_pr_is_being_created(tmp_path: Path) 
 
             await s.reconcile_until(lambda: all(s.phase(name) == "Open" for name in PROPOSALS), what="every PR")
             await memo.services.workers.join()
-        pulls = {pr.head: pr for pr in s.github.pull_requests()}
-        assert sorted(pulls) == sorted(PROPOSALS.values())
-        for name, branch in PROPOSALS.items():
-            assert s.proposal(name)["status"]["pullRequest"]["number"] == pulls[branch].number
+        prs.assert_one_pr_each(s)
         created = [c for c in s.github.calls if c.method == "POST" and c.path == CREATE and c.status == 201]
         assert len(created) == len(PROPOSALS)

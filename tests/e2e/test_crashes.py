@@ -24,7 +24,7 @@ from tests.e2e import harness, processes, prs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("backend")]
 
-PROPOSALS = {"apps.podinfo": "helm-upgrader/apps/podinfo", "apps.cache": "helm-upgrader/apps/cache"}
+PROPOSALS = prs.PROPOSALS
 CREATE = "/repos/acme/fleet/pulls"
 
 
@@ -62,15 +62,8 @@ async def _restarted_ends_with_one_pr_each(s: prs.Setup, tmp_path: Path) -> None
             lambda: all(s.phase(name) == "Open" for name in PROPOSALS), timeout=90, what="every proposal Open"
         )
         await s.reconcile("after-restart")  # one more full cycle: still nothing created twice
-    pulls = {pr.head: pr for pr in s.github.pull_requests()}
-    assert sorted(pulls) == sorted(PROPOSALS.values())
-    for name, branch in PROPOSALS.items():
-        status = s.proposal(name)["status"]
-        assert status["phase"] == "Open"
-        assert status["pullRequest"]["number"] == pulls[branch].number, name
-        assert status["pullRequest"]["url"].endswith(f"/pull/{pulls[branch].number}")
-        assert pulls[branch].state == "open"
-        assert pulls[branch].labels == ["dependencies"]
+    pulls = prs.assert_one_pr_each(s)
+    assert all(pr.labels == ["dependencies"] for pr in pulls.values())
     created = [c for c in s.github.calls if c.method == "POST" and c.path == CREATE and c.status == 201]
     assert len(created) == len(PROPOSALS)
     podinfo_diff = fleet.branch_diff(s.git_url, PROPOSALS["apps.podinfo"])

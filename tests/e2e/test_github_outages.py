@@ -14,7 +14,7 @@ from tests.e2e import harness, prs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("backend")]
 
-PROPOSALS = {"apps.podinfo": "helm-upgrader/apps/podinfo", "apps.cache": "helm-upgrader/apps/cache"}
+PROPOSALS = prs.PROPOSALS
 CREATE = "/repos/acme/fleet/pulls"
 
 
@@ -31,15 +31,6 @@ async def _all_open(s: prs.Setup) -> None:
     )
 
 
-def _assert_one_pr_each(s: prs.Setup) -> None:
-    pulls = {pr.head: pr for pr in s.github.pull_requests()}
-    assert sorted(pulls) == sorted(PROPOSALS.values())
-    for name, branch in PROPOSALS.items():
-        assert s.proposal(name)["status"]["pullRequest"]["number"] == pulls[branch].number
-    created = [c for c in s.github.calls if c.method == "POST" and c.path == CREATE and c.status == 201]
-    assert len(created) == len(PROPOSALS)
-
-
 async def test_server_errors_are_retried_and_every_release_gets_its_pr(tmp_path: Path) -> None:
     async with prs.setup(tmp_path) as s:
         s.github.fail_next(2, status=502, message="Bad Gateway")
@@ -48,8 +39,22 @@ async def test_server_errors_are_retried_and_every_release_gets_its_pr(tmp_path:
         async with s.local.run_operator() as memo:
             await _all_open(s)
             await memo.services.workers.join()
-        _assert_one_pr_each(s)
+        prs.assert_one_pr_each(s)
         assert [c.status for c in s.github.calls[:4]] == [502, 502, 500, 200]
+
+
+async def test_a_pr_created_but_answered_502_is_not_created_twice(tmp_path: Path) -> None:
+    """GitHub created the PR, its gateway answered 502: the retried create meets "already exists" and the operator
+    takes that PR (updates it) instead of opening a second one."""
+    async with prs.setup(tmp_path) as s:
+        s.github.fail_next(1, status=502, message="Bad Gateway", method="POST", path_suffix=CREATE, acted=True)
+        s.local.apply(s.config())
+        async with s.local.run_operator() as memo:
+            await _all_open(s)
+            await memo.services.workers.join()
+        prs.assert_one_pr_each(s)
+        creates = [c.status for c in s.github.calls if c.method == "POST" and c.path == CREATE]
+        assert creates[:2] == [502, 422], creates  # carried out, then refused as a duplicate
 
 
 async def test_github_down_longer_than_the_retries_fails_the_proposals_then_recovers(tmp_path: Path) -> None:
@@ -74,7 +79,7 @@ async def test_github_down_longer_than_the_retries_fails_the_proposals_then_reco
             await s.reconcile("github-back")
             await _all_open(s)
             await memo.services.workers.join()
-        _assert_one_pr_each(s)
+        prs.assert_one_pr_each(s)
         events = s.local.list("events", prs.NAMESPACE)
         for name in PROPOSALS:
             reasons = [e["reason"] for e in events if e["involvedObject"]["name"] == name]
@@ -90,7 +95,7 @@ async def test_secondary_rate_limit_and_429_wait_then_every_release_gets_its_pr(
         async with s.local.run_operator() as memo:
             await _all_open(s)
             await memo.services.workers.join()
-        _assert_one_pr_each(s)
+        prs.assert_one_pr_each(s)
         limited, bare, retried = s.github.calls[:3]
         assert (limited.status, bare.status, retried.status) == (403, 429, 200)
         assert bare.at - limited.at >= 2.0, "the Retry-After GitHub asked for was waited"
@@ -105,7 +110,7 @@ async def test_primary_rate_limit_at_zero_waits_for_the_reset_for_every_proposal
         async with s.local.run_operator() as memo:
             await _all_open(s)
             await memo.services.workers.join()
-        _assert_one_pr_each(s)
+        prs.assert_one_pr_each(s)
         first, *rest = s.github.calls
         assert first.status == 200
         assert [c for c in s.github.calls if c.status == 403] == [], "no call was spent while the token had none"

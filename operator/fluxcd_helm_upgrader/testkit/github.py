@@ -67,6 +67,7 @@ class _Fault:
     message: str
     method: str | None = None  # only requests with this method (None: any)
     path_suffix: str | None = None  # only requests whose path ends so (None: any)
+    acted: bool = False  # the request is carried out first, then answered with the fault (a gateway's 502)
 
     def applies(self, request: web.Request) -> bool:
         return (self.method is None or request.method == self.method) and (
@@ -152,13 +153,15 @@ class GitHubStandIn:
         *,
         method: str | None = None,
         path_suffix: str | None = None,
+        acted: bool = False,
     ) -> None:
         """The next ``count`` requests (optionally only those with ``method`` and a path ending in
-        ``path_suffix``) get ``status`` (a 5xx by default) before anything else. ``count`` 0 clears faults."""
+        ``path_suffix``) get ``status`` (a 5xx by default) before anything else; with ``acted``, after the stand-in
+        carried them out (GitHub created the PR, its gateway answered 502). ``count`` 0 clears faults."""
         if count == 0:
             self._faults.clear()
             return
-        self._faults.append(_Fault(count, status, {}, message, method, path_suffix))
+        self._faults.append(_Fault(count, status, {}, message, method, path_suffix, acted))
 
     def hold(self, method: str, path_suffix: str) -> asyncio.Event:
         """Hold matching requests (they get no answer) until the returned event is set: lets a test kill the
@@ -253,18 +256,23 @@ class GitHubStandIn:
         if self._remaining == 0:
             return self._answer(403, payloads.error("API rate limit exceeded for user ID 1."))
         for fault in self._faults:
-            if fault.remaining > 0 and fault.applies(request):
+            if fault.remaining > 0 and not fault.acted and fault.applies(request):
                 fault.remaining -= 1
                 return self._answer(fault.status, payloads.error(fault.message), fault.headers)
         denied = self._check_auth(request)
         if denied is not None:
             return denied
         try:
-            return await handler(request)
+            response = await handler(request)
         except web.HTTPNotFound:
             return self._answer(404, payloads.error("Not Found"))
         except web.HTTPMethodNotAllowed:
             return self._answer(405, payloads.error("Method Not Allowed"))
+        for fault in self._faults:
+            if fault.remaining > 0 and fault.acted and fault.applies(request):
+                fault.remaining -= 1
+                return self._answer(fault.status, payloads.error(fault.message), fault.headers)
+        return response
 
     def _check_auth(self, request: web.Request) -> web.Response | None:
         scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
