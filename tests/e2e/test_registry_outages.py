@@ -10,7 +10,7 @@ exactly once. Skips when /usr/bin/docker-registry is absent (fails under CI=true
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -70,13 +70,6 @@ class Proxy:
         finally:
             await self._runner.cleanup()
             await self._session.close()
-
-
-@pytest.fixture
-def anonymous_registry(tmp_path: Path) -> Iterator[registry.RegistryProcess]:
-    reg = registry.start_registry(tmp_path / "registry")
-    yield reg
-    reg.stop()
 
 
 @contextlib.asynccontextmanager
