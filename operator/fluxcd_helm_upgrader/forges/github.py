@@ -95,7 +95,9 @@ def _to_pull_request(pr: Any) -> base.PullRequest:
         state = "open"
     else:
         state = "closed"
-    return base.PullRequest(number=pr.number, url=pr.html_url, state=state, head_branch=pr.head.ref, title=pr.title)
+    return base.PullRequest(
+        number=pr.number, url=pr.html_url, state=state, head_branch=pr.head.ref, title=pr.title, body=pr.body or ""
+    )
 
 
 class GitHubForge:

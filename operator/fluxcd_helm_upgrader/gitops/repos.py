@@ -201,6 +201,24 @@ class Workspace:
             raise FileNotFoundError(f"{relpath} not found at {repo.base_branch} ({repo.base_sha[:12]})")
         return data
 
+    async def read_branch_file(self, repo: PreparedRepo, branch: str, path: str) -> bytes | None:
+        """The content of `path` on the remote `branch` as the last fetch saw it; None when either is absent."""
+        _check_ref_name(branch)
+        relpath = _safe_relpath(path)
+
+        def work(run: Runner) -> bytes | None:
+            with run.repo(repo.path) as r:
+                sha = _commit_of(r, f"refs/remotes/origin/{branch}")
+                if sha is None:
+                    return None
+                try:
+                    item = r.commit(sha).tree / relpath
+                except (KeyError, ValueError):
+                    return None
+                return item.data_stream.read() if item.type == "blob" else None
+
+        return await self._run(repo.path, credentials.Anonymous(), repo.url, work)
+
     async def branch_diff(self, repo: PreparedRepo, branch: str) -> str:
         """`git diff` of `branch` (as last pushed/fetched, else local) against its merge base."""
         _check_ref_name(branch)
