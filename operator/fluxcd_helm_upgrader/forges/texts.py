@@ -42,6 +42,7 @@ _MARKER = re.compile(
     r" release=(?P<release>[a-z0-9.-]+/[a-z0-9.-]+) -->"
 )
 _REQUESTED = re.compile(r"<!-- fluxcd-helm-upgrader: requested-by=(?P<names>[A-Za-z0-9.,_-]*) -->")
+_VISIBLE = re.compile(r"^\*\*Requested by:\*\* .*$", flags=re.MULTILINE)
 _CLUSTER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 MAX_REQUESTERS = 50
 """Cluster names kept on one PR; a longer list (a runaway fleet, a forged body) keeps the first ones."""
@@ -200,6 +201,18 @@ def requesters(body: str | None, cluster: str) -> tuple[str, ...]:
     if cluster and _CLUSTER.match(cluster) and cluster not in names:
         names = (*names, cluster)[-MAX_REQUESTERS:]
     return names
+
+
+def with_requesters(body: str, current: str | None) -> str:
+    """`body` (about to be written) with the clusters `current` (the PR's body as the forge holds it now) names and
+    `body` lacks added after its own: two operators writing the body moments apart both stay listed. A body without
+    a list is returned as it is."""
+    names = parse_requested_by(body)
+    merged = tuple(dict.fromkeys((*names, *parse_requested_by(current))))[:MAX_REQUESTERS]
+    if merged == names or not _REQUESTED.search(body):
+        return body
+    _, visible, _, hidden = _requested_by_lines(merged)
+    return _REQUESTED.sub(lambda _: hidden, _VISIBLE.sub(lambda _: visible, body))
 
 
 def _requested_by_lines(names: Sequence[str]) -> list[str]:

@@ -317,3 +317,25 @@ def test_requesters_are_capped() -> None:
     many = ",".join(f"c{i}" for i in range(80))
     names = texts.requesters(f"<!-- fluxcd-helm-upgrader: requested-by={many} -->", "new")
     assert len(names) == texts.MAX_REQUESTERS and names[-1] == "new"
+
+
+@pytest.mark.parametrize(
+    ("ours", "current", "expected"),
+    [
+        (("staging",), ("production",), ("staging", "production")),  # joined moments apart: both stay
+        (("staging", "production"), ("production",), ("staging", "production")),  # already complete: unchanged
+        (("staging",), (), ("staging",)),
+    ],
+)
+def test_with_requesters_keeps_the_names_the_pr_holds_now(
+    ours: tuple[str, ...], current: tuple[str, ...], expected: tuple[str, ...]
+) -> None:
+    merged = texts.with_requesters(texts.body(_facts(*ours)), texts.body(_facts(*current)))
+    assert texts.parse_requested_by(merged) == expected
+    assert f"**Requested by:** {', '.join(expected)}" in merged
+    assert merged.count("Requested by") == 1 and merged.count("requested-by=") == 1
+
+
+def test_with_requesters_leaves_a_body_without_a_list_alone() -> None:
+    body = texts.body(_facts())
+    assert texts.with_requesters(body, texts.body(_facts("production"))) == body
