@@ -8,7 +8,8 @@ its own process, as in production. What a reviewer sees:
 * the version pinned in each overlay: one PR per overlay, each a one-line diff in its overlay's file, and the same
   two PRs (same branch tips, no new PR, no push) after several more cycles of both operators;
 * the version pinned in the shared base: exactly one PR, a one-line diff in the base, whose body says
-  "requested by:" both clusters, followed by the proposals of both clusters.
+  "requested by:" both clusters, followed by the proposals of both clusters; a newer chart version moves that
+  same PR and branch to the newer target (the older edit is updated, never a second PR).
 """
 
 from __future__ import annotations
@@ -144,8 +145,10 @@ def _cluster_objects(cluster: str, chart_url: str, git_url: str, api_url: str) -
 class Fleet:
     """The two clusters, the repository and the stand-in of one test."""
 
-    def __init__(self, clusters: dict[str, backends.Cluster], github: standin.GitHubStandIn, git_url: str) -> None:
-        self.clusters, self.github, self.git_url = clusters, github, git_url
+    def __init__(
+        self, clusters: dict[str, backends.Cluster], github: standin.GitHubStandIn, git_url: str, charts: Any
+    ) -> None:
+        self.clusters, self.github, self.git_url, self.charts = clusters, github, git_url, charts
 
     def proposal(self, cluster: str) -> dict[str, Any]:
         return self.clusters[cluster].get("upgradeproposals", FLUX, PROPOSAL) or {}
@@ -227,7 +230,7 @@ async def _fleet(tmp_path: Path, *, pinned_in_base: bool) -> AsyncIterator[Fleet
                     settings = {"UPGRADER_CLUSTER_NAME": name, "UPGRADER_NAMESPACE": FLUX}
                     await operators.enter_async_context(installs.operator_process(cluster.kubeconfig, workdir,
                                                                                   settings=settings))
-                yield Fleet(clusters, github, git_url)
+                yield Fleet(clusters, github, git_url, charts)
     finally:
         await charts.stop()
 
@@ -298,6 +301,22 @@ async def test_a_shared_base_line_yields_one_pr_naming_both_clusters(tmp_path: P
         assert f.creates() == 1
         opened = [f.events(c).count("PullRequestOpened") for c in CLUSTERS]
         assert sum(opened) == 1, opened
+        assert [f.events(c, "Warning") for c in CLUSTERS] == [[], []]
+
+        # A newer version: the older target on the shared branch is updated by the newer, still one PR for both.
+        f.charts.repos["demo"].add("podinfo", "6.8.0")
+        await f.until(
+            lambda: f.all_open() and all(f.proposal(c)["spec"]["targetVersion"] == "6.8.0" for c in CLUSTERS)
+            and f.github.pull_requests()[0].title == "Update podinfo to 6.8.0 in podinfo/podinfo",
+            what="both clusters on 6.8.0",
+        )  # fmt: skip
+        await f.until(lambda: _requested_by(f.github.pull_requests()[0].body) == {"staging", "production"},
+                      what="the updated PR names both clusters")  # fmt: skip
+        assert len(f.github.pull_requests()) == 1 and f.creates() == 1
+        diff = fleet.branch_diff(f.git_url, pull.head)
+        assert _files_of(diff) == ["apps/base/podinfo/release.yaml"]
+        assert _changed(diff) == ['-      version: "6.5.0"', '+      version: "6.8.0"']
+        assert {f.status(c)["pullRequest"]["number"] for c in CLUSTERS} == {pull.number}
         assert [f.events(c, "Warning") for c in CLUSTERS] == [[], []]
 
 

@@ -5,6 +5,7 @@ proposal opened under the older release-named branch keeps it while its PR is op
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from pathlib import Path
 
@@ -12,7 +13,8 @@ import pytest
 
 from fluxcd_helm_upgrader.forges import base, texts
 from fluxcd_helm_upgrader.gitops import repos
-from fluxcd_helm_upgrader.proposals import failures, publishing
+from fluxcd_helm_upgrader.proposals import failures, joining, publishing
+from tests.support import remotes
 from tests.unit.proposals.conftest import BRANCH, LEGACY_BRANCH, TITLE, World
 
 
@@ -91,3 +93,31 @@ async def test_once_the_old_pr_is_closed_the_next_target_gets_the_edit_named_bra
     assert world.remote.has(BRANCH) and not world.remote.has(LEGACY_BRANCH)
     assert status is not None and status["pullRequest"]["branch"] == BRANCH
     assert event is not None and event[1] == "PullRequestOpened"
+
+
+async def test_a_push_that_loses_the_race_to_another_cluster_fetches_again_and_joins(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Production fetched before staging pushed the same edit: its lease fails, it fetches again and joins."""
+    staging, production = _cluster(world, tmp_path, "staging"), _cluster(world, tmp_path, "production")
+    real_on_branch = joining.on_branch
+    raced: list[str] = []
+
+    async def on_branch(workspace: repos.Workspace, *args: object, **kwargs: object) -> joining.Decision:
+        if workspace is production.workspace and not raced:
+            raced.append("staging pushed in between")
+            await publishing.publish(staging, world.job(), world.proposal("Pending"))
+            await asyncio.sleep(1.1)  # a commit made in the same second would be byte-identical, hence no race
+        return await real_on_branch(workspace, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(joining, "on_branch", on_branch)
+    tip_after_staging: list[str] = []
+    status, event = await publishing.publish(production, world.job(), world.proposal("Pending"))
+    tip_after_staging.append(world.remote.sha(BRANCH))
+    assert raced, "the other cluster's push happened between production's fetch and its push"
+    assert event is not None and event[1] == "PullRequestJoined"
+    assert status is not None and status["pullRequest"]["number"] == 1
+    assert [p.number for p in world.forge.pulls] == [1]
+    assert texts.parse_requested_by(world.forge.pulls[0].body) == ("staging", "production")
+    log = remotes.git(world.remote.bare, "log", "--format=%H", BRANCH).split()
+    assert len(log) == 2 and log[0] == tip_after_staging[0], "staging's commit stays: one commit on top of main"
