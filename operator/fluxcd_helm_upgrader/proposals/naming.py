@@ -6,7 +6,7 @@ cannot contain dots, so the name is unique and readable in `kubectl get upgradep
 
 A proposal's Git branch is named after the edit, not the release (`edit_branch`), because Git and the forge are
 the only state several clusters (one operator each) share: `<prefix><directory of the edited file>/<object>-<hash>`,
-e.g. `helm-upgrader/apps/production/podinfo-1a2b3c4d`. `<object>` is the name of the object whose line is edited
+e.g. `helm-upgrader/apps/production/podinfo-c7a795ce`. `<object>` is the name of the object whose line is edited
 (the HelmRelease, or the OCIRepository/HelmChart of a `chartRef`), `<hash>` the first 8 hex digits of the SHA-256
 of the file path, the document's index in the file and the key path of the edited scalar. So two proposals that
 edit the same line of the same file (two clusters using one base) compute the same branch and share one PR, and
