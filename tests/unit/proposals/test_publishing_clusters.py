@@ -13,7 +13,7 @@ import pytest
 
 from fluxcd_helm_upgrader.forges import base, texts
 from fluxcd_helm_upgrader.gitops import repos
-from fluxcd_helm_upgrader.proposals import failures, joining, publishing
+from fluxcd_helm_upgrader.proposals import failures, joining, phases, publishing
 from tests.support import remotes
 from tests.unit.proposals.conftest import BRANCH, LEGACY_BRANCH, TITLE, World
 
@@ -71,12 +71,16 @@ async def test_a_newer_target_on_the_branch_is_never_overwritten(world: World, t
     assert [p.title for p in world.forge.pulls] == ["Update podinfo to 6.8.0 in apps/podinfo"]
 
 
+async def _publish_after_legacy_pr(world: World, state: base.PullRequestState, phase: str) -> phases.Transition:
+    """Publish 6.7.1 for a proposal that recorded PR #7 (6.6.0, in `state`) on the older release-named branch."""
+    world.forge.pulls.append(base.PullRequest(7, "https://github.test/acme/fleet/pull/7", state, LEGACY_BRANCH,
+                                              "Update podinfo to 6.6.0 in apps/podinfo"))  # fmt: skip
+    body = world.proposal(phase, pullRequest={"branch": LEGACY_BRANCH, "number": 7})
+    return await publishing.publish(world.ctx, world.job(), body)
+
+
 async def test_a_proposal_opened_under_the_release_named_branch_keeps_it_while_its_pr_is_open(world: World) -> None:
-    older = base.PullRequest(7, "https://github.test/acme/fleet/pull/7", "open", LEGACY_BRANCH,
-                             "Update podinfo to 6.6.0 in apps/podinfo")  # fmt: skip
-    world.forge.pulls.append(older)
-    body = world.proposal("Open", pullRequest={"branch": LEGACY_BRANCH, "number": 7})
-    status, event = await publishing.publish(world.ctx, world.job(), body)
+    status, event = await _publish_after_legacy_pr(world, "open", "Open")
     assert world.remote.has(LEGACY_BRANCH) and not world.remote.has(BRANCH)
     assert "+      version: 6.7.1 # pinned by the team" in world.pushed(LEGACY_BRANCH)
     assert [(p.number, p.title) for p in world.forge.pulls] == [(7, TITLE)]
@@ -85,11 +89,7 @@ async def test_a_proposal_opened_under_the_release_named_branch_keeps_it_while_i
 
 
 async def test_once_the_old_pr_is_closed_the_next_target_gets_the_edit_named_branch(world: World) -> None:
-    closed = base.PullRequest(7, "https://github.test/acme/fleet/pull/7", "closed", LEGACY_BRANCH,
-                              "Update podinfo to 6.6.0 in apps/podinfo")  # fmt: skip
-    world.forge.pulls.append(closed)
-    body = world.proposal("Pending", pullRequest={"branch": LEGACY_BRANCH, "number": 7})
-    status, event = await publishing.publish(world.ctx, world.job(), body)
+    status, event = await _publish_after_legacy_pr(world, "closed", "Pending")
     assert world.remote.has(BRANCH) and not world.remote.has(LEGACY_BRANCH)
     assert status is not None and status["pullRequest"]["branch"] == BRANCH
     assert event is not None and event[1] == "PullRequestOpened"
