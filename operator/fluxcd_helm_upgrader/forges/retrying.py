@@ -30,7 +30,6 @@ import pydantic
 
 from fluxcd_helm_upgrader import logs
 from fluxcd_helm_upgrader.forges import base
-from fluxcd_helm_upgrader.structs import urls
 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
@@ -46,11 +45,6 @@ class RetryPolicy:
     base_delay: float = 1.0
     max_delay: float = 60.0
     sleep: Sleep = asyncio.sleep
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every non-trivial secret (and each line of a PEM key) in ``text`` with ``***``; URLs sanitized."""
-    return urls.sanitize_text(logs.mask(text, secrets, min_length=8))
 
 
 def _github_message(response: Any) -> str:
@@ -115,7 +109,8 @@ async def call(
     def fail(
         message: str, kind: base.ErrorKind, status: int | None = None, retry_after: float | None = None
     ) -> base.ForgeError:
-        return base.ForgeError(redact(f"{what}: {message}", secrets), kind, status=status, retry_after=retry_after)
+        text = logs.redact(f"{what}: {message}", secrets, min_length=8)
+        return base.ForgeError(text, kind, status=status, retry_after=retry_after)
 
     attempt = 0
     while True:

@@ -8,7 +8,7 @@ the branch holds, as the last fetch saw it, decides (`decide`, pure over the fil
 * absent, or holding an older value on that line (or anything not a newer version): PUSH ours (force-with-lease on
   the tip we saw, so a push that happened since is never overwritten: the worker fetches and decides again);
 * holding exactly our files: JOIN (no push; the PR, if any, is adopted and followed like our own);
-* holding a newer version on that line: `failures.Failure` NewerTargetOnBranch, nothing pushed. The proposal
+* holding a newer version on that line: `failures.JobError` NewerTargetOnBranch, nothing pushed. The proposal
   stays Failed (retried each cycle, one event) until this cluster's check allows that version too, or the PR
   closes.
 """
@@ -39,7 +39,7 @@ async def on_branch(
 
 
 def decide(branch: str, change: changes.Change, theirs: dict[str, bytes | None], target: str) -> Decision:
-    """JOIN when the branch holds our files; PUSH when absent or older; Failure when it holds a newer version."""
+    """JOIN when the branch holds our files; PUSH when absent or older; JobError when it holds a newer version."""
     if all(content is None for content in theirs.values()):
         return Decision.PUSH
     if theirs == change.files:
@@ -55,7 +55,7 @@ def decide(branch: str, change: changes.Change, theirs: dict[str, bytes | None],
         return Decision.PUSH  # that line is not there as we know it: ours replaces the branch
     found, wanted = versions.parse(value), versions.parse(target)
     if found is not None and wanted is not None and versions.sort_key(found) > versions.sort_key(wanted):
-        raise failures.Failure(
+        raise failures.JobError(
             reasons.NEWER_TARGET_ON_BRANCH,
             f"branch {branch} already sets {location.path}:{location.line} to {value}, newer than {target} "
             "(another cluster asked for it); not overwritten",

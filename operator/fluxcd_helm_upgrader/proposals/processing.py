@@ -19,6 +19,7 @@ from fluxcd_helm_upgrader import kube_events
 from fluxcd_helm_upgrader.proposals import failures, following, ownership, phases, publishing
 from fluxcd_helm_upgrader.proposals.worker import Job
 from fluxcd_helm_upgrader.status import reasons
+from fluxcd_helm_upgrader.structs import proposals as proposals_
 
 logger = logging.getLogger(__name__)
 
@@ -46,20 +47,20 @@ def _config(job: Job) -> ownership.Config:
 
 async def process(ctx: publishing.Context, job: Job) -> None:
     """Run one job; every failure ends in the proposal's status, never in an exception."""
-    body = await ctx.store.get(job.namespace, job.name)
+    body = await ctx.proposals.get(job.namespace, job.name)
     if body is None:
         return
-    action = action_for(str((body.get("status") or {}).get("phase") or phases.PENDING))
+    action = action_for(proposals_.upgrade_proposal(body).status.phase or phases.PENDING)
     if action is Action.NONE:
         return
     try:
         if ownership.standing(body, _config(job)) is not ownership.Standing.OWNED:
-            raise failures.Failure(reasons.NOT_OWNED, ownership.not_owned(body, _config(job)).message)
+            raise failures.JobError(reasons.NOT_OWNED, ownership.not_owned(body, _config(job)).message)
         if action is Action.FOLLOW:
-            new_status, event = await following.follow(ctx.core, job, body, ctx.cluster_name)
+            new_status, event = await following.follow(ctx.readers, job, body, ctx.cluster_name)
         else:
             new_status, event = await publishing.publish(ctx, job, body)
-    except failures.Failure as failure:
+    except failures.JobError as failure:
         new_status, event = failures.failed(body, failure)
     if new_status is None:
         return
@@ -67,6 +68,6 @@ async def process(ctx: publishing.Context, job: Job) -> None:
         "proposal %s/%s: %s (%s)", job.namespace, job.name, new_status.get("phase"), new_status.get("message"),
         extra=publishing.log_fields(job),
     )  # fmt: skip
-    updated = await ctx.store.patch_status(job.namespace, job.name, new_status)
+    updated = await ctx.proposals.patch_status(job.namespace, job.name, new_status)
     if event is not None:
         await kube_events.post(ctx.api, updated, *event)

@@ -2,7 +2,7 @@
 
 Called by `proposals.processing` for a Pending or Failed proposal, one job at a time per repository. Before any
 forge or Git call the proposal must still ask for exactly the target of the job's plan, which comes from the
-config's last check (else TargetNotAllowed): what gets written never comes from the proposal's spec. Then: the PR
+config's last check (else TargetNotAllowed): what gets written never comes from the proposal's spec. The branch
 recorded in status.pullRequest.branch is used while its PR is open (updates, and proposals opened under the older
 release-named branches); otherwise the clone is fetched, the line located and edited (`proposals.changes`), and
 the branch named after that edit (`naming.edit_branch`). The PR for the branch is looked up before anything is
@@ -13,7 +13,7 @@ never overwritten. A lease lost to another cluster's push is fetched and decided
 is assessed and the PR opened or updated (provider `none`: the branch alone), its "requested by" list keeping the
 clusters already named and adding `UPGRADER_CLUSTER_NAME`. Result: phase Open with the PR, the manifest location
 and the risk, and a PullRequestOpened, PullRequestUpdated, PullRequestJoined or BranchPushed event. Every failure
-is a `failures.Failure`.
+is raised as a `failures.JobError`.
 """
 
 from __future__ import annotations
@@ -32,25 +32,27 @@ from fluxcd_helm_upgrader.gitops import locating, repos
 from fluxcd_helm_upgrader.proposals import changes, failures, following, joining, phases, risking, targets
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
 from fluxcd_helm_upgrader.proposals.worker import Job
-from fluxcd_helm_upgrader.sources import secrets
 from fluxcd_helm_upgrader.status import reasons
+from fluxcd_helm_upgrader.structs import proposals as proposals_
+from fluxcd_helm_upgrader.tenancy import impersonation
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
 class Context:
-    """The shared services a job uses."""
+    """What the Git worker's jobs use: the objects it shares with the check cycle (`services.Services` exposes these
+    four from here, under the same names) and its own Git workspace, risk assessor and failed-repository set."""
 
     api: client.ApiClient
-    core: secrets.SecretsApi
-    store: ProposalStore
+    readers: impersonation.SecretReaders  # every Secret a config uses is read through it (see cycles.tenancy)
+    proposals: ProposalStore
     workspace: repos.Workspace
     metrics: metrics_.Metrics
     # Repositories whose credentials or clone failed in the current drain of their queue: the other proposals
     # of that repository fail the same way without running git again (one broken Git URL, one clone attempt).
     # Keyed per config too: one tenant's broken credentials never fail another tenant's proposals.
-    unreachable: dict[tuple[str, str, str], failures.Failure] = field(default_factory=dict)
+    unreachable: dict[tuple[str, str, str], failures.JobError] = field(default_factory=dict)
     risk: risking.Assessor | None = None  # the upgrade risk of each PR; None: not assessed (some unit tests)
     cluster_name: str = ""  # UPGRADER_CLUSTER_NAME: added to the "requested by" line of each PR opened or joined
 
@@ -65,17 +67,17 @@ def log_fields(job: Job) -> dict[str, str]:
     return {"config": f"{job.namespace}/{job.config_name}", "proposal": f"{job.namespace}/{job.name}"}
 
 
-def _allowed_plan(job: Job, spec: Mapping[str, Any]) -> targets.EditPlan:
+def _allowed_plan(job: Job, spec: proposals_.ProposalSpec) -> targets.EditPlan:
     """The job's plan (from the config's last check), when the proposal still asks for exactly its target."""
     plan = job.edit
     if plan is None:
-        raise failures.Failure(
+        raise failures.JobError(
             reasons.TARGET_NOT_ALLOWED, "no check of this release has allowed a target yet; nothing pushed"
         )
-    if plan.target != str(spec.get("targetVersion")):
-        raise failures.Failure(
+    if plan.target != spec.target_version:
+        raise failures.JobError(
             reasons.TARGET_NOT_ALLOWED,
-            f"spec.targetVersion {str(spec.get('targetVersion'))[:300]!r} is not what the last check of the release "
+            f"spec.targetVersion {spec.target_version[:300]!r} is not what the last check of the release "
             f"allowed ({plan.target}); nothing was pushed",
         )
     return plan
@@ -83,10 +85,11 @@ def _allowed_plan(job: Job, spec: Mapping[str, Any]) -> targets.EditPlan:
 
 async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Transition:
     """Push the proposal's change and open or update its PR; the proposal's new status and event."""
-    spec, status = body.get("spec") or {}, body.get("status") or {}
-    _allowed_plan(job, spec)  # before any forge or Git call
-    target, title = str(spec["targetVersion"]), following.title_of(spec)
-    forge = await failures.forge_for(ctx.core, job)
+    proposal = proposals_.upgrade_proposal(body)
+    _allowed_plan(job, proposal.spec)  # before any forge or Git call
+    spec, status = body.get("spec") or {}, body.get("status") or {}  # raw: naming the branch and PR, status patches
+    target, title = proposal.spec.target_version, following.title_of(spec)
+    forge = await failures.forge_for(ctx.readers, job)
     recorded = following.recorded_branch(job, status)
     if recorded is not None:  # migration and updates: an open PR keeps its branch, whatever the naming scheme
         existing = await failures.forge_call(forge.find_pull_request(recorded))
@@ -96,7 +99,7 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
             recorded = None
     for attempt in (1, 2):
         repo = await _prepared(ctx, job)
-        change = await _prepare_change(ctx, repo, job, spec)
+        change = await _prepare_change(ctx, repo, job, proposal.spec)
         branch = recorded or following.edit_branch_of(job, spec, change.location)
         existing = await failures.forge_call(forge.find_pull_request(branch))
         if existing is not None and existing.title == title and existing.state != "open":
@@ -108,9 +111,9 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
             if error.kind == repos.ErrorKind.LEASE and attempt == 1:
                 continue  # another cluster pushed this branch since our fetch: fetch again and decide again
             message = f"push of branch {branch} failed ({error.kind}): {error}"
-            raise failures.Failure(reasons.GIT_FAILED, message) from None
+            raise failures.JobError(reasons.GIT_FAILED, message) from None
     location = change.location
-    assessed = await ctx.risk.assess(job.risk, spec) if ctx.risk is not None else None
+    assessed = await ctx.risk.assess(job.risk, proposal.spec) if ctx.risk is not None else None
     prs = job.config.pull_requests
     # Read again right before writing: another cluster may have opened it, or added its name, since.
     existing = await failures.forge_call(forge.find_pull_request(branch))
@@ -125,7 +128,7 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
         base=repo.base_branch,
         head=branch,
         title=title,
-        body=_body(job, spec, location, assessed, requested_by),
+        body=_body(job, proposal.spec, location, assessed, requested_by),
         labels=prs.labels,
         assignees=prs.assignees,
         reviewers=prs.reviewers,
@@ -135,7 +138,7 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
     remaining = getattr(forge, "rate_limit_remaining", None)
     try:
         result = await failures.forge_call(forge.open_or_update(request))
-    except failures.Failure:
+    except failures.JobError:
         ctx.metrics.pull_request(action, "failed")
         ctx.metrics.github_call("error", remaining)
         raise
@@ -146,14 +149,14 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
     if result.pull_request is None:
         done = "already held this edit" if held else "pushed"
         message = f"branch {branch} {done} ({where} -> {target}); provider none opens no pull request"
-        reason = "BranchPushed"
+        reason = reasons.BRANCH_PUSHED
     elif joined and result.action != "created":
         message = f"pull request #{result.number} joined (branch {branch} already held this edit): {where} -> {target}"
-        reason = "PullRequestJoined"
+        reason = reasons.PULL_REQUEST_JOINED
     else:
         verb = "opened" if result.action == "created" else "updated"
         message = f"pull request #{result.number} {verb}: {where} -> {target}"
-        reason = "PullRequestOpened" if result.action == "created" else "PullRequestUpdated"
+        reason = reasons.PULL_REQUEST_OPENED if result.action == "created" else reasons.PULL_REQUEST_UPDATED
     for warning in result.warnings:
         logger.warning("proposal %s/%s: %s", job.namespace, job.name, warning, extra=log_fields(job))
     new_status = phases.opened(
@@ -174,14 +177,14 @@ async def _prepared(ctx: Context, job: Job) -> repos.PreparedRepo:
     """The config's clone, fetched; a failure here fails the repository's other proposals without git again."""
     known = ctx.unreachable.get(job.clone_key)
     if known is not None:
-        raise failures.Failure(known.reason, str(known))
+        raise failures.JobError(known.reason, str(known))
     try:
-        creds = await failures.git_credentials(ctx.core, job)
+        creds = await failures.git_credentials(ctx.readers, job)
         with ctx.metrics.git_timer("fetch"):
             prepared: repos.PreparedRepo = await failures.git_call(
                 ctx.workspace.prepare(job.config.git.url.original, job.config.git.branch, creds, owner=job.config_uid)
             )
-    except failures.Failure as failure:
+    except failures.JobError as failure:
         ctx.unreachable[job.clone_key] = failure
         raise
     return prepared
@@ -190,7 +193,7 @@ async def _prepared(ctx: Context, job: Job) -> repos.PreparedRepo:
 async def _push(
     ctx: Context, repo: repos.PreparedRepo, job: Job, spec: Mapping[str, Any], branch: str, change: changes.Change
 ) -> joining.Decision:
-    """Push the change unless the branch already holds it (joined) or a newer version (Failure); GitError raises."""
+    """Push the change unless the branch already holds it (joined) or a newer version (JobError); GitError raises."""
     decision = await joining.on_branch(ctx.workspace, repo, branch, change, str(spec["targetVersion"]))
     if decision is joining.Decision.JOIN:
         return decision
@@ -213,7 +216,9 @@ async def _push(
     return decision
 
 
-async def _prepare_change(ctx: Context, repo: repos.PreparedRepo, job: Job, spec: Mapping[str, Any]) -> changes.Change:
+async def _prepare_change(
+    ctx: Context, repo: repos.PreparedRepo, job: Job, spec: proposals_.ProposalSpec
+) -> changes.Change:
     """Locate and edit what the job's plan names (a HelmRelease's version when the job carries no plan)."""
     plan = _allowed_plan(job, spec)
     where = changes.Where(repo.path, job.kustomization_path, job.config.git.path, job.kustomization)
@@ -225,7 +230,7 @@ async def _prepare_change(ctx: Context, repo: repos.PreparedRepo, job: Job, spec
     try:
         return await changes.prepare(plan, where, read)
     except changes.ChangeError as error:
-        raise failures.Failure(error.reason, str(error)) from None
+        raise failures.JobError(error.reason, str(error)) from None
 
 
 def _edit_summary(job: Job) -> str:
@@ -238,24 +243,23 @@ def _edit_summary(job: Job) -> str:
 
 def _body(
     job: Job,
-    spec: Mapping[str, Any],
+    spec: proposals_.ProposalSpec,
     location: locating.Location,
     assessed: risk.Risk | None,
     requested_by: tuple[str, ...] = (),
 ) -> str:
-    release, source = spec.get("release") or {}, spec.get("source") or {}
-    current, target = str(spec.get("currentVersion")), str(spec.get("targetVersion"))
+    current, target = spec.current_version, spec.target_version
     by_version = {v.version: v for v in job.versions}
     newest = _resolve(target, job.versions)
     facts = texts.Facts(
         proposal_namespace=job.namespace,
         proposal_name=job.name,
-        release_namespace=str(release.get("namespace")),
-        release_name=str(release.get("name")),
-        chart=str(spec.get("chart")),
+        release_namespace=spec.release_namespace,
+        release_name=spec.release_name,
+        chart=spec.chart,
         from_version=current,
         to_version=target,
-        source_url=str(source.get("url") or ""),
+        source_url=spec.source.url if spec.source else "",
         manifest_path=location.path,
         manifest_line=location.line,
         app_version_from=by_version[current].app_version if current in by_version else None,

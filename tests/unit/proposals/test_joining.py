@@ -31,7 +31,7 @@ def test_decide(theirs: dict[str, bytes | None], decision: joining.Decision) -> 
 
 def test_a_newer_target_on_the_branch_is_never_overwritten() -> None:
     theirs: dict[str, bytes | None] = {PATH: TEMPLATE.format(v="6.8.0").encode()}
-    with pytest.raises(failures.Failure) as caught:
+    with pytest.raises(failures.JobError) as caught:
         joining.decide("helm-upgrader/apps/base/podinfo/podinfo-0", OURS, theirs, "6.7.1")
     assert caught.value.reason == "NewerTargetOnBranch"
     assert str(caught.value) == (

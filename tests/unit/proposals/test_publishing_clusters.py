@@ -64,7 +64,7 @@ async def test_a_newer_target_on_the_branch_is_never_overwritten(world: World, t
     staging, production = _cluster(world, tmp_path, "staging"), _cluster(world, tmp_path, "production")
     await publishing.publish(staging, world.job(target="6.8.0"), world.proposal("Pending", target="6.8.0"))
     newer = world.remote.sha(BRANCH)
-    with pytest.raises(failures.Failure) as caught:
+    with pytest.raises(failures.JobError) as caught:
         await publishing.publish(production, world.job(), world.proposal("Pending"))
     assert caught.value.reason == "NewerTargetOnBranch"
     assert world.remote.sha(BRANCH) == newer
