@@ -9,7 +9,10 @@ rate limit and its sleep cannot be injected. Here instead:
   ``kind="rate_limited"`` and ``retry_after`` set, so the serialized worker is not blocked for an hour
   and the proposal is retried on a later cycle;
 - 401, 403 (not rate limited), 404 and 422 fail at once;
-- at most ``max_attempts`` attempts in total: nothing is retried forever.
+- at most ``max_attempts`` attempts in total: nothing is retried forever;
+- before every attempt the caller's ``gate`` (``forges.rate_limits``: the token's calls are used up until its
+  reset, learnt by any earlier call of the process) is asked: a wait up to ``max_delay`` is waited, a longer one
+  fails at once with ``kind="rate_limited"`` and no request is sent.
 
 Messages carry the operation, the HTTP status and GitHub's own message, then pass through
 ``redact`` so a secret can never leak even if a server echoed it back.
@@ -20,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
@@ -102,8 +106,10 @@ async def call(
     operation: Callable[[], Awaitable[T]],
     policy: RetryPolicy,
     secrets: Iterable[str] = (),
+    gate: Callable[[], float] | None = None,
 ) -> T:
-    """Run ``operation`` under ``policy``; raise ``base.ForgeError`` on failure. ``what`` names it."""
+    """Run ``operation`` under ``policy``; raise ``base.ForgeError`` on failure. ``what`` names it; ``gate`` says
+    how many seconds the credential must still wait before any call (see the module docstring)."""
     secrets = tuple(s for s in secrets if s)
 
     def fail(
@@ -115,6 +121,7 @@ async def call(
     attempt = 0
     while True:
         attempt += 1
+        await _wait_for_gate(gate, policy, fail)
         try:
             return await operation()
         except base.ForgeError:
@@ -142,6 +149,28 @@ async def call(
                 delay,
             )
             await policy.sleep(delay)
+
+
+async def _wait_for_gate(
+    gate: Callable[[], float] | None, policy: RetryPolicy, fail: Callable[..., base.ForgeError]
+) -> None:
+    """Wait while the credential's calls are used up; fail without a request when that lasts beyond max_delay."""
+    pause = gate() if gate is not None else 0.0
+    if pause <= 0:
+        return
+    if pause > policy.max_delay:
+        until = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + pause))
+        # The message names the reset time, not the seconds left: it stays the same for every retry until then, so
+        # the proposal's status and its one Warning event are not rewritten on each cycle of the wait.
+        raise fail(
+            f"{_REASONS['rate_limited']}: this token's calls are used up until {until}; "
+            "no request sent, retried on a later cycle",
+            "rate_limited",
+            None,
+            pause,
+        )
+    logger.info("GitHub rate limit: this token's calls are used up; waiting %.1fs for the reset", pause)
+    await policy.sleep(pause)
 
 
 def _decide(
