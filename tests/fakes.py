@@ -67,11 +67,11 @@ class FakeForge:
         self.requests.append(request)
         for index, pull in enumerate(self.pulls):
             if pull.head_branch == request.head and pull.state == "open":
-                self.pulls[index] = dataclasses.replace(pull, title=request.title)
+                self.pulls[index] = dataclasses.replace(pull, title=request.title, body=request.body)
                 return base.PullRequestResult("updated", self.pulls[index])
         number = max((p.number for p in self.pulls), default=0) + 1
         pull = base.PullRequest(number, f"https://github.test/acme/fleet/pull/{number}", "open", request.head,
-                                request.title)  # fmt: skip
+                                request.title, request.body)  # fmt: skip
         self.pulls.append(pull)
         return base.PullRequestResult("created", pull)
 

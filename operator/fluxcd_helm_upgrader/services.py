@@ -88,6 +88,7 @@ class Services:
             workspace=repos.Workspace(current.cache_dir / "git", allow_file_urls=current.allow_file_git_urls),
             metrics=metrics,
             risk=risking.Assessor(fetcher, readers, risking.ClusterVersion(api).get),
+            cluster_name=current.cluster_name,
         )
 
         async def process(job: worker.Job) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -126,6 +127,15 @@ class Settings:
             "(`CrossNamespaceRef`), not read.",
         ),
     )
+    cluster_name: str = field(
+        default="",
+        metadata=_meta(
+            "CLUSTER_NAME",
+            "This cluster's name (e.g. `staging`) when several clusters, one operator each, share one Git "
+            "repository: the operator adds it to the \"requested by\" line of each pull request it opens or joins. "
+            "Letters, digits, `.`, `_` and `-`, at most 63 characters; empty: the line names no cluster.",
+        ),
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -151,6 +161,7 @@ class Settings:
             key_dir=_key_dir(env),
             default_service_account=_account(env, "default_service_account"),
             no_cross_namespace_refs=_boolean(env, "no_cross_namespace_refs"),
+            cluster_name=_cluster_name(env),
         )
 
 
@@ -249,4 +260,15 @@ def _seconds(env: Mapping[str, str], field_name: str) -> float:
         raise SettingsError(f"{env_name(field_name)}={raw!r}: expected a number of seconds") from None
     if not value > 0 or value == float("inf"):
         raise SettingsError(f"{env_name(field_name)}={raw!r}: expected a positive number of seconds")
+    return value
+
+
+def _cluster_name(env: Mapping[str, str]) -> str:
+    """A name that is safe in a PR body and a hidden HTML comment: no markup, no spaces, no commas."""
+    value = (_raw(env, "cluster_name") or "").strip()
+    if value and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", value):
+        raise SettingsError(
+            f"{env_name('cluster_name')}={value[:80]!r}: use letters, digits, '.', '_' and '-' (at most 63 characters, "
+            "starting with a letter or digit)"
+        )
     return value

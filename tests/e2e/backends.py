@@ -8,7 +8,9 @@ kubeconfig): `fluxcd_helm_upgrader.testkit.demo.cluster.LocalCluster` on the emu
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,7 +19,7 @@ import kopf
 
 from fluxcd_helm_upgrader.testkit.demo import cluster as demo_cluster
 from fluxcd_helm_upgrader.testkit.emulator import AuditEntry
-from tests.support import apiserver
+from tests.support import apiserver, peers
 
 EMULATOR, APISERVER = "emulator", "apiserver"
 ALL = (EMULATOR, APISERVER)
@@ -62,3 +64,33 @@ async def cluster(workdir: Path, *, rules: Iterable[Mapping[str, Any]] | None = 
     else:
         async with apiserver.real_cluster(current.server, workdir / "kube", rules) as real:
             yield real
+
+
+@contextlib.asynccontextmanager
+async def another_cluster(workdir: Path) -> AsyncIterator[Cluster]:
+    """A second cluster of the running test's backend (a second emulator, or a second real API server started for
+    the block and discarded after it), for tests of one repository shared by several clusters. $KUBECONFIG keeps
+    pointing at the first cluster: a test runs each operator with its cluster's `kubeconfig` explicitly."""
+    previous = os.environ.get("KUBECONFIG")
+    workdir.mkdir(parents=True, exist_ok=True)
+    if current.server is None:
+        async with demo_cluster.local_cluster(workdir, flux_crds=apiserver.flux_crd_documents()) as local:
+            _restore_kubeconfig(previous)
+            yield local
+        return
+    kubectl = peers.require_binary("kubectl", package="kubectl")
+    server = await asyncio.to_thread(apiserver.start, workdir / "apiserver")
+    try:
+        await asyncio.to_thread(apiserver.install_crds, server, kubectl)
+        async with apiserver.real_cluster(server, workdir / "kube") as real:
+            _restore_kubeconfig(previous)
+            yield real
+    finally:
+        await asyncio.to_thread(server.discard)
+
+
+def _restore_kubeconfig(previous: str | None) -> None:
+    if previous is None:
+        os.environ.pop("KUBECONFIG", None)
+    else:
+        os.environ["KUBECONFIG"] = previous

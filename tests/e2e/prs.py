@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fluxcd_helm_upgrader.proposals import naming
 from fluxcd_helm_upgrader.testkit import github as standin
 from fluxcd_helm_upgrader.testkit.demo import charts, fleet
 from fluxcd_helm_upgrader.testkit.demo import running as demo
@@ -16,6 +18,23 @@ from tests.e2e import backends, harness
 
 CANARY = "ghp_CANARY0123456789abcdefCANARY0123456789"
 NAMESPACE = fleet.FLUX_NAMESPACE
+# The demo fleet's branches, named after each edit (proposals.naming.edit_branch): podinfo's version is set by the
+# overlay patch, the cache's in its base.
+_VERSION = ("spec", "chart", "spec", "version")
+PODINFO_BRANCH = naming.edit_branch("helm-upgrader/", "apps/demo/podinfo-version.yaml", "podinfo", 0, _VERSION)
+CACHE_BRANCH = naming.edit_branch("helm-upgrader/", "apps/base/redis/release.yaml", "cache", 0, _VERSION)
+
+
+def readable(branch: str) -> str:
+    """A branch name without the hash of the edit that `naming.edit_branch` ends it with."""
+    return re.sub(r"-[0-9a-f]{8}$", "", branch)
+
+
+def branch(git_url: str, readable_name: str) -> str:
+    """The one branch of the bare repository whose readable part is `readable_name`."""
+    found = [b for b in fleet.branches(git_url) if readable(b) == readable_name]
+    assert len(found) == 1, (readable_name, fleet.branches(git_url))
+    return found[0]
 
 
 @dataclass
@@ -95,7 +114,7 @@ async def setup(
         await server.stop()
 
 
-PROPOSALS = {"apps.podinfo": "helm-upgrader/apps/podinfo", "apps.cache": "helm-upgrader/apps/cache"}
+PROPOSALS = {"apps.podinfo": PODINFO_BRANCH, "apps.cache": CACHE_BRANCH}
 """The demo fleet's proposals and their branches."""
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from fluxcd_helm_upgrader.testkit import github as standin
 from fluxcd_helm_upgrader.testkit.demo import charts, fleet
-from tests.e2e import backends
+from tests.e2e import backends, prs
 
 TOKEN = "ghp_TENANT0123456789abcdefTENANT0123456789"
 REPOSITORY = "acme/fleet"
@@ -135,7 +135,8 @@ class Tenants:
         return ((self.local.get("upgradeproposals", namespace, name) or {}).get("status") or {}).get("phase")
 
     def heads(self) -> list[str]:
-        return [p.head for p in self.github.pull_requests(REPOSITORY)]
+        """The PRs' branches without the edit's hash (`prs.readable`): `<prefix><tenant directory>/podinfo`."""
+        return [prs.readable(p.head) for p in self.github.pull_requests(REPOSITORY)]
 
 
 @contextlib.asynccontextmanager

@@ -56,13 +56,13 @@ async def test_closed_without_merge_then_a_newer_version_gets_a_new_pull_request
             )
             await memo.services.workers.join()
         status = s.proposal("apps.podinfo")["status"]
-        podinfo = {p.number: p for p in s.github.pull_requests() if p.head == "helm-upgrader/apps/podinfo"}
+        podinfo = {p.number: p for p in s.github.pull_requests() if p.head == prs.PODINFO_BRANCH}
         second = status["pullRequest"]["number"]
         assert second != first and set(podinfo) == {first, second}
         assert (podinfo[first].state, podinfo[second].state) == ("closed", "open"), "the closed PR is never reopened"
         assert podinfo[second].title == "Update podinfo to 6.8.0 in apps/podinfo"
         assert status["skippedTargets"] == ["6.7.1"]
-        assert "+      version: 6.8.0" in fleet.branch_diff(s.git_url, "helm-upgrader/apps/podinfo")
+        assert "+      version: 6.8.0" in fleet.branch_diff(s.git_url, prs.PODINFO_BRANCH)
         events = [e["reason"] for e in s.local.list("events", prs.NAMESPACE)
                   if e["involvedObject"]["name"] == "apps.podinfo"]  # fmt: skip
         assert events.count("PullRequestClosed") == 1 and events.count("PullRequestOpened") == 2
@@ -74,14 +74,14 @@ async def test_a_branch_a_person_committed_on_is_left_alone_until_the_pr_is_clos
         s.local.apply(s.config())
         async with s.local.run_operator() as memo:
             first = await s.opened("apps.podinfo")
-            theirs = _commit_as_a_person(tmp_path, s.git_url, "helm-upgrader/apps/podinfo")
+            theirs = _commit_as_a_person(tmp_path, s.git_url, prs.PODINFO_BRANCH)
 
             s.charts.repos["demo"].add("podinfo", "6.8.0")
             await s.reconcile("newer")
             await harness.wait_for(lambda: _ready_reason(s) == "BranchModified", what="BranchModified")
             await s.reconcile("still-modified")
             await memo.services.workers.join()
-            assert _tip(s.git_url, "helm-upgrader/apps/podinfo") == theirs, "never pushed over"
+            assert _tip(s.git_url, prs.PODINFO_BRANCH) == theirs, "never pushed over"
             pull = s.github.pulls["acme/fleet"][first]
             assert len(pull.comments) == 1 and "someone else committed on" in pull.comments[0]
             assert pull.title == "Update podinfo to 6.7.1 in apps/podinfo"
@@ -95,7 +95,7 @@ async def test_a_branch_a_person_committed_on_is_left_alone_until_the_pr_is_clos
         second = s.proposal("apps.podinfo")["status"]["pullRequest"]["number"]
         assert second != first
         assert s.github.pulls["acme/fleet"][second].title == "Update podinfo to 6.8.0 in apps/podinfo"
-        assert "+      version: 6.8.0" in fleet.branch_diff(s.git_url, "helm-upgrader/apps/podinfo")
+        assert "+      version: 6.8.0" in fleet.branch_diff(s.git_url, prs.PODINFO_BRANCH)
         assert len(s.github.pulls["acme/fleet"][first].comments) == 1
         reasons = [e["reason"] for e in s.local.list("events", prs.NAMESPACE)
                    if e["involvedObject"]["name"] == "apps.podinfo"]  # fmt: skip

@@ -68,8 +68,8 @@ async def test_forged_and_out_of_scope_proposals_are_reported_and_never_pushed(t
             )
             await s.reconcile("again")
             await memo.services.workers.join()
-        assert [b for b in fleet.branches(s.git_url) if b.startswith("helm-upgrader/")] == ["helm-upgrader/apps/cache"]
-        assert [p.head for p in s.github.pull_requests()] == ["helm-upgrader/apps/cache"]
+        assert [b for b in fleet.branches(s.git_url) if b.startswith("helm-upgrader/")] == [prs.CACHE_BRANCH]
+        assert [p.head for p in s.github.pull_requests()] == [prs.CACHE_BRANCH]
         not_owned, out_of_scope = s.proposal("apps.podinfo"), s.proposal("copied-owner")
         assert not_owned["status"]["phase"] == out_of_scope["status"]["phase"] == "Failed"
         assert "not owned by UpgraderConfig flux-system/fleet" in not_owned["status"]["message"]

@@ -37,7 +37,7 @@ async def test_cluster_wide_install_runs_under_its_own_service_account(tmp_path:
             proposals = installs.kubectl("get", "upgradeproposals", "-A", kubeconfig=admin)
             configs = installs.kubectl("get", "upgraderconfigs", "-A", kubeconfig=admin)
         refused = [e for e in local.entries_of(installs.USER) if e.status == 403]
-    assert [p.head for p in s.github.pull_requests()].count("helm-upgrader/apps/podinfo") == 1
+    assert [p.head for p in s.github.pull_requests()].count(prs.PODINFO_BRANCH) == 1
     assert refused == [], refused
     assert local.entries_of(installs.USER), "the operator's calls are in the audit log under the deploy's account"
     header, rows = harness.table(proposals.stdout)
@@ -80,7 +80,7 @@ async def test_namespaced_install_sees_only_its_namespaces_and_never_loops_on_40
     assert ready is not None and ready["status"] == "True", ready
     assert local.get("upgradeproposals", prs.NAMESPACE, "outside.podinfo") is None
     heads = [p.head for p in s.github.pull_requests()]
-    assert heads.count("helm-upgrader/apps/podinfo") == 1, heads
+    assert heads.count(prs.PODINFO_BRANCH) == 1, heads
     assert not [h for h in heads if h.startswith("helm-upgrader/outside/")], heads
     namespaced_refusals = [e for e in refused_later if e.namespace is not None]
     assert namespaced_refusals == [], namespaced_refusals

@@ -142,18 +142,18 @@ class Fleet:
         return body
 
     def pull(self, release: str) -> standin.PullRequestRecord:
-        found = [p for p in self.github.pull_requests() if p.head == f"helm-upgrader/apps/{release}"]
+        found = [p for p in self.github.pull_requests() if prs.readable(p.head) == f"helm-upgrader/apps/{release}"]
         assert len(found) == 1, [p.head for p in self.github.pull_requests()]
         return found[0]
 
     def changed(self, release: str) -> list[str]:
-        diff = fleet.branch_diff(self.git_url, f"helm-upgrader/apps/{release}")
+        diff = fleet.branch_diff(self.git_url, prs.branch(self.git_url, f"helm-upgrader/apps/{release}"))
         return [
             line for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))
         ]  # fmt: skip
 
     def changed_files(self, release: str) -> list[str]:
-        diff = fleet.branch_diff(self.git_url, f"helm-upgrader/apps/{release}")
+        diff = fleet.branch_diff(self.git_url, prs.branch(self.git_url, f"helm-upgrader/apps/{release}"))
         return [line.removeprefix("+++ b/") for line in diff.splitlines() if line.startswith("+++ b/")]
 
 
@@ -245,7 +245,8 @@ async def test_each_oci_shape_gets_one_correct_pr(tmp_path: Path, anonymous_regi
                 oci.parse_ref(f"oci://{host}/charts/podinfo", insecure=True), "6.7.1"
             )
         assert reported == digests["6.7.1"]
-        commits = fleet.git("log", "--format=%s", "main..helm-upgrader/apps/pinned", cwd=Path(s.git_url[7:]))
+        pinned = prs.branch(s.git_url, "helm-upgrader/apps/pinned")
+        commits = fleet.git("log", "--format=%s", f"main..{pinned}", cwd=Path(s.git_url[7:]))
         assert commits.splitlines() == ["Update podinfo to 6.7.1 in apps/pinned"]
 
         # HelmChart chartRef: the HelmChart's spec.version; spec.source names the HelmChart.
@@ -349,7 +350,7 @@ async def test_registry_outage_fails_only_its_releases(
             assert "cannot connect" in failed["apps/oci"]["message"]
             assert status["releasesChecked"] == 1
             assert s.local.get("upgradeproposals", NS, "apps.oci") is None
-            assert [p.head for p in s.github.pull_requests()] == ["helm-upgrader/apps/http"]
+            assert [prs.readable(p.head) for p in s.github.pull_requests()] == ["helm-upgrader/apps/http"]
     finally:
         await charts_server.stop()
 

@@ -39,15 +39,15 @@ async def test_one_pr_per_release_then_updated_then_closed(tmp_path: Path, caplo
             await harness.wait_for(lambda: s.phase("apps.podinfo") == "Open", what="podinfo PR")
             await harness.wait_for(lambda: s.phase("apps.cache") == "Open", what="cache PR")
             pulls = s.github.pull_requests()
-            assert sorted(p.head for p in pulls) == ["helm-upgrader/apps/cache", "helm-upgrader/apps/podinfo"]
-            podinfo_pr = next(p for p in pulls if p.head.endswith("podinfo"))
+            assert sorted(p.head for p in pulls) == [prs.CACHE_BRANCH, prs.PODINFO_BRANCH]
+            podinfo_pr = next(p for p in pulls if p.head == prs.PODINFO_BRANCH)
             assert podinfo_pr.title == "Update podinfo to 6.7.1 in apps/podinfo"
             assert podinfo_pr.labels == ["dependencies"]
             assert "podinfo 6.7.1 release notes" in (podinfo_pr.body or "")
             assert "podinfo 6.6.3 release notes" in (podinfo_pr.body or "")
             assert "podinfo 6.5.0 release notes" not in (podinfo_pr.body or "")
             assert "apps/demo/podinfo-version.yaml" in (podinfo_pr.body or "")
-            diff = fleet.branch_diff(s.git_url, "helm-upgrader/apps/podinfo")
+            diff = fleet.branch_diff(s.git_url, prs.PODINFO_BRANCH)
             assert _changed_lines(diff) == [
                 "-      version: 6.5.0  # what runs in the demo cluster",
                 "+      version: 6.7.1  # what runs in the demo cluster",
@@ -74,11 +74,11 @@ async def test_one_pr_per_release_then_updated_then_closed(tmp_path: Path, caplo
             )
             await memo.services.workers.join()
             assert len(s.github.pull_requests()) == 2
-            updated = next(p for p in s.github.pull_requests() if p.head.endswith("podinfo"))
+            updated = next(p for p in s.github.pull_requests() if p.head == prs.PODINFO_BRANCH)
             assert updated.number == podinfo_pr.number
             assert updated.title == "Update podinfo to 6.8.0 in apps/podinfo"
             assert "podinfo 6.8.0 fix" in (updated.body or "")
-            assert _changed_lines(fleet.branch_diff(s.git_url, "helm-upgrader/apps/podinfo"))[1].startswith(
+            assert _changed_lines(fleet.branch_diff(s.git_url, prs.PODINFO_BRANCH))[1].startswith(
                 "+      version: 6.8.0"
             )
 
@@ -121,7 +121,7 @@ async def test_restart_between_push_and_pr_creation_yields_one_pr(tmp_path: Path
         async with s.local.run_operator() as memo:
             await harness.wait_for(lambda: s.phase("apps.podinfo") == "Failed", what="Failed after push")
             await memo.services.workers.join()
-        assert "helm-upgrader/apps/podinfo" in fleet.branches(s.git_url)
+        assert prs.PODINFO_BRANCH in fleet.branches(s.git_url)
         assert s.github.pull_requests() == []
         failed = s.proposal("apps.podinfo")["status"]
         assert "auth" in failed["message"]
@@ -131,8 +131,8 @@ async def test_restart_between_push_and_pr_creation_yields_one_pr(tmp_path: Path
             await harness.wait_for(lambda: s.phase("apps.podinfo") == "Open", what="Open after restart", timeout=30)
             await harness.wait_for(lambda: s.phase("apps.cache") == "Open", what="cache Open after restart")
         assert sorted(p.head for p in s.github.pull_requests()) == [
-            "helm-upgrader/apps/cache",
-            "helm-upgrader/apps/podinfo",
+            prs.CACHE_BRANCH,
+            prs.PODINFO_BRANCH,
         ]
         # And a third start changes nothing: the PRs are found by branch, not created again.
         async with s.local.run_operator() as memo:
@@ -185,7 +185,7 @@ async def test_git_over_ssh_with_a_deploy_key(tmp_path: Path, ssh_server) -> Non
         async with s.local.run_operator():
             await harness.wait_for(lambda: s.phase("apps.podinfo") == "Open", what="PR over ssh", timeout=30)
         out = subprocess.run(
-            ["git", "log", "--format=%an <%ae>|%s", "-1", "helm-upgrader/apps/podinfo"],
+            ["git", "log", "--format=%an <%ae>|%s", "-1", prs.PODINFO_BRANCH],
             cwd=bare,
             capture_output=True,
             text=True,
@@ -257,7 +257,7 @@ async def test_github_app_on_github_enterprise(tmp_path: Path, caplog) -> None:
     assert len(s.github.minted_tokens) >= 1
     minted = [c for c in s.github.calls if c.path == "/app/installations/456/access_tokens"]
     assert minted and minted[0].status == 201
-    assert any(p.head == "helm-upgrader/apps/podinfo" for p in s.github.pull_requests())
+    assert any(p.head == prs.PODINFO_BRANCH for p in s.github.pull_requests())
     for token in s.github.minted_tokens:
         assert token not in caplog.text
     assert b"PRIVATE KEY" not in caplog.text.encode()
@@ -283,6 +283,6 @@ async def test_sigkill_between_push_and_pr_creation_yields_one_pr(tmp_path: Path
         async with s.local.run_operator():
             await harness.wait_for(lambda: s.phase("apps.podinfo") == s.phase("apps.cache") == "Open", what="PRs")
     assert sorted(p.head for p in s.github.pull_requests()) == [
-        "helm-upgrader/apps/cache",
-        "helm-upgrader/apps/podinfo",
+        prs.CACHE_BRANCH,
+        prs.PODINFO_BRANCH,
     ]

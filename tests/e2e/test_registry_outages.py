@@ -20,7 +20,7 @@ from aiohttp import web
 
 from fluxcd_helm_upgrader.testkit.demo import running as demo
 from tests import builders
-from tests.e2e import harness
+from tests.e2e import harness, prs
 from tests.e2e.test_oci_flows import NS, Fleet, oci_helm_repository, push, release_from_repository, seeded
 from tests.support import registry
 
@@ -96,7 +96,8 @@ async def _fleet(tmp_path: Path, reg: registry.RegistryProcess, failing: int) ->
 
 
 def _assert_one_pr_each(s: Fleet) -> None:
-    assert sorted(p.head for p in s.github.pull_requests()) == ["helm-upgrader/apps/http", "helm-upgrader/apps/oci"]
+    heads = sorted(prs.readable(p.head) for p in s.github.pull_requests())  # branches end in the edit's hash
+    assert heads == ["helm-upgrader/apps/http", "helm-upgrader/apps/oci"]
     assert s.pull("oci").number == s.proposal("apps.oci")["status"]["pullRequest"]["number"]
     assert s.changed("oci")[-1].endswith('version: "6.7.1"'), s.changed("oci")
 

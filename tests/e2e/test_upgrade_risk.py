@@ -89,7 +89,7 @@ async def test_high_risk_names_the_four_findings_in_status_and_pr(tmp_path: Path
         assert "two" not in str(risk)  # the release's values are never echoed
         assert "risk High" in s.proposal("apps.podinfo")["status"]["message"]
 
-        pull = next(p for p in s.github.pull_requests() if p.head.endswith("/podinfo"))
+        pull = next(p for p in s.github.pull_requests() if p.head == prs.PODINFO_BRANCH)
         body = pull.body or ""
         assert "### Upgrade risk: High" in body
         assert "on Kubernetes `v1.31.0-emulator`" in body
@@ -113,7 +113,7 @@ async def test_a_minor_bump_that_only_adds_a_key_is_low(tmp_path: Path) -> None:
         assert risk is not None and risk["level"] == "Low"
         assert [f["type"] for f in risk["findings"]] == ["DefaultsChanged"]
         assert "1 added (podDisruptionBudget)" in risk["findings"][0]["message"]
-        body = next(p for p in s.github.pull_requests() if p.head.endswith("/podinfo")).body or ""
+        body = next(p for p in s.github.pull_requests() if p.head == prs.PODINFO_BRANCH).body or ""
         assert "### Upgrade risk: Low" in body and "- **DefaultsChanged**:" in body
 
 
@@ -127,5 +127,5 @@ async def test_a_chart_that_cannot_be_fetched_is_unknown_and_the_pr_is_still_ope
         risk = risk_of(s, "apps.podinfo")
         assert risk is not None and risk["level"] == "Unknown"
         assert "could not fetch https://127.0.0.1:1/nowhere/podinfo-6.7.1.tgz" in risk["reason"]
-        body = next(p for p in s.github.pull_requests() if p.head.endswith("/podinfo")).body or ""
+        body = next(p for p in s.github.pull_requests() if p.head == prs.PODINFO_BRANCH).body or ""
         assert "### Upgrade risk: Unknown" in body

@@ -38,7 +38,7 @@ async def test_repository_url_credentials_are_stored_and_shown_nowhere(tmp_path:
         proposal = s.proposal("apps.podinfo")
         assert proposal is not None
         assert proposal["spec"]["source"]["url"] == clean
-        (pull,) = [p for p in s.github.pull_requests() if p.head.endswith("/podinfo")]
+        (pull,) = [p for p in s.github.pull_requests() if p.head == prs.PODINFO_BRANCH]
         assert clean in (pull.body or "")
         seen = [
             pull.body or "",

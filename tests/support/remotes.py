@@ -38,14 +38,14 @@ class Remote:
     def url(self) -> str:
         return self.bare.as_uri()
 
-    def push_change(self, branch: str, path: str, content: bytes) -> str:
+    def push_change(self, branch: str, path: str, content: bytes, message: str = "") -> str:
         git(self.other, "fetch", "origin")
         git(self.other, "checkout", "-B", branch, f"origin/{branch}" if self.has(branch) else "origin/main")
         target = self.other / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
         git(self.other, "add", path)
-        git(self.other, "commit", "-m", f"change {path}")
+        git(self.other, "commit", "-m", message or f"change {path}")
         git(self.other, "push", "--force", "origin", f"HEAD:refs/heads/{branch}")
         return git(self.other, "rev-parse", "HEAD")
 

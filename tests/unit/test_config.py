@@ -369,3 +369,18 @@ def test_credentials_over_plain_http_to_a_remote_host_are_invalid(spec_update: d
 )
 def test_plain_http_is_fine_to_loopback_or_without_credentials(spec: dict) -> None:
     config.parse(spec)
+
+
+@pytest.mark.parametrize("value", ["staging", "prod-eu.1", "a_b", "x" * 63])
+def test_cluster_name(value: str) -> None:
+    assert settings.Settings.from_env({"UPGRADER_CLUSTER_NAME": f" {value} "}).cluster_name == value
+
+
+def test_cluster_name_defaults_to_empty() -> None:
+    assert settings.Settings.from_env({}).cluster_name == ""
+
+
+@pytest.mark.parametrize("value", ["two words", "a,b", "<b>", "-dash", "x" * 64, "naïve"])
+def test_a_cluster_name_that_cannot_go_into_a_pr_body_is_refused(value: str) -> None:
+    with pytest.raises(settings.SettingsError, match="UPGRADER_CLUSTER_NAME"):
+        settings.Settings.from_env({"UPGRADER_CLUSTER_NAME": value})

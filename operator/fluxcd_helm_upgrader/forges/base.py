@@ -31,6 +31,7 @@ class PullRequest:
     state: PullRequestState
     head_branch: str
     title: str
+    body: str = ""  # read back for the "requested by" clusters other operators wrote (``forges.texts``)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -35,7 +35,7 @@ import githubkit
 import githubkit.cache
 import httpx
 
-from fluxcd_helm_upgrader.forges import base, rate_limits, retrying
+from fluxcd_helm_upgrader.forges import base, rate_limits, retrying, texts
 
 DEFAULT_API_URL = "https://api.github.com"
 USER_AGENT = "fluxcd-helm-upgrader"
@@ -103,7 +103,9 @@ def _to_pull_request(pr: Any) -> base.PullRequest:
         state = "open"
     else:
         state = "closed"
-    return base.PullRequest(number=pr.number, url=pr.html_url, state=state, head_branch=pr.head.ref, title=pr.title)
+    return base.PullRequest(
+        number=pr.number, url=pr.html_url, state=state, head_branch=pr.head.ref, title=pr.title, body=pr.body or ""
+    )
 
 
 class GitHubForge:
@@ -273,7 +275,7 @@ class GitHubForge:
     async def _open_or_update(self, request: base.PullRequestRequest) -> base.PullRequestResult:
         existing = await self._list(request.head, "open")
         if existing:
-            return await self._update(existing[0].number, request)
+            return await self._update(existing[0], request)
         try:
             created = await self._create(request)
         except base.ForgeError as exc:
@@ -281,7 +283,7 @@ class GitHubForge:
             if exc.status == 422 and "already exists" in exc.message:
                 existing = await self._list(request.head, "open")
                 if existing:
-                    return await self._update(existing[0].number, request)
+                    return await self._update(existing[0], request)
             raise
         warnings = [
             *await self._add_labels(created.number, request.labels),
@@ -308,10 +310,14 @@ class GitHubForge:
         )
         return result
 
-    async def _update(self, number: int, request: base.PullRequestRequest) -> base.PullRequestResult:
+    async def _update(self, existing: base.PullRequest, request: base.PullRequestRequest) -> base.PullRequestResult:
+        number = existing.number
+        # Another cluster may have joined since the caller read the body: keep the clusters it names.
+        body = texts.with_requesters(request.body, existing.body)
+
         async def op() -> base.PullRequest:
             response = await self._github.rest.pulls.async_update(
-                self._owner, self._name, number, title=request.title, body=request.body
+                self._owner, self._name, number, title=request.title, body=body
             )
             return _to_pull_request(response.parsed_data)
 

@@ -8,6 +8,12 @@ version after the current one up to the target (newest first), and a hidden HTML
 naming the UpgradeProposal and HelmRelease, so the operator (or another cluster) can recognise its
 own pull requests: ``<!-- fluxcd-helm-upgrader: proposal=<ns>/<name> release=<ns>/<name> -->``.
 
+Several clusters (one operator each, ``UPGRADER_CLUSTER_NAME``) may share one PR when they edit the same line.
+Each operator that opens or joins it keeps the names already listed in the hidden
+``<!-- fluxcd-helm-upgrader: requested-by=staging,production -->`` and adds its own (``requesters``), and the body
+shows them on a visible ``**Requested by:** staging, production`` line. Names read back from a body are kept only
+when they are valid cluster names: a hand-edited body cannot inject markup through the list.
+
 Chart metadata is written by chart maintainers, not by us, so it is treated as untrusted text: HTML
 and Markdown control characters are escaped (nothing renders as HTML, no table is broken by a ``|``),
 ``@`` is followed by a zero-width space so a changelog cannot ping GitHub users, and only http(s)
@@ -35,6 +41,11 @@ _MARKER = re.compile(
     r"<!-- fluxcd-helm-upgrader: proposal=(?P<proposal>[a-z0-9.-]+/[a-z0-9.-]+)"
     r" release=(?P<release>[a-z0-9.-]+/[a-z0-9.-]+) -->"
 )
+_REQUESTED = re.compile(r"<!-- fluxcd-helm-upgrader: requested-by=(?P<names>[A-Za-z0-9.,_-]*) -->")
+_VISIBLE = re.compile(r"^\*\*Requested by:\*\* .*$", flags=re.MULTILINE)
+_CLUSTER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+MAX_REQUESTERS = 50
+"""Cluster names kept on one PR; a longer list (a runaway fleet, a forged body) keeps the first ones."""
 _SEMVER = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
 _KIND_TITLES = {
     "added": "Added",
@@ -64,6 +75,7 @@ class Facts:
     app_version_to: str | None = None
     deprecated: bool = False
     risk: risk.Risk | None = None
+    requested_by: tuple[str, ...] = ()  # cluster names, in the order they joined (``requesters``)
 
 
 # -- escaping -----------------------------------------------------------------------------------------
@@ -179,6 +191,47 @@ def parse_marker(body: str | None) -> dict[str, str] | None:
     return {"proposal": matches[-1]["proposal"], "release": matches[-1]["release"]}
 
 
+def parse_requested_by(body: str | None) -> tuple[str, ...]:
+    """The cluster names of a PR body's hidden requested-by marker (the last one wins), invalid names dropped."""
+    matches = list(_REQUESTED.finditer(body or ""))
+    if not matches:
+        return ()
+    names = [n for n in matches[-1]["names"].split(",") if _CLUSTER.match(n)]
+    return tuple(dict.fromkeys(names))[:MAX_REQUESTERS]
+
+
+def requesters(body: str | None, cluster: str) -> tuple[str, ...]:
+    """The clusters a PR body names, with `cluster` added at the end when it is not there yet (empty: unchanged)."""
+    names = parse_requested_by(body)
+    if cluster and _CLUSTER.match(cluster) and cluster not in names:
+        names = (*names, cluster)[-MAX_REQUESTERS:]
+    return names
+
+
+def with_requesters(body: str, current: str | None) -> str:
+    """`body` (about to be written) with the clusters `current` (the PR's body as the forge holds it now) names and
+    `body` lacks added after its own: two operators writing the body moments apart both stay listed. A body without
+    a list is returned as it is."""
+    names = parse_requested_by(body)
+    merged = tuple(dict.fromkeys((*names, *parse_requested_by(current))))[:MAX_REQUESTERS]
+    if merged == names or not _REQUESTED.search(body):
+        return body
+    _, visible, _, hidden = _requested_by_lines(merged)
+    return _REQUESTED.sub(lambda _: hidden, _VISIBLE.sub(lambda _: visible, body))
+
+
+def _requested_by_lines(names: Sequence[str]) -> list[str]:
+    kept = [n for n in names if _CLUSTER.match(n)]
+    if not kept:
+        return []
+    return [
+        "",
+        f"**Requested by:** {', '.join(escape(n) for n in kept)}",
+        "",
+        f"<!-- fluxcd-helm-upgrader: requested-by={','.join(kept)} -->",
+    ]
+
+
 def _render_change(change: indexes.ChangelogEntry) -> str:
     description = change.description.strip()
     if len(description) > DESCRIPTION_LIMIT:
@@ -233,6 +286,7 @@ def body(
         "---",
         "<sub>Proposed by fluxcd-helm-upgrader. Merge to upgrade; close without merging to skip "
         "this version (a newer one will be proposed when it appears).</sub>",
+        *_requested_by_lines(facts.requested_by),
         "",
         marker(facts.proposal_namespace, facts.proposal_name, facts.release_namespace, facts.release_name),
     ]

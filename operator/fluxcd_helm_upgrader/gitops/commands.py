@@ -72,7 +72,8 @@ class GitError(Exception):
 # First match wins, so the specific causes come before the generic "could not read from remote".
 _CLASSIFIERS: tuple[tuple[ErrorKind, tuple[str, ...]], ...] = (
     (ErrorKind.HOST_KEY, ("host key verification failed", "remote host identification has changed")),
-    (ErrorKind.LEASE, ("stale info",)),
+    # "cannot lock ref": another push (another cluster's operator) created or moved the branch at the same moment.
+    (ErrorKind.LEASE, ("stale info", "cannot lock ref")),
     (ErrorKind.AUTH, ("authentication failed", "could not read username", "could not read password",
                       "permission denied", "error: 401", "error: 403", "invalid username or password")),
     (ErrorKind.NOT_FOUND, ("repository not found", "does not appear to be a git repository",

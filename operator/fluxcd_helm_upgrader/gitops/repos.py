@@ -41,6 +41,8 @@ from fluxcd_helm_upgrader.gitops import commands, credentials
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+# Every commit the operator makes ends with this line (proposals.publishing); `foreign_commits` knows them by it.
+OPERATOR_TRAILER = "Proposed by fluxcd-helm-upgrader ("
 # Re-exported: callers catch `repos.GitError` and read `repos.ErrorKind`.
 ErrorKind = commands.ErrorKind
 GitError = commands.GitError
@@ -173,6 +175,8 @@ class Workspace:
     async def foreign_commits(self, repo: PreparedRepo, branch: str, author_email: str) -> list[str]:
         """The commits of `branch` (as last fetched) that are not on the base and that `author_email` did not both
         author and commit, newest first, each as "<short sha> by <author name>"; [] when the branch does not exist.
+        A commit carrying the operator's own trailer (`OPERATOR_TRAILER`: another cluster's operator, with its own
+        author, made the same edit on a shared branch) is not foreign: the joining rules decide about it.
 
         Like Renovate's "modified branch" check: a person's commit (or GitHub's "Update branch" merge) on the
         operator's branch means it must not be force-pushed over."""
@@ -183,11 +187,14 @@ class Workspace:
                 tip = _commit_of(r, f"refs/remotes/origin/{branch}")
                 if tip is None:
                     return []
-                log = run(r.git, "log", "--format=%H%x00%ae%x00%ce%x00%an", f"{repo.base_sha}..{tip}").stdout
+                span = f"{repo.base_sha}..{tip}"
+                log = run(r.git, "log", "--format=%H%x00%ae%x00%ce%x00%an", span).stdout
+                ours = run(r.git, "log", "--fixed-strings", f"--grep={OPERATOR_TRAILER}", "--format=%H", span).stdout
+            operators = set(ours.decode("ascii", "replace").split())
             found = []
             for line in log.decode("utf-8", "replace").splitlines():
                 sha, author, committer, name = [*line.split("\0"), "", "", ""][:4]
-                if author != author_email or committer != author_email:
+                if sha not in operators and (author != author_email or committer != author_email):
                     found.append(f"{sha[:12]} by {name}")
             return found
 
@@ -224,6 +231,24 @@ class Workspace:
         if data is None:
             raise FileNotFoundError(f"{relpath} not found at {repo.base_branch} ({repo.base_sha[:12]})")
         return data
+
+    async def read_branch_file(self, repo: PreparedRepo, branch: str, path: str) -> bytes | None:
+        """The content of `path` on the remote `branch` as the last fetch saw it; None when either is absent."""
+        _check_ref_name(branch)
+        relpath = _safe_relpath(path)
+
+        def work(run: Runner) -> bytes | None:
+            with run.repo(repo.path) as r:
+                sha = _commit_of(r, f"refs/remotes/origin/{branch}")
+                if sha is None:
+                    return None
+                try:
+                    item = r.commit(sha).tree / relpath
+                except (KeyError, ValueError):
+                    return None
+                return item.data_stream.read() if item.type == "blob" else None
+
+        return await self._run(repo.path, credentials.Anonymous(), repo.url, work)
 
     async def branch_diff(self, repo: PreparedRepo, branch: str) -> str:
         """`git diff` of `branch` (as last pushed/fetched, else local) against its merge base."""

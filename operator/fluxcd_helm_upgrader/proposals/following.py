@@ -9,7 +9,10 @@ matched by head branch, so a person who retitles the PR changes nothing) nothing
 that list, it is asked for by number: merged → Merged (waiting for Flux), closed without merge → Closed (the target
 goes to status.skippedTargets and is never proposed again, the PR never reopened). An open PR, or a merged proposal
 whose release does not run the target yet, changes nothing. The branch and title that identify a proposal's PR
-(`branch_of`, `title_of`) live here too: the publish action names its PR the same way."""
+(`branch_of`, `title_of`) live here too: the publish action names its PR the same way. The branch is the one the
+proposal recorded in status.pullRequest.branch (`recorded_branch`; the older release-named scheme for proposals that
+recorded none), so proposals opened before branches were named after the edit (`edit_branch_of`) are followed under
+their own branch until their PR closes; a PR another cluster opened and this one joined is followed the same way."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from typing import Any
 
 from fluxcd_helm_upgrader.checking import applying
 from fluxcd_helm_upgrader.forges import base, texts
+from fluxcd_helm_upgrader.gitops import locating
 from fluxcd_helm_upgrader.proposals import failures, naming, phases, pulls
 from fluxcd_helm_upgrader.proposals.worker import Job
 from fluxcd_helm_upgrader.sources import secrets
@@ -25,9 +29,11 @@ from fluxcd_helm_upgrader.status import reasons
 
 
 async def follow(
-    core: secrets.SecretsApi, job: Job, body: Mapping[str, Any], open_pulls: pulls.OpenPulls
+    core: secrets.SecretsApi, job: Job, body: Mapping[str, Any], open_pulls: pulls.OpenPulls, cluster: str = ""
 ) -> phases.Transition:
-    """The next phase of an Open or Merged proposal, from the cluster and then its PR."""
+    """The next phase of an Open or Merged proposal, from the cluster and then its PR; `cluster` is this operator's
+    UPGRADER_CLUSTER_NAME: an open PR whose requested-by list lost it (two clusters wrote the body at once) sends
+    the proposal back to Pending, and the next publish joins the PR again."""
     spec, status = body.get("spec") or {}, body.get("status") or {}
     target = str(spec.get("targetVersion"))
     release = f"{spec['release']['namespace']}/{spec['release']['name']}"
@@ -38,8 +44,11 @@ async def follow(
         return None, None
     forge = await failures.forge_for(core, job)
     pull = await _recorded_pull(forge, job, spec, status, open_pulls)
-    if pull is None or pull.state == "open":
+    if pull is None or (pull.state == "open" and not _lost(pull, cluster)):
         return None, None
+    if pull.state == "open" and _lost(pull, cluster):
+        message = f"pull request #{pull.number} does not name cluster {cluster} yet; joining it again"
+        return phases.pending(status, message, phases.generation(body)), None
     if pull.state == "merged":
         message = f"pull request #{pull.number} merged; waiting for Flux to apply {target}"
         return phases.merged(status, message, phases.generation(body)), ("Normal", reasons.PULL_REQUEST_MERGED, message)
@@ -54,7 +63,7 @@ async def _recorded_pull(
     """The proposal's PR as it is now: still in the repository's open list (no call of its own), else asked for by
     the number status recorded; a proposal with no number on record falls back to its branch and title."""
     recorded = status.get("pullRequest") or {}
-    branch, number = str(recorded.get("branch") or branch_of(job, spec)), recorded.get("number")
+    branch, number = branch_of(job, spec, status), recorded.get("number")
     listed = (await open_pulls.of(job, forge)).get(branch)
     if listed is not None and (number is None or listed.number == number):
         return listed
@@ -81,10 +90,35 @@ def prefix_of(job: Job) -> str:
     return job.config.pull_requests.branch_prefix
 
 
-def branch_of(job: Job, spec: Mapping[str, Any]) -> str:
-    """The proposal's branch: `<prefix><release namespace>/<release name>`."""
+def _lost(pull: base.PullRequest, cluster: str) -> bool:
+    """An operator wrote this body (it carries the proposal marker), and `cluster` is missing from its list."""
+    return bool(cluster) and texts.parse_marker(pull.body) is not None and cluster not in texts.parse_requested_by(
+        pull.body
+    )
+
+
+def recorded_branch(job: Job, status: Mapping[str, Any]) -> str | None:
+    """status.pullRequest.branch when it is one the config's prefix allows (the only branches ever pushed)."""
+    branch = (status.get("pullRequest") or {}).get("branch")
+    prefix = prefix_of(job)
+    if isinstance(branch, str) and branch.startswith(prefix) and branch != prefix:
+        return branch
+    return None
+
+
+def edit_branch_of(job: Job, spec: Mapping[str, Any], location: locating.Location) -> str:
+    """The branch named after the edit at `location` (`naming.edit_branch`), shared by every cluster making it."""
     release = spec.get("release") or {}
-    return naming.branch_name(prefix_of(job), str(release.get("namespace")), str(release.get("name")))
+    name = job.edit.name if job.edit is not None else str(release.get("name"))
+    return naming.edit_branch(prefix_of(job), location.path, name, location.doc_index, location.key_path)
+
+
+def branch_of(job: Job, spec: Mapping[str, Any], status: Mapping[str, Any]) -> str:
+    """The branch of an Open or Merged proposal's PR: the one it recorded; a proposal from before branches were
+    recorded falls back to the older release-named branch `<prefix><release namespace>/<release name>`."""
+    release = spec.get("release") or {}
+    recorded = recorded_branch(job, status)
+    return recorded or naming.branch_name(prefix_of(job), str(release.get("namespace")), str(release.get("name")))
 
 
 def title_of(spec: Mapping[str, Any]) -> str:

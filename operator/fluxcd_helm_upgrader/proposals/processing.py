@@ -57,7 +57,7 @@ async def process(ctx: publishing.Context, job: Job) -> None:
         if ownership.standing(body, _config(job)) is not ownership.Standing.OWNED:
             raise failures.JobError(reasons.NOT_OWNED, ownership.not_owned(body, _config(job)).message)
         if action is Action.FOLLOW:
-            new_status, event = await following.follow(ctx.readers, job, body, ctx.pulls)
+            new_status, event = await following.follow(ctx.readers, job, body, ctx.pulls, ctx.cluster_name)
         else:
             new_status, event = await publishing.publish(ctx, job, body)
     except failures.JobError as failure:

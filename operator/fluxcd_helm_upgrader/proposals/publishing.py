@@ -1,17 +1,22 @@
 """Publish a proposal: commit the one-line change on its branch, push it, open or update its PR.
 
-Called by `proposals.processing` for a Pending or Failed proposal, one job at a time per repository. Before any forge
-or Git call the proposal must still ask for exactly the target of the job's plan, which comes from the config's last
-check (else TargetNotAllowed): what gets written never comes from the proposal's spec. Then the clone is fetched and
-the line located and edited (`proposals.changes`); before anything is pushed, the PR of the branch is looked up (the
-repository's open PRs, listed once per cycle by `proposals.pulls`, else the branch's latest closed one): restarts and
-two clusters sharing a repository never duplicate it, and a merged or closed one for this target is recorded by
-`following.settled`, never reopened; an open one whose branch someone else committed on since the operator's push is
-not rewritten (BranchModified, one PR comment, as Renovate does). A proposal that fails in Git (a manifest not in the
-repository) asks GitHub nothing, so retrying it every cycle costs no API call. Then the change is committed and
-pushed with force-with-lease (identical content is not pushed again), the upgrade risk assessed, and the PR opened or
-updated (provider `none`: the branch alone). Result: phase Open with the PR, the manifest location and the risk, and
-a PullRequestOpened, PullRequestUpdated or BranchPushed event. Every failure is raised as a `failures.JobError`.
+Called by `proposals.processing` for a Pending or Failed proposal, one job at a time per repository. Before any
+forge or Git call the proposal must still ask for exactly the target of the job's plan, which comes from the
+config's last check (else TargetNotAllowed): what gets written never comes from the proposal's spec. The branch
+recorded in status.pullRequest.branch is used while its PR is open (updates, and proposals opened under the older
+release-named branches); otherwise the clone is fetched, the line located and edited (`proposals.changes`), and the
+branch named after that edit (`naming.edit_branch`). The PR for the branch is looked up before anything is pushed
+(the repository's open PRs, listed once per cycle by `proposals.pulls`, else the branch's latest closed one):
+restarts and two clusters sharing a repository never duplicate it; a merged or closed one for this target is
+recorded by `following.settled`, never reopened; an open one whose branch someone other than an operator committed
+on is not rewritten (BranchModified, one PR comment, as Renovate does). A proposal that fails in Git (a manifest not
+in the repository) asks GitHub nothing, so retrying it every cycle costs no API call. `proposals.joining` then reads
+the branch: exactly this edit (another cluster made it) is joined without a push, an older one is replaced with
+force-with-lease, a newer one is never overwritten. A lease lost to another cluster's push is fetched and decided
+once more. Then the upgrade risk is assessed and the PR opened or updated (provider `none`: the branch alone), its
+"requested by" list keeping the clusters already named and adding `UPGRADER_CLUSTER_NAME`. Result: phase Open with
+the PR, the manifest location and the risk, and a PullRequestOpened, PullRequestUpdated, PullRequestJoined or
+BranchPushed event. Every failure is raised as a `failures.JobError`.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from fluxcd_helm_upgrader import metrics as metrics_
 from fluxcd_helm_upgrader.checking import applying, indexes, risk
 from fluxcd_helm_upgrader.forges import base, texts
 from fluxcd_helm_upgrader.gitops import locating, repos
-from fluxcd_helm_upgrader.proposals import changes, failures, following, phases, risking, targets
+from fluxcd_helm_upgrader.proposals import changes, failures, following, joining, phases, risking, targets
 from fluxcd_helm_upgrader.proposals import pulls as pulls_
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
 from fluxcd_helm_upgrader.proposals.worker import Job
@@ -54,6 +59,7 @@ class Context:
     unreachable: dict[tuple[str, str, str], failures.JobError] = field(default_factory=dict)
     risk: risking.Assessor | None = None  # the upgrade risk of each PR; None: not assessed (some unit tests)
     pulls: pulls_.OpenPulls = field(default_factory=pulls_.OpenPulls)  # each repository's open PRs, once a cycle
+    cluster_name: str = ""  # UPGRADER_CLUSTER_NAME: added to the "requested by" line of each PR opened or joined
 
     def drained(self, repo_key: tuple[str, str]) -> None:
         """Called by the worker when a repository's queue is empty: the next batch tries Git again."""
@@ -88,51 +94,49 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
     proposal = proposals_.upgrade_proposal(body)
     _allowed_plan(job, proposal.spec)  # before any forge or Git call
     spec, status = body.get("spec") or {}, body.get("status") or {}  # raw: naming the branch and PR, status patches
-    target, branch, title = proposal.spec.target_version, following.branch_of(job, spec), following.title_of(spec)
+    target, title = proposal.spec.target_version, following.title_of(spec)
     forge = await failures.forge_for(ctx.readers, job)
-    known = ctx.unreachable.get(job.clone_key)
-    if known is not None:
-        raise failures.JobError(known.reason, str(known))
-    try:
-        creds = await failures.git_credentials(ctx.readers, job)
-        with ctx.metrics.git_timer("fetch"):
-            repo = await failures.git_call(
-                ctx.workspace.prepare(job.config.git.url.original, job.config.git.branch, creds, owner=job.config_uid)
-            )
-    except failures.JobError as failure:
-        ctx.unreachable[job.clone_key] = failure
-        raise
-    change = await _prepare_change(ctx, repo, job, proposal.spec)
-    existing = await _existing(ctx, job, forge, branch)
-    if existing is not None and existing.title == title and existing.state != "open":
-        return following.settled(body, existing)
-    if existing is not None and existing.state == "open":
-        await _refuse_modified_branch(ctx, job, forge, repo, proposal, existing)
+    recorded = following.recorded_branch(job, status)
+    if recorded is not None:  # migration and updates: an open PR keeps its branch, whatever the naming scheme
+        existing = await _existing(ctx, job, forge, recorded)
+        if existing is not None and existing.title == title and existing.state != "open":
+            return following.settled(body, existing)
+        if existing is None or existing.state != "open":
+            recorded = None
+    for attempt in (1, 2):
+        repo = await _prepared(ctx, job)
+        change = await _prepare_change(ctx, repo, job, proposal.spec)
+        branch = recorded or following.edit_branch_of(job, spec, change.location)
+        existing = await _existing(ctx, job, forge, branch)
+        if existing is not None and existing.title == title and existing.state != "open":
+            return following.settled(body, existing)  # the same edit, merged or closed (perhaps by another cluster)
+        if existing is not None and existing.state == "open":
+            await _refuse_modified_branch(ctx, job, forge, repo, proposal, existing)
+        try:
+            held = await _push(ctx, repo, job, spec, branch, change) is joining.Decision.JOIN
+            break
+        except repos.GitError as error:
+            if error.kind == repos.ErrorKind.LEASE and attempt == 1:
+                continue  # another cluster pushed this branch since our fetch: fetch again and decide again
+            message = f"push of branch {branch} failed ({error.kind}): {error}"
+            raise failures.JobError(reasons.GIT_FAILED, message) from None
     location = change.location
     assessed = await ctx.risk.assess(job.risk, proposal.spec) if ctx.risk is not None else None
     prs = job.config.pull_requests
-    commit_message = f"{title}\n\n{_edit_summary(job)}Proposed by fluxcd-helm-upgrader ({job.namespace}/{job.name})."
-    try:
-        with ctx.metrics.git_timer("push"):
-            await ctx.workspace.commit_and_push(
-                repo,
-                branch=branch,
-                files=change.files,
-                message=commit_message,
-                author_name=job.config.git.author_name,
-                author_email=job.config.git.author_email,
-                allowed_prefix=following.prefix_of(job),
-            )
-    except repos.GitError as error:
-        if error.kind != repos.ErrorKind.EMPTY:
-            message = f"push of branch {branch} failed ({error.kind}): {error}"
-            raise failures.JobError(reasons.GIT_FAILED, message) from None
+    # Read again right before writing: another cluster may have opened it, or added its name, since.
+    existing = await failures.forge_call(forge.find_pull_request(branch))
+    existing = existing if existing is not None and existing.state == "open" else None
+    requested_by = texts.requesters(existing.body if existing is not None else "", ctx.cluster_name)
+    # Joined: another cluster made this very edit and opened its PR; this cluster's name is new on it.
+    joined = held and existing is not None and bool(ctx.cluster_name) and (
+        ctx.cluster_name not in texts.parse_requested_by(existing.body)
+    )
     request = base.PullRequestRequest(
         repository=prs.repository or "",
         base=repo.base_branch,
         head=branch,
         title=title,
-        body=_body(job, proposal.spec, location, assessed),
+        body=_body(job, proposal.spec, location, assessed, requested_by),
         labels=prs.labels,
         assignees=prs.assignees,
         reviewers=prs.reviewers,
@@ -152,8 +156,12 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
         ctx.metrics.github_call("success", getattr(forge, "rate_limit_remaining", None))
     where = f"{location.path}:{location.line}" + (f", risk {assessed.level}" if assessed else "")
     if result.pull_request is None:
-        message = f"branch {branch} pushed ({where} -> {target}); provider none opens no pull request"
+        done = "already held this edit" if held else "pushed"
+        message = f"branch {branch} {done} ({where} -> {target}); provider none opens no pull request"
         reason = reasons.BRANCH_PUSHED
+    elif joined and result.action != "created":
+        message = f"pull request #{result.number} joined (branch {branch} already held this edit): {where} -> {target}"
+        reason = reasons.PULL_REQUEST_JOINED
     else:
         verb = "opened" if result.action == "created" else "updated"
         message = f"pull request #{result.number} {verb}: {where} -> {target}"
@@ -211,6 +219,49 @@ async def _refuse_modified_branch(
     raise failures.JobError(reasons.BRANCH_MODIFIED, message)
 
 
+async def _prepared(ctx: Context, job: Job) -> repos.PreparedRepo:
+    """The config's clone, fetched; a failure here fails the repository's other proposals without git again."""
+    known = ctx.unreachable.get(job.clone_key)
+    if known is not None:
+        raise failures.JobError(known.reason, str(known))
+    try:
+        creds = await failures.git_credentials(ctx.readers, job)
+        with ctx.metrics.git_timer("fetch"):
+            prepared: repos.PreparedRepo = await failures.git_call(
+                ctx.workspace.prepare(job.config.git.url.original, job.config.git.branch, creds, owner=job.config_uid)
+            )
+    except failures.JobError as failure:
+        ctx.unreachable[job.clone_key] = failure
+        raise
+    return prepared
+
+
+async def _push(
+    ctx: Context, repo: repos.PreparedRepo, job: Job, spec: Mapping[str, Any], branch: str, change: changes.Change
+) -> joining.Decision:
+    """Push the change unless the branch already holds it (joined) or a newer version (JobError); GitError raises."""
+    decision = await joining.on_branch(ctx.workspace, repo, branch, change, str(spec["targetVersion"]))
+    if decision is joining.Decision.JOIN:
+        return decision
+    title = following.title_of(spec)
+    message = f"{title}\n\n{_edit_summary(job)}{repos.OPERATOR_TRAILER}{job.namespace}/{job.name})."
+    try:
+        with ctx.metrics.git_timer("push"):
+            await ctx.workspace.commit_and_push(
+                repo,
+                branch=branch,
+                files=change.files,
+                message=message,
+                author_name=job.config.git.author_name,
+                author_email=job.config.git.author_email,
+                allowed_prefix=following.prefix_of(job),
+            )
+    except repos.GitError as error:
+        if error.kind != repos.ErrorKind.EMPTY:
+            raise
+    return decision
+
+
 async def _prepare_change(
     ctx: Context, repo: repos.PreparedRepo, job: Job, spec: proposals_.ProposalSpec
 ) -> changes.Change:
@@ -236,7 +287,13 @@ def _edit_summary(job: Job) -> str:
     return f"{plan.describe()}.\n\n"
 
 
-def _body(job: Job, spec: proposals_.ProposalSpec, location: locating.Location, assessed: risk.Risk | None) -> str:
+def _body(
+    job: Job,
+    spec: proposals_.ProposalSpec,
+    location: locating.Location,
+    assessed: risk.Risk | None,
+    requested_by: tuple[str, ...] = (),
+) -> str:
     current, target = spec.current_version, spec.target_version
     by_version = {v.version: v for v in job.versions}
     newest = _resolve(target, job.versions)
@@ -255,6 +312,7 @@ def _body(job: Job, spec: proposals_.ProposalSpec, location: locating.Location, 
         app_version_to=newest.app_version if newest else None,
         deprecated=bool(newest and newest.deprecated),
         risk=assessed,
+        requested_by=requested_by,
     )
     changes = [(v.version, v.changes) for v in job.versions if v.changes]
     return texts.body(facts, changes)

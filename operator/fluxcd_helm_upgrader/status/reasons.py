@@ -38,6 +38,7 @@ TARGET_NOT_ALLOWED = "TargetNotAllowed"  # spec.targetVersion is not what the la
 # Someone else committed on the proposal's branch while its PR is open: the branch is not rewritten (one PR comment
 # says so) until those commits are gone or the PR is closed.
 BRANCH_MODIFIED = "BranchModified"
+NEWER_TARGET_ON_BRANCH = "NewerTargetOnBranch"  # another cluster's branch for this line holds a newer version: kept
 
 # Event reasons of the transitions that are not failures (failures post their condition reason; Merged, Closed and
 # Applied post PULL_REQUEST_MERGED, PULL_REQUEST_CLOSED and UPGRADE_APPLIED).
@@ -47,6 +48,7 @@ PROPOSAL_WITHDRAWN = "ProposalWithdrawn"  # on the config: its release is curren
 BRANCH_PUSHED = "BranchPushed"  # provider none: the branch is pushed, no PR (proposals.publishing)
 PULL_REQUEST_OPENED = "PullRequestOpened"
 PULL_REQUEST_UPDATED = "PullRequestUpdated"  # a newer target pushed to the branch of an open PR
+PULL_REQUEST_JOINED = "PullRequestJoined"  # another cluster's PR already carried this very edit (proposals.joining)
 
 # Per-release failure reasons listed in UpgraderConfig status.failedReleases.
 SOURCE_NOT_FOUND = "SourceNotFound"

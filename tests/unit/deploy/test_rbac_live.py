@@ -56,7 +56,7 @@ async def test_cluster_wide_rbac_is_enough_for_the_whole_flow(tmp_path: Path) ->
         s.local.apply(s.config())
         async with s.local.run_operator():
             await harness.wait_for(lambda: s.phase("apps.podinfo") == "Open", what="podinfo PR under the ClusterRole")
-        assert [p.head for p in s.github.pull_requests()].count("helm-upgrader/apps/podinfo") == 1
+        assert [p.head for p in s.github.pull_requests()].count(prs.PODINFO_BRANCH) == 1
         assert forbidden(s.local.failures) == set()
 
 
@@ -71,7 +71,7 @@ async def test_namespaced_rbac_is_enough_for_the_whole_flow(tmp_path: Path) -> N
         async with s.local.run_operator(namespaces=watched):
             await harness.wait_for(lambda: s.phase("apps.podinfo") == "Open", what="podinfo PR under the Roles")
         assert not any(e.status == 403 and e.resource == "namespaces" for e in s.local.failures)
-        assert [p.head for p in s.github.pull_requests()].count("helm-upgrader/apps/podinfo") == 1
+        assert [p.head for p in s.github.pull_requests()].count(prs.PODINFO_BRANCH) == 1
         refused = forbidden(s.local.failures)
     # Kopf may still try a cluster-wide CRD watch, be refused and carry on (permissions.py says why); nothing
     # namespaced may be refused.

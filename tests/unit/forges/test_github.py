@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from fluxcd_helm_upgrader.forges import base, github, retrying
+from fluxcd_helm_upgrader.forges import base, github, retrying, texts
 from fluxcd_helm_upgrader.testkit import github as standin
 from fluxcd_helm_upgrader.testkit import github_payloads as payloads
 from tests.unit.forges.support import REPO, TOKEN, Sleeps
@@ -95,6 +95,26 @@ async def test_concurrent_opens_for_one_branch_leave_one_pull_request(
     assert len(gh.pull_requests()) == 1
     assert sorted(r.action for r in results) == ["created", "updated"]
     assert results[0].number == results[1].number
+
+
+async def test_concurrent_opens_from_two_clusters_keep_both_names(
+    gh: standin.GitHubStandIn, policy: retrying.RetryPolicy
+) -> None:
+    """Each operator read the PR before the other wrote it: the update keeps the names the PR holds by then."""
+
+    def body(cluster: str) -> str:
+        facts = texts.Facts("flux-system", "podinfo.podinfo", "podinfo", "podinfo", "podinfo", "6.5.0", "6.7.1",
+                            requested_by=(cluster,))  # fmt: skip
+        return texts.body(facts)
+
+    await asyncio.gather(
+        forge_for(gh, policy).open_or_update(request(body=body("staging"))),
+        forge_for(gh, policy).open_or_update(request(body=body("production"))),
+    )
+    [pr] = gh.pull_requests()
+    assert set(texts.parse_requested_by(pr.body)) == {"staging", "production"}
+    [found] = [await forge_for(gh, policy).find_pull_request("helm-upgrader/apps/podinfo")]
+    assert found is not None and found.body == pr.body
 
 
 async def test_find_reports_open_closed_and_merged(gh: standin.GitHubStandIn, policy: retrying.RetryPolicy) -> None:

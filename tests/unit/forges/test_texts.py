@@ -273,3 +273,72 @@ def test_unknown_risk_says_why() -> None:
     body = texts.body(dataclasses.replace(FACTS, risk=_risk(level="Unknown", reason="HTTP 404 fetching x.tgz")))
     assert "### Upgrade risk: Unknown" in body
     assert "The risk could not be assessed (`6.5.0` → `7.0.0`): HTTP 404 fetching x.tgz" in body
+
+
+# --- requested by: the clusters that share one PR -------------------------------------------------
+
+
+def _facts(*names: str) -> texts.Facts:
+    return texts.Facts("flux-system", "podinfo.podinfo", "podinfo", "podinfo", "podinfo", "6.5.0", "6.7.1",
+                       requested_by=names)  # fmt: skip
+
+
+def test_requested_by_is_a_visible_line_and_a_hidden_list() -> None:
+    body = texts.body(_facts("staging", "production"))
+    assert "\n**Requested by:** staging, production\n" in body
+    assert "<!-- fluxcd-helm-upgrader: requested-by=staging,production -->" in body
+    assert texts.parse_requested_by(body) == ("staging", "production")
+    assert texts.parse_marker(body) == {"proposal": "flux-system/podinfo.podinfo", "release": "podinfo/podinfo"}
+
+
+def test_no_cluster_names_no_line() -> None:
+    body = texts.body(_facts())
+    assert "Requested by" not in body and "requested-by" not in body
+    assert texts.parse_requested_by(body) == ()
+
+
+@pytest.mark.parametrize(
+    ("body", "cluster", "expected"),
+    [
+        ("", "staging", ("staging",)),
+        (None, "", ()),
+        ("<!-- fluxcd-helm-upgrader: requested-by=staging -->", "production", ("staging", "production")),
+        ("<!-- fluxcd-helm-upgrader: requested-by=staging,production -->", "staging", ("staging", "production")),
+        ("<!-- fluxcd-helm-upgrader: requested-by=staging,staging,-bad,ok -->", "", ("staging", "ok")),
+        # The last list wins (ours closes the body); a pasted one earlier is ignored.
+        ("<!-- fluxcd-helm-upgrader: requested-by=pasted -->\n<!-- fluxcd-helm-upgrader: requested-by=a -->", "b",
+         ("a", "b")),
+        ("<!-- fluxcd-helm-upgrader: requested-by=<b>x</b> -->", "c", ("c",)),  # not a list we wrote
+    ],
+    ids=["first", "nothing", "joins", "already-named", "invalid-dropped", "last-wins", "markup"],
+)  # fmt: skip
+def test_requesters(body: str | None, cluster: str, expected: tuple[str, ...]) -> None:
+    assert texts.requesters(body, cluster) == expected
+
+
+def test_requesters_are_capped() -> None:
+    many = ",".join(f"c{i}" for i in range(80))
+    names = texts.requesters(f"<!-- fluxcd-helm-upgrader: requested-by={many} -->", "new")
+    assert len(names) == texts.MAX_REQUESTERS and names[-1] == "new"
+
+
+@pytest.mark.parametrize(
+    ("ours", "current", "expected"),
+    [
+        (("staging",), ("production",), ("staging", "production")),  # joined moments apart: both stay
+        (("staging", "production"), ("production",), ("staging", "production")),  # already complete: unchanged
+        (("staging",), (), ("staging",)),
+    ],
+)
+def test_with_requesters_keeps_the_names_the_pr_holds_now(
+    ours: tuple[str, ...], current: tuple[str, ...], expected: tuple[str, ...]
+) -> None:
+    merged = texts.with_requesters(texts.body(_facts(*ours)), texts.body(_facts(*current)))
+    assert texts.parse_requested_by(merged) == expected
+    assert f"**Requested by:** {', '.join(expected)}" in merged
+    assert merged.count("Requested by") == 1 and merged.count("requested-by=") == 1
+
+
+def test_with_requesters_leaves_a_body_without_a_list_alone() -> None:
+    body = texts.body(_facts())
+    assert texts.with_requesters(body, texts.body(_facts("production"))) == body

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fluxcd_helm_upgrader.gitops import credentials, repos
+from fluxcd_helm_upgrader.gitops import commands, credentials, repos
 from tests.support import remotes
 from tests.support.remotes import Remote, git
 
@@ -397,3 +397,17 @@ async def test_file_urls_are_refused_unless_the_operator_allows_them(remote: Rem
     assert caught.value.kind == repos.ErrorKind.REFUSED
     assert "UPGRADER_ALLOW_FILE_GIT_URLS" in str(caught.value)
     assert not strict.cache_dir.exists() or not any(strict.cache_dir.iterdir())
+
+
+@pytest.mark.parametrize(
+    "stderr",
+    [
+        " ! [rejected]        abc -> helm-upgrader/x (stale info)",
+        # Two clusters' operators pushing the same new branch at the same moment (file://, git daemon, ssh).
+        "remote: error: cannot lock ref 'refs/heads/helm-upgrader/x': reference already exists",
+    ],
+    ids=["stale-info", "ref-lock"],
+)
+def test_a_push_another_writer_won_is_a_lost_lease(stderr: str) -> None:
+    """The worker fetches and decides again on a lost lease (`proposals.publishing`), so both must read as one."""
+    assert commands._classify(stderr) is commands.ErrorKind.LEASE

@@ -13,7 +13,7 @@ import pytest
 
 from fluxcd_helm_upgrader import config, metrics
 from fluxcd_helm_upgrader.gitops import repos
-from fluxcd_helm_upgrader.proposals import access, publishing, targets
+from fluxcd_helm_upgrader.proposals import access, naming, publishing, targets
 from fluxcd_helm_upgrader.proposals.worker import Job
 from tests import builders
 from tests.fakes import Events, FakeForge, FakeProposals, FakeSecrets
@@ -31,7 +31,9 @@ spec:
       chart: podinfo
       version: 6.5.0 # pinned by the team
 """
-BRANCH = "helm-upgrader/apps/podinfo"
+# Named after the edit (proposals.naming.edit_branch): apps/release.yaml, document 0, spec.chart.spec.version.
+BRANCH = naming.edit_branch("helm-upgrader/", "apps/release.yaml", "podinfo", 0, ("spec", "chart", "spec", "version"))
+LEGACY_BRANCH = "helm-upgrader/apps/podinfo"  # the release-named branch of proposals opened before that
 TITLE = "Update podinfo to 6.7.1 in apps/podinfo"
 
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from fluxcd_helm_upgrader.forges import base
+from fluxcd_helm_upgrader.forges import base, texts
 from fluxcd_helm_upgrader.proposals import failures, following
 from fluxcd_helm_upgrader.proposals.pulls import OpenPulls
 from tests.fakes import FakeSecrets
-from tests.unit.proposals.conftest import BRANCH, TITLE, World
+from tests.unit.proposals.conftest import BRANCH, LEGACY_BRANCH, TITLE, World
 
 
 def _pr(state: base.PullRequestState, title: str = TITLE) -> base.PullRequest:
@@ -66,18 +66,26 @@ async def test_a_forge_that_cannot_be_asked_is_forge_failed(world: World) -> Non
 
 
 @pytest.mark.parametrize(
-    ("spec", "branch", "title"),
+    ("spec", "status", "branch", "title"),
     [
         ({"release": {"namespace": "apps", "name": "podinfo"}, "chart": "podinfo", "targetVersion": "6.7.1"},
-         BRANCH, TITLE),
+         {"pullRequest": {"branch": BRANCH, "number": 3}}, BRANCH, TITLE),
+        # Opened under the older, release-named scheme: followed under the branch it recorded.
+        ({"release": {"namespace": "apps", "name": "podinfo"}, "chart": "podinfo", "targetVersion": "6.7.1"},
+         {"pullRequest": {"branch": LEGACY_BRANCH, "number": 3}}, LEGACY_BRANCH, TITLE),
+        # Nothing recorded (written before branches were recorded): the release-named branch.
         ({"release": {"namespace": "data", "name": "cache"}, "chart": "redis", "targetVersion": "18.x"},
-         "helm-upgrader/data/cache", "Update redis to 18.x in data/cache"),
+         {}, "helm-upgrader/data/cache", "Update redis to 18.x in data/cache"),
+        # A recorded branch outside the config's prefix is never used (the worker pushes only under it).
+        ({"release": {"namespace": "data", "name": "cache"}, "chart": "redis", "targetVersion": "18.x"},
+         {"pullRequest": {"branch": "main"}}, "helm-upgrader/data/cache", "Update redis to 18.x in data/cache"),
     ],
+    ids=["recorded", "recorded-legacy", "legacy", "outside-prefix"],
 )  # fmt: skip
 def test_a_proposals_pull_request_is_named_by_its_branch_and_title(
-    world: World, spec: dict[str, Any], branch: str, title: str
+    world: World, spec: dict[str, Any], status: dict[str, Any], branch: str, title: str
 ) -> None:
-    assert following.branch_of(world.job(), spec) == branch
+    assert following.branch_of(world.job(), spec, status) == branch
     assert following.title_of(spec) == title
 
 
@@ -110,3 +118,25 @@ async def test_a_recorded_pull_request_the_forge_does_not_know_is_forge_failed_a
     unrecorded = world.proposal("Open", pullRequest={"branch": BRANCH})
     assert await following.follow(FakeSecrets({}), world.job(), unrecorded, OpenPulls()) == (None, None)
     assert world.forge.calls == ["open_pull_requests", "get", "open_pull_requests", "find_pull_request"]
+
+
+@pytest.mark.parametrize(
+    ("names", "cluster", "expected"),
+    [(("staging",), "production", "Pending"), (("staging", "production"), "production", None), ((), "", None)],
+    ids=["name-lost", "named", "no-cluster-name"],
+)
+async def test_an_open_pr_that_lost_this_clusters_name_is_joined_again(
+    world: World, names: tuple[str, ...], cluster: str, expected: str | None
+) -> None:
+    """Two operators wrote the body at once and one name was lost: back to Pending, the next publish adds it."""
+    body_text = texts.body(texts.Facts("flux-system", "apps.podinfo", "apps", "podinfo", "podinfo", "6.5.0", "6.7.1",
+                                       requested_by=names))  # fmt: skip
+    world.forge.pulls.append(dataclasses.replace(_pr("open"), body=body_text))
+    body = world.proposal("Open", pullRequest={"branch": BRANCH, "number": 12})
+    job = world.job(deployed_version="6.5.0")
+    status, event = await following.follow(FakeSecrets({}), job, body, OpenPulls(), cluster)
+    assert (status or {}).get("phase") == expected
+    assert event is None
+    if status is not None:
+        assert status["message"] == "pull request #12 does not name cluster production yet; joining it again"
+        assert status["pullRequest"] == {"branch": BRANCH, "number": 12}

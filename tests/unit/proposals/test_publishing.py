@@ -10,9 +10,10 @@ import dataclasses
 import pytest
 
 from fluxcd_helm_upgrader.forges import base
+from fluxcd_helm_upgrader.gitops import repos
 from fluxcd_helm_upgrader.proposals import failures, publishing
 from tests.support import remotes
-from tests.unit.proposals.conftest import BRANCH, TITLE, World
+from tests.unit.proposals.conftest import BRANCH, RELEASE, TITLE, World
 
 
 async def test_a_pending_proposal_gets_its_branch_and_a_new_pull_request(world: World) -> None:
@@ -140,6 +141,19 @@ async def test_a_release_that_is_not_in_the_repository_is_manifest_not_found(wor
     assert caught.value.reason == "ManifestNotFound"
     assert "elsewhere" in str(caught.value)
     assert not world.remote.has(BRANCH)
+
+
+async def test_another_clusters_operator_commit_on_a_shared_branch_is_joined_not_branch_modified(world: World) -> None:
+    """Another cluster's operator (another git author, the operator's trailer) made this very edit on the branch."""
+    status, _ = await publishing.publish(world.ctx, world.job(), world.proposal("Pending"))
+    newer = RELEASE.replace(b"version: 6.5.0", b"version: 6.8.0")
+    message = f"Update podinfo to 6.8.0 in apps/podinfo\n\n{repos.OPERATOR_TRAILER}flux-system/apps.podinfo)."
+    theirs = world.remote.push_change(BRANCH, "apps/release.yaml", newer, message)
+    body = world.proposal("Pending", target="6.8.0", pullRequest=status["pullRequest"] if status else {})
+    status, _ = await publishing.publish(world.ctx, world.job(target="6.8.0", cycle=2), body)
+    assert status is not None and status["phase"] == "Open"
+    assert world.remote.sha(BRANCH) == theirs, "the same edit is joined: nothing pushed over it"
+    assert not world.forge.comments
 
 
 async def test_a_branch_someone_else_committed_on_is_not_rewritten_until_their_commits_are_gone(
