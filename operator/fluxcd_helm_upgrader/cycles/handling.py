@@ -8,6 +8,7 @@ Every Secret is read through the reader `cycles.tenancy` gives (the config's Ser
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,7 @@ from fluxcd_helm_upgrader import config as config_
 from fluxcd_helm_upgrader import kube
 from fluxcd_helm_upgrader.cycles import jobs, overlap, reporting, running, tenancy
 from fluxcd_helm_upgrader.cycles.view import FluxView
-from fluxcd_helm_upgrader.proposals import syncing, worker
+from fluxcd_helm_upgrader.proposals import flood, syncing, worker
 from fluxcd_helm_upgrader.services import Services
 from fluxcd_helm_upgrader.sources import secrets
 from fluxcd_helm_upgrader.status import conditions, reasons
@@ -31,6 +32,7 @@ class Handled:
     outcome: running.Outcome | None = None
     sync: syncing.SyncResult | None = None
     jobs: list[worker.Job] = field(default_factory=list)
+    held: list[tuple[str, str]] = field(default_factory=list)  # proposals waiting for a PR slot: drop queued jobs
 
 
 async def handle(
@@ -91,6 +93,10 @@ async def handle(
         synced = await syncing.sync(services.proposals, body, outcome, existing)
         refused, refusals = await syncing.refuse(services.proposals, body, cfg.scope, view, existing)
         outcome = running.with_failures(outcome, synced.conflicts)
+        proposals = [b for name, b in synced.proposals.items() if name not in refused]
+        work = jobs.jobs_for(syncing.config_of(body), cfg, proposals, outcome, view)
+        flooding = flood.plan(cfg.pull_requests, proposals, work, datetime.datetime.now(datetime.UTC))
+        await flood.hold(services.proposals, flooding.waiting)
     except (secrets.SecretForbidden, tenancy.ScopeCheckForbidden) as error:
         return blocked(reasons.FORBIDDEN, str(error))
     except secrets.SourceAuthError as error:
@@ -103,6 +109,7 @@ async def handle(
         old_status,
         outcome,
         proposals_open=synced.open_count,
+        proposals_waiting=len(flooding.waiting),
         generation=generation,
         now=now,
         requested_at=requested_at,
@@ -114,9 +121,9 @@ async def handle(
     warning = reporting.failure_transition(old_status, status)
     if warning:
         events.append(syncing.Event(body, "Warning", reporting.event_reason(status), warning))
-    proposals = [b for name, b in synced.proposals.items() if name not in refused]
-    work = jobs.jobs_for(syncing.config_of(body), cfg, proposals, outcome, view)
-    return Handled(status=status, events=events, outcome=outcome, sync=synced, jobs=work)
+    return Handled(
+        status=status, events=events, outcome=outcome, sync=synced, jobs=flooding.jobs, held=flooding.held
+    )
 
 
 async def _check_secrets(reader: secrets.SecretsApi, namespace: str, cfg: config_.UpgraderConfigSpec) -> None:

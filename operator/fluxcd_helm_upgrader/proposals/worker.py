@@ -75,6 +75,10 @@ class WorkerPool:
             self._tasks[job.repo_key] = asyncio.create_task(self._run(job.repo_key, queue))
         queue.put_nowait(job.key)
 
+    def discard(self, key: tuple[str, str]) -> None:
+        """Drop the queued job of a proposal (held back by flood control); one already running finishes."""
+        self._latest.pop(key, None)
+
     async def _run(self, repo_key: tuple[str, str], queue: asyncio.Queue[tuple[str, str]]) -> None:
         while True:
             key = await queue.get()

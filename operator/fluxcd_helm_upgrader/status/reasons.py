@@ -34,6 +34,8 @@ FORGE_FAILED = "ForgeFailed"
 NOT_OWNED = "NotOwned"  # not owned by the config (no ownerReference with its uid): never acted on
 OUT_OF_SCOPE = "OutOfScope"  # its release is not in the config's scope: never acted on
 TARGET_NOT_ALLOWED = "TargetNotAllowed"  # spec.targetVersion is not what the last check allowed: not pushed
+# Pending: held back by spec.pullRequests.maxOpen / maxPerHour; the message says how many are ahead of it.
+PULL_REQUEST_LIMIT = "PullRequestLimit"
 
 # Per-release failure reasons listed in UpgraderConfig status.failedReleases.
 SOURCE_NOT_FOUND = "SourceNotFound"
