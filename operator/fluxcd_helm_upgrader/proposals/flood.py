@@ -119,12 +119,12 @@ def plan(
     free, why = len(candidates), ""
     if prs.max_open:
         occupied = sum(1 for b in proposals if holds_slot(b))
-        free, why = max(0, prs.max_open - occupied), f"pullRequests.maxOpen is {prs.max_open}, {occupied} {what} open"
+        free, why = max(0, prs.max_open - occupied), f"pullRequests.maxOpen is {prs.max_open} {what}"
     if prs.max_per_hour:
         recent = _opened_since(proposals, now - HOUR)
         if prs.max_per_hour - recent < free:
             free = max(0, prs.max_per_hour - recent)
-            why = f"pullRequests.maxPerHour is {prs.max_per_hour}, {recent} {what} opened in the last hour"
+            why = f"pullRequests.maxPerHour is {prs.max_per_hour} {what}"
     result.jobs.extend(job for _, job in candidates[:free])
     for ahead, (body, _) in enumerate(candidates[free:]):
         message = (

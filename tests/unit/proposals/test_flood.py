@@ -46,7 +46,9 @@ def test_default_limit_is_ten_and_the_rest_wait_in_order() -> None:
     plan = run(cfg(), bodies)
     assert [j.name for j in plan.jobs] == [f"p{i:02}" for i in range(10)]
     assert [w.body["metadata"]["name"] for w in plan.waiting] == ["p10", "p11"]
-    assert plan.waiting[0].message.startswith("waiting: 0 proposal(s) ahead of it (pullRequests.maxOpen is 10, 0")
+    assert plan.waiting[0].message.startswith(
+        "waiting: 0 proposal(s) ahead of it (pullRequests.maxOpen is 10 pull requests)"
+    )
     assert plan.waiting[1].message.startswith("waiting: 1 proposal(s) ahead of it")
     assert plan.held == [("flux-system", "p10"), ("flux-system", "p11")]
 
@@ -79,7 +81,7 @@ def test_open_ones_and_retargets_keep_their_slot_and_their_jobs() -> None:
     plan = run(spec, bodies)
     assert sorted(j.name for j in plan.jobs) == ["a", "b", "retarget"]  # followed, followed, updates its own PR
     assert [w.body["metadata"]["name"] for w in plan.waiting] == ["new1", "new2"]
-    assert "pullRequests.maxOpen is 3, 3 pull requests open" in plan.waiting[0].message
+    assert "pullRequests.maxOpen is 3 pull requests" in plan.waiting[0].message
 
 
 def test_a_closed_or_merged_pr_frees_its_slot() -> None:
@@ -99,19 +101,19 @@ def test_max_per_hour_counts_what_opened_in_the_last_hour() -> None:
     plan = run(cfg(maxOpen=0, maxPerHour=3), bodies)
     assert [j.name for j in plan.jobs if j.name.startswith("n")] == ["n1"]
     assert [w.body["metadata"]["name"] for w in plan.waiting] == ["n2"]
-    assert "pullRequests.maxPerHour is 3, 2 pull requests opened in the last hour" in plan.waiting[0].message
+    assert "pullRequests.maxPerHour is 3 pull requests" in plan.waiting[0].message
 
 
 def test_branch_only_mode_counts_branches() -> None:
     plan = run(cfg(provider="none", maxOpen=1), [opened("a"), proposal("b")])
     assert [j.name for j in plan.jobs] == ["a"]
-    assert "pullRequests.maxOpen is 1, 1 branches open" in plan.waiting[0].message
+    assert "pullRequests.maxOpen is 1 branches" in plan.waiting[0].message
 
 
 async def test_hold_writes_pending_with_the_reason_once() -> None:
     body = proposal("p1", phase="Failed", message="push failed")
     store = fakes.FakeProposals(body)
-    entry = flood.Waiting(body, "waiting: 0 proposal(s) ahead of it (pullRequests.maxOpen is 1, 1 open)")
+    entry = flood.Waiting(body, "waiting: 0 proposal(s) ahead of it (pullRequests.maxOpen is 1 pull requests)")
     await flood.hold(store, [entry])  # type: ignore[arg-type]
     status = store.objects[("flux-system", "p1")]["status"]
     assert status["phase"] == "Pending" and status["message"] == entry.message
