@@ -25,7 +25,6 @@ import contextlib
 import hashlib
 import logging
 import os
-import pathlib
 import posixpath
 import shutil
 import uuid
@@ -36,7 +35,7 @@ from typing import TypeVar
 
 import git
 
-from fluxcd_helm_upgrader.gitops import commands, credentials
+from fluxcd_helm_upgrader.gitops import commands, credentials, objects
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -145,21 +144,15 @@ class Workspace:
 
         def work(run: Runner) -> str:
             with run.repo(repo.path) as r:
-                run(r.git, "checkout", "--quiet", "--force", "-B", branch, repo.base_sha)
-                run(r.git, "clean", "-ffdqx")
-                _write_files(repo.path, dict(zip(paths, files.values(), strict=True)))
-                run(r.git, "add", "--", *paths, options={"literal_pathspecs": True})
-                if run(r.git, "diff", "--cached", "--quiet", check=False).returncode == 0:
+                # Objects are written in-process (`gitops.objects`): the working tree stays at the base commit,
+                # so a batch of proposals reads one checkout and each commit costs one `git push`.
+                tree = objects.tree_with(r, repo.base_sha, dict(zip(paths, files.values(), strict=True)))
+                if tree is None:
                     changed = ", ".join(paths)
                     raise GitError(f"{changed} already match the base: nothing to commit", ErrorKind.EMPTY)
-                config = [f"user.name={author_name}", f"user.email={author_email}", "commit.gpgSign=false",
-                          "core.hooksPath=/dev/null"]  # fmt: skip
-                run(r.git, "commit", "--quiet", "--no-verify", "--no-gpg-sign", "--cleanup=whitespace", "--file=-",
-                    options={"c": config}, stdin=message.encode())  # fmt: skip
-                new_sha = str(r.head.commit.hexsha)
+                new_sha = objects.commit(r, tree, repo.base_sha, message, author_name, author_email)
                 expected = _commit_of(r, f"refs/remotes/origin/{branch}") or ""
                 if expected and _same_commit(r, expected, new_sha):
-                    run(r.git, "reset", "--quiet", "--hard", expected)
                     logger.info("Branch %s already holds this change; not pushing.", branch)
                     return expected
                 run(r.git, "push", "--porcelain", "--no-verify", f"--force-with-lease=refs/heads/{branch}:{expected}",
@@ -360,13 +353,3 @@ def _safe_relpath(path: str) -> str:
     if not path or posixpath.isabs(norm) or norm in (".", "") or ".." in parts or ".git" in parts:
         raise GitError(f"refusing to write {path!r}: not a path inside the repository", ErrorKind.REFUSED)
     return norm
-
-
-def _write_files(root: Path, files: Mapping[str, bytes]) -> None:
-    for relpath, content in files.items():
-        target = root / pathlib.PurePosixPath(relpath)
-        # A symlinked directory in the repo must not lead the write outside the clone.
-        if not target.parent.resolve().is_relative_to(root.resolve()) or target.is_symlink():
-            raise GitError(f"refusing to write {relpath!r}: it leaves the repository", ErrorKind.REFUSED)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
