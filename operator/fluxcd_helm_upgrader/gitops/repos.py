@@ -194,6 +194,17 @@ class Workspace:
             raise FileNotFoundError(f"{relpath} not found at {repo.base_branch} ({repo.base_sha[:12]})")
         return data
 
+    async def changed_paths(self, repo: PreparedRepo, since: str) -> list[str]:
+        """The paths that differ between commit `since` and the prepared base (`git diff --name-only`): what a
+        manifest index of `since` must read again (`gitops.index.ManifestIndex.refresh`)."""
+
+        def work(run: Runner) -> bytes:
+            with run.repo(repo.path) as r:
+                return run(r.git, "diff", "--name-only", "--no-renames", "-z", since, repo.base_sha, "--").stdout
+
+        out = await self._run(repo.path, credentials.Anonymous(), repo.url, work)
+        return [path for path in out.decode("utf-8", "surrogateescape").split("\0") if path]
+
     async def branch_diff(self, repo: PreparedRepo, branch: str) -> str:
         """`git diff` of `branch` (as last pushed/fetched, else local) against its merge base."""
         _check_ref_name(branch)

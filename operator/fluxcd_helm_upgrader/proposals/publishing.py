@@ -13,6 +13,7 @@ BranchPushed event. Every failure is a `failures.Failure`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from fluxcd_helm_upgrader.checking import applying, indexes, risk
 from fluxcd_helm_upgrader.forges import base, texts
 from fluxcd_helm_upgrader.gitops import locating, repos
 from fluxcd_helm_upgrader.proposals import changes, failures, following, phases, risking, targets
+from fluxcd_helm_upgrader.proposals import checkouts as checkouts_
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
 from fluxcd_helm_upgrader.proposals.worker import Job
 from fluxcd_helm_upgrader.sources import secrets
@@ -47,11 +49,17 @@ class Context:
     # Keyed per config too: one tenant's broken credentials never fail another tenant's proposals.
     unreachable: dict[tuple[str, str, str], failures.Failure] = field(default_factory=dict)
     risk: risking.Assessor | None = None  # the upgrade risk of each PR; None: not assessed (some unit tests)
+    # One fetch and one manifest index per batch of a repository's queue (issue 17), not one per proposal.
+    checkouts: checkouts_.Checkouts = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.checkouts = checkouts_.Checkouts(self.workspace)
 
     def drained(self, repo_key: tuple[str, str]) -> None:
-        """Called by the worker when a repository's queue is empty: the next batch tries Git again."""
+        """Called by the worker when a repository's queue is empty: the next batch fetches and tries Git again."""
         for key in [k for k in self.unreachable if k[1:] == repo_key]:
             del self.unreachable[key]
+        self.checkouts.end_batches(repo_key)
 
 
 def log_fields(job: Job) -> dict[str, str]:
@@ -88,15 +96,14 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
     if known is not None:
         raise failures.Failure(known.reason, str(known))
     try:
-        creds = await failures.git_credentials(ctx.core, job)
         with ctx.metrics.git_timer("fetch"):
-            repo = await failures.git_call(
-                ctx.workspace.prepare(job.config.git.url.original, job.config.git.branch, creds, owner=job.config_uid)
-            )
+            checkout = await failures.git_call(ctx.checkouts.get(job, lambda: failures.git_credentials(ctx.core, job)))
     except failures.Failure as failure:
         ctx.unreachable[job.clone_key] = failure
+        ctx.checkouts.forget(job.clone_key)
         raise
-    change = await _prepare_change(ctx, repo, job, spec)
+    repo = checkout.repo
+    change = await _prepare_change(checkout, job, spec)
     location = change.location
     assessed = await ctx.risk.assess(job.risk, spec) if ctx.risk is not None else None
     prs = job.config.pull_requests
@@ -162,13 +169,15 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
     return new_status, ("Normal", reason, message)
 
 
-async def _prepare_change(ctx: Context, repo: repos.PreparedRepo, job: Job, spec: Mapping[str, Any]) -> changes.Change:
-    """Locate and edit what the job's plan names (a HelmRelease's version when the job carries no plan)."""
+async def _prepare_change(checkout: checkouts_.Checkout, job: Job, spec: Mapping[str, Any]) -> changes.Change:
+    """Locate and edit what the job's plan names (a HelmRelease's version when the job carries no plan), in the
+    batch's index of the base commit (the working tree is that commit: commits never touch it)."""
     plan = _allowed_plan(job, spec)
-    where = changes.Where(repo.path, job.kustomization_path, job.config.git.path, job.kustomization)
+    root = checkout.repo.path
+    where = changes.Where(root, job.kustomization_path, job.config.git.path, job.kustomization, checkout.files)
 
     async def read(path: str) -> bytes:
-        data: bytes = await failures.git_call(ctx.workspace.read_file(repo, path))
+        data: bytes = await failures.git_call(asyncio.to_thread(checkout.files.data, root / path))
         return data
 
     try:
