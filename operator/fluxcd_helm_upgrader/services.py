@@ -64,6 +64,9 @@ class Services:
         async def process(job: worker.Job) -> None:
             await processing.process(context, job)
 
+        async def process_batch(jobs: list[worker.Job]) -> None:
+            await processing.process_batch(context, jobs)
+
         return cls(
             settings=current,
             api=api,
@@ -75,7 +78,7 @@ class Services:
                 concurrency=current.fetch_concurrency,
             ),
             proposals=proposals,
-            workers=worker.WorkerPool(process, on_drained=context.drained),
+            workers=worker.WorkerPool(process, on_drained=context.drained, batch=process_batch),
             metrics=metrics,
             oci_session=oci_session,
             oci=oci_client,

@@ -28,7 +28,7 @@ import os
 import posixpath
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -43,6 +43,22 @@ T = TypeVar("T")
 ErrorKind = commands.ErrorKind
 GitError = commands.GitError
 Runner = commands.Runner
+
+
+PUSH_CHUNK = 100  # branches per `git push` command
+# Failures of the remote, not of one branch: the branches after it in a push fail the same way without a retry.
+_REMOTE_FAILURES = frozenset({ErrorKind.NETWORK, ErrorKind.AUTH, ErrorKind.HOST_KEY, ErrorKind.TIMEOUT,
+                              ErrorKind.NOT_FOUND})  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A commit for our branch, written but not pushed yet (`Workspace.commit`, then `Workspace.push`)."""
+
+    branch: str
+    sha: str
+    expected: str  # where our last fetch or push saw the branch ("": it must not exist): the push's lease
+    pushed: bool = False  # the remote branch already holds this change: nothing to push
 
 
 @dataclass(frozen=True)
@@ -128,6 +144,25 @@ class Workspace:
         If the remote branch already holds the identical commit content, nothing is pushed.
         Returns the sha now at the tip of the remote branch.
         """
+        staged = await self.commit(repo, branch=branch, files=files, message=message, author_name=author_name,
+                                   author_email=author_email, allowed_prefix=allowed_prefix)  # fmt: skip
+        error = (await self.push(repo, [staged])).get(branch)
+        if error is not None:
+            raise error
+        return staged.sha
+
+    async def commit(
+        self,
+        repo: PreparedRepo,
+        *,
+        branch: str,
+        files: Mapping[str, bytes],
+        message: str,
+        author_name: str,
+        author_email: str,
+        allowed_prefix: str,
+    ) -> Staged:
+        """The commit of `commit_and_push`, not pushed yet (`push` pushes many in one git command)."""
         _check_ref_name(branch)
         if not allowed_prefix or not branch.startswith(allowed_prefix) or branch == allowed_prefix:
             raise GitError(
@@ -142,10 +177,10 @@ class Workspace:
                 raise GitError(f"invalid commit author {value!r}", ErrorKind.REFUSED)
         paths = [_safe_relpath(p) for p in files]
 
-        def work(run: Runner) -> str:
+        def work(run: Runner) -> Staged:
             with run.repo(repo.path) as r:
                 # Objects are written in-process (`gitops.objects`): the working tree stays at the base commit,
-                # so a batch of proposals reads one checkout and each commit costs one `git push`.
+                # so a batch of proposals keeps reading one checkout, and many commits go in one `git push`.
                 tree = objects.tree_with(r, repo.base_sha, dict(zip(paths, files.values(), strict=True)))
                 if tree is None:
                     changed = ", ".join(paths)
@@ -154,13 +189,49 @@ class Workspace:
                 expected = _commit_of(r, f"refs/remotes/origin/{branch}") or ""
                 if expected and _same_commit(r, expected, new_sha):
                     logger.info("Branch %s already holds this change; not pushing.", branch)
-                    return expected
-                run(r.git, "push", "--porcelain", "--no-verify", f"--force-with-lease=refs/heads/{branch}:{expected}",
-                    "origin", f"{new_sha}:refs/heads/{branch}", options={"c": "core.hooksPath=/dev/null"},
-                    network=True)  # fmt: skip
-                return new_sha
+                    return Staged(branch, expected, expected, pushed=True)
+                return Staged(branch, new_sha, expected)
 
         return await self._run(repo.path, repo.creds, repo.url, work)
+
+    async def push(self, repo: PreparedRepo, commits: Sequence[Staged]) -> dict[str, GitError | None]:
+        """Push staged commits, each with its lease, PUSH_CHUNK branches per git command; per branch, None or the
+        error. When a many-branch push fails, the branches it did not update are pushed again one by one, so each
+        error is that branch's own (a lease, a rejection), exactly as a single push reports it."""
+        results: dict[str, GitError | None] = {c.branch: None for c in commits if c.pushed}
+        todo = [c for c in commits if not c.pushed]
+
+        def work(batch: Sequence[Staged]) -> Callable[[Runner], set[str]]:
+            def run_push(run: Runner) -> set[str]:
+                with run.repo(repo.path) as r:
+                    leases = [f"--force-with-lease=refs/heads/{c.branch}:{c.expected}" for c in batch]
+                    specs = [f"{c.sha}:refs/heads/{c.branch}" for c in batch]
+                    done = run(r.git, "push", "--porcelain", "--no-verify", *leases, "origin", *specs,
+                               options={"c": "core.hooksPath=/dev/null"}, network=True,
+                               check=len(batch) == 1)  # fmt: skip
+                    return _pushed(done.stdout) if done.returncode else {c.branch for c in batch}
+
+            return run_push
+
+        for start in range(0, len(todo), PUSH_CHUNK):
+            batch = todo[start : start + PUSH_CHUNK]
+            if len(batch) > 1:
+                updated = await self._run(repo.path, repo.creds, repo.url, work(batch))
+                results.update({c.branch: None for c in batch if c.branch in updated})
+                batch = [c for c in batch if c.branch not in updated]
+            unreachable: GitError | None = None
+            for one in batch:
+                if unreachable is not None:  # the remote itself failed: the others would wait for it again
+                    results[one.branch] = unreachable
+                    continue
+                try:
+                    await self._run(repo.path, repo.creds, repo.url, work([one]))
+                    results[one.branch] = None
+                except GitError as error:
+                    results[one.branch] = error
+                    if error.kind in _REMOTE_FAILURES:
+                        unreachable = error
+        return results
 
     async def remote_branch_sha(self, repo: PreparedRepo, branch: str) -> str | None:
         """The sha of `branch` on the remote right now (git ls-remote), or None when it does not exist."""
@@ -364,3 +435,14 @@ def _safe_relpath(path: str) -> str:
     if not path or posixpath.isabs(norm) or norm in (".", "") or ".." in parts or ".git" in parts:
         raise GitError(f"refusing to write {path!r}: not a path inside the repository", ErrorKind.REFUSED)
     return norm
+
+
+def _pushed(porcelain: bytes) -> set[str]:
+    """The branches a `git push --porcelain` updated (flags ' ', '+', '*', '='; '!' is a rejection)."""
+    done = set()
+    for line in porcelain.decode("utf-8", "replace").splitlines():
+        flag, _, rest = line.partition("\t")
+        refs = rest.partition("\t")[0]
+        if flag in (" ", "+", "*", "=") and ":refs/heads/" in refs:
+            done.add(refs.rpartition(":refs/heads/")[2])
+    return done

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from kubernetes_asyncio import client
@@ -83,11 +84,38 @@ def _allowed_plan(job: Job, spec: Mapping[str, Any]) -> targets.EditPlan:
     return plan
 
 
+@dataclass
+class Staged:
+    """A proposal between its commit and its push (`stage`), then its PR (`finish`): a batch of the worker pushes
+    the commits of all its proposals in one git command (`push`)."""
+
+    job: Job
+    body: Mapping[str, Any]
+    forge: base.Forge
+    existing: base.PullRequest | None
+    branch: str
+    title: str
+    repo: repos.PreparedRepo
+    change: changes.Change
+    assessed: risk.Risk | None
+    commit: repos.Staged | None  # None: the files already match the base (nothing to push)
+    push_error: repos.GitError | None = None
+
+
 async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Transition:
     """Push the proposal's change and open or update its PR; the proposal's new status and event."""
-    spec, status = body.get("spec") or {}, body.get("status") or {}
+    staged = await stage(ctx, job, body)
+    if not isinstance(staged, Staged):
+        return staged
+    await push(ctx, [staged])
+    return await finish(ctx, staged)
+
+
+async def stage(ctx: Context, job: Job, body: Mapping[str, Any]) -> Staged | phases.Transition:
+    """Everything before the push: checks, the PR lookup, the checkout, the edit, the risk and the commit."""
+    spec = body.get("spec") or {}
     _allowed_plan(job, spec)  # before any forge or Git call
-    target, branch, title = str(spec["targetVersion"]), following.branch_of(job, spec), following.title_of(spec)
+    branch, title = following.branch_of(job, spec), following.title_of(spec)
     forge = await failures.forge_for(ctx.core, job)
     existing = await failures.forge_call(forge.find_pull_request(branch))
     if existing is not None and existing.title == title and existing.state != "open":
@@ -104,37 +132,60 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
         raise
     repo = checkout.repo
     change = await _prepare_change(checkout, job, spec)
-    location = change.location
     assessed = await ctx.risk.assess(job.risk, spec) if ctx.risk is not None else None
-    prs = job.config.pull_requests
     commit_message = f"{title}\n\n{_edit_summary(job)}Proposed by fluxcd-helm-upgrader ({job.namespace}/{job.name})."
+    commit = None
     try:
-        with ctx.metrics.git_timer("push"):
-            await ctx.workspace.commit_and_push(
-                repo,
-                branch=branch,
-                files=change.files,
-                message=commit_message,
-                author_name=job.config.git.author_name,
-                author_email=job.config.git.author_email,
-                allowed_prefix=following.prefix_of(job),
-            )
+        commit = await ctx.workspace.commit(
+            repo,
+            branch=branch,
+            files=change.files,
+            message=commit_message,
+            author_name=job.config.git.author_name,
+            author_email=job.config.git.author_email,
+            allowed_prefix=following.prefix_of(job),
+        )
     except repos.GitError as error:
         if error.kind != repos.ErrorKind.EMPTY:
             message = f"push of branch {branch} failed ({error.kind}): {error}"
             raise failures.Failure(reasons.GIT_FAILED, message) from None
+    return Staged(job, body, forge, existing, branch, title, repo, change, assessed, commit)
+
+
+async def push(ctx: Context, staged: Sequence[Staged]) -> None:
+    """Push the commits of a batch, one git command per clone (and PUSH_CHUNK branches); errors go to each."""
+    by_clone: dict[Path, list[Staged]] = {}
+    for entry in staged:
+        if entry.commit is not None:
+            by_clone.setdefault(entry.repo.path, []).append(entry)
+    for entries in by_clone.values():
+        with ctx.metrics.git_timer("push"):
+            errors = await ctx.workspace.push(entries[0].repo, [e.commit for e in entries if e.commit is not None])
+        for entry in entries:
+            entry.push_error = errors.get(entry.branch)
+
+
+async def finish(ctx: Context, staged: Staged) -> phases.Transition:
+    """After the push: open or update the PR; the proposal's new status and event."""
+    job, spec, status = staged.job, staged.body.get("spec") or {}, staged.body.get("status") or {}
+    branch, forge, location, assessed = staged.branch, staged.forge, staged.change.location, staged.assessed
+    target = str(spec["targetVersion"])
+    if staged.push_error is not None:
+        error = staged.push_error
+        raise failures.Failure(reasons.GIT_FAILED, f"push of branch {branch} failed ({error.kind}): {error}")
+    prs = job.config.pull_requests
     request = base.PullRequestRequest(
         repository=prs.repository or "",
-        base=repo.base_branch,
+        base=staged.repo.base_branch,
         head=branch,
-        title=title,
+        title=staged.title,
         body=_body(job, spec, location, assessed),
         labels=prs.labels,
         assignees=prs.assignees,
         reviewers=prs.reviewers,
         draft=prs.draft,
     )
-    action = "updated" if existing is not None else "created"
+    action = "updated" if staged.existing is not None else "created"
     remaining = getattr(forge, "rate_limit_remaining", None)
     try:
         result = await failures.forge_call(forge.open_or_update(request))
@@ -163,7 +214,7 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
         path=location.path,
         line=location.line,
         message=message,
-        generation=phases.generation(body),
+        generation=phases.generation(staged.body),
         risk=assessed.to_status() if assessed else None,
     )
     return new_status, ("Normal", reason, message)
