@@ -240,6 +240,28 @@ async def test_new_branch_lease_fails_if_it_appeared_meanwhile(
     assert remote.sha(branch) == theirs
 
 
+async def test_many_branches_go_in_one_push_and_a_lease_failure_stays_with_its_branch(
+    remote: Remote, workspace: repos.Workspace
+) -> None:
+    repo = await workspace.prepare(remote.url, "main", ANON)
+    staged = []
+    for i in range(3):
+        change = {"apps/release.yaml": RELEASE.replace(b"6.5.0", f"7.{i}.0".encode())}
+        staged.append(await workspace.commit(
+            repo, branch=f"{PREFIX}apps/app{i}", files=change, message=f"to 7.{i}.0", allowed_prefix=PREFIX, **AUTHOR
+        ))  # fmt: skip
+    theirs = remote.push_change(f"{PREFIX}apps/app1", "NOTES.md", b"a human was first\n")
+    before = len([c for c in workspace.commands if "push" in c])
+    errors = await workspace.push(repo, staged)
+    assert errors[f"{PREFIX}apps/app0"] is None and errors[f"{PREFIX}apps/app2"] is None
+    lease = errors[f"{PREFIX}apps/app1"]
+    assert lease is not None and lease.kind == repos.ErrorKind.LEASE
+    assert remote.sha(f"{PREFIX}apps/app0") == staged[0].sha and remote.sha(f"{PREFIX}apps/app2") == staged[2].sha
+    assert remote.sha(f"{PREFIX}apps/app1") == theirs  # never overwritten
+    assert len([c for c in workspace.commands if "push" in c]) - before == 2  # all three at once, app1 again alone
+    assert git(remote.bare, "rev-parse", f"{staged[2].sha}^") == repo.base_sha
+
+
 @pytest.mark.parametrize(
     ("branch", "prefix"),
     [("main", PREFIX), ("feature/x", PREFIX), ("helm-upgrader/", PREFIX), ("anything", ""),
