@@ -8,13 +8,15 @@ so a batch of proposals keeps reading one checkout of the base commit.
 
 A path whose directory is a symlink, a submodule or a file in the base tree, or whose file is a symlink, is refused
 (never written through): the same rule the old working-tree write enforced. The message gets git's
-`--cleanup=whitespace` treatment; the author is also the committer; no hook runs and nothing is signed.
+`--cleanup=whitespace` treatment; the author is also the committer; no hook runs and nothing is signed. When the
+repository has .gitattributes, the caller stores blobs with `git hash-object --path` (eol conversion and clean
+filters as `git add` applies them).
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import git
 from gitdb import IStream  # type: ignore[import-untyped]  # GitPython's object database (its own dependency)
@@ -42,7 +44,12 @@ def _sort_key(entry: Entry) -> bytes:
     return entry[2].encode() + (b"/" if entry[1] == TREE else b"")
 
 
-def _write(r: git.Repo, binsha: bytes | None, changes: Mapping[tuple[str, ...], bytes], where: str) -> bytes:
+Blob = Callable[[str, bytes], bytes]  # (path, content) -> binsha of the stored blob
+
+
+def _write(
+    r: git.Repo, binsha: bytes | None, changes: Mapping[tuple[str, ...], bytes], where: str, blob: Blob | None
+) -> bytes:
     entries = {e[2]: e for e in _entries(r, binsha)}
     below: dict[str, dict[tuple[str, ...], bytes]] = {}
     for parts, data in changes.items():
@@ -55,7 +62,8 @@ def _write(r: git.Repo, binsha: bytes | None, changes: Mapping[tuple[str, ...], 
             raise commands.GitError(
                 f"refusing to write {where}{name}: it is a symlink or not a file", commands.ErrorKind.REFUSED
             )
-        entries[name] = (_store(r, "blob", data), old[1] if old else BLOB, name)
+        stored = blob(f"{where}{name}", data) if blob is not None else _store(r, "blob", data)
+        entries[name] = (stored, old[1] if old else BLOB, name)
     for name, sub in below.items():
         old = entries.get(name)
         if old is not None and old[1] != TREE:
@@ -63,18 +71,19 @@ def _write(r: git.Repo, binsha: bytes | None, changes: Mapping[tuple[str, ...], 
                 f"refusing to write below {where}{name}: it is not a directory (a symlink leaves the repository)",
                 commands.ErrorKind.REFUSED,
             )
-        entries[name] = (_write(r, old[0] if old else None, sub, f"{where}{name}/"), TREE, name)
+        entries[name] = (_write(r, old[0] if old else None, sub, f"{where}{name}/", blob), TREE, name)
     stream = io.BytesIO()
     git.objects.fun.tree_to_stream(sorted(entries.values(), key=_sort_key), stream.write)
     return _store(r, "tree", stream.getvalue())
 
 
-def tree_with(r: git.Repo, base_sha: str, files: Mapping[str, bytes]) -> str | None:
+def tree_with(r: git.Repo, base_sha: str, files: Mapping[str, bytes], blob: Blob | None = None) -> str | None:
     """The hexsha of the base commit's tree with `files` (normalized relative paths) replaced or added; None when
-    that is the base tree itself (nothing to commit)."""
+    that is the base tree itself (nothing to commit). `blob` stores a file's content (e.g. through git's filters);
+    None: as it is."""
     base_tree = r.commit(base_sha).tree
     changes = {tuple(path.split("/")): data for path, data in files.items()}
-    binsha = _write(r, base_tree.binsha, changes, "")
+    binsha = _write(r, base_tree.binsha, changes, "", blob)
     return None if binsha == base_tree.binsha else binsha.hex()
 
 

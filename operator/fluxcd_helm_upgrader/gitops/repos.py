@@ -70,6 +70,9 @@ class PreparedRepo:
     base_branch: str
     base_sha: str
     creds: credentials.Credentials = field(repr=False, compare=False)
+    # The base has .gitattributes (or the clone info/attributes): new blobs go through `git hash-object --path`, so
+    # eol conversion and clean filters apply as `git add` applies them; without, they are stored as they are.
+    attributes: bool = False
 
 
 class Workspace:
@@ -181,7 +184,12 @@ class Workspace:
             with run.repo(repo.path) as r:
                 # Objects are written in-process (`gitops.objects`): the working tree stays at the base commit,
                 # so a batch of proposals keeps reading one checkout, and many commits go in one `git push`.
-                tree = objects.tree_with(r, repo.base_sha, dict(zip(paths, files.values(), strict=True)))
+                def filtered(path: str, data: bytes) -> bytes:
+                    out = run(r.git, "hash-object", "-w", f"--path={path}", "--stdin", stdin=data).stdout
+                    return bytes.fromhex(out.decode().strip())
+
+                contents = dict(zip(paths, files.values(), strict=True))
+                tree = objects.tree_with(r, repo.base_sha, contents, filtered if repo.attributes else None)
                 if tree is None:
                     changed = ", ".join(paths)
                     raise GitError(f"{changed} already match the base: nothing to commit", ErrorKind.EMPTY)
@@ -365,7 +373,9 @@ class Workspace:
             run(r.git, "reset", "--quiet", "--hard", tracking)
             run(r.git, "clean", "-ffdqx")
             sha = str(r.head.commit.hexsha)
-        return PreparedRepo(path=path, url=url, base_branch=base, base_sha=sha, creds=creds)
+            listed = run(r.git, "ls-files", "-z", "--", ":(glob)**/.gitattributes").stdout
+            attributes = bool(listed.strip(b"\0")) or (path / ".git" / "info" / "attributes").is_file()
+        return PreparedRepo(path=path, url=url, base_branch=base, base_sha=sha, creds=creds, attributes=attributes)
 
 
 def _origin_url(r: git.Repo) -> str | None:

@@ -262,6 +262,21 @@ async def test_many_branches_go_in_one_push_and_a_lease_failure_stays_with_its_b
     assert git(remote.bare, "rev-parse", f"{staged[2].sha}^") == repo.base_sha
 
 
+async def test_gitattributes_eol_conversion_applies_as_git_add_applies_it(tmp_path: Path) -> None:
+    remote = remotes.make_remote(tmp_path, {".gitattributes": b"*.yaml text eol=crlf\n", "apps/release.yaml": RELEASE})
+    workspace = repos.Workspace(tmp_path / "cache", allow_file_urls=True)
+    repo = await workspace.prepare(remote.url, "main", ANON)
+    checked_out = (repo.path / "apps" / "release.yaml").read_bytes()
+    assert b"\r\n" in checked_out and repo.attributes  # what the locator reads and the edit keeps
+    sha = await workspace.commit_and_push(
+        repo, branch=PREFIX + "apps/podinfo", files={"apps/release.yaml": checked_out.replace(b"6.5.0", b"6.7.1")},
+        message="to 6.7.1", allowed_prefix=PREFIX, **AUTHOR,
+    )  # fmt: skip
+    stored = git(remote.bare, "cat-file", "blob", f"{sha}:apps/release.yaml")
+    assert "\r" not in stored and "6.7.1" in stored
+    assert git(remote.bare, "diff", "--numstat", repo.base_sha, sha).split("\t")[:2] == ["1", "1"]
+
+
 @pytest.mark.parametrize(
     ("branch", "prefix"),
     [("main", PREFIX), ("feature/x", PREFIX), ("helm-upgrader/", PREFIX), ("anything", ""),
