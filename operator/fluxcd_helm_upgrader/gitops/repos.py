@@ -31,7 +31,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import git
 
@@ -129,27 +129,16 @@ class Workspace:
 
         return await self._run(path, creds, url, work)
 
-    async def commit_and_push(
-        self,
-        repo: PreparedRepo,
-        *,
-        branch: str,
-        files: Mapping[str, bytes],
-        message: str,
-        author_name: str,
-        author_email: str,
-        allowed_prefix: str,
-    ) -> str:
-        """Commit `files` (path -> new content) on `branch`, fresh from the base, and push it with a lease.
+    async def commit_and_push(self, repo: PreparedRepo, **commit: Any) -> str:
+        """Commit files on a branch, fresh from the base, and push it with a lease (keywords as `commit`).
 
         The lease expects the branch where our last fetch/push saw it (absent: must not exist), so a
         commit someone else pushed to the branch since then is never overwritten (GitError "lease").
         If the remote branch already holds the identical commit content, nothing is pushed.
         Returns the sha now at the tip of the remote branch.
         """
-        staged = await self.commit(repo, branch=branch, files=files, message=message, author_name=author_name,
-                                   author_email=author_email, allowed_prefix=allowed_prefix)  # fmt: skip
-        error = (await self.push(repo, [staged])).get(branch)
+        staged = await self.commit(repo, **commit)
+        error = (await self.push(repo, [staged])).get(staged.branch)
         if error is not None:
             raise error
         return staged.sha
