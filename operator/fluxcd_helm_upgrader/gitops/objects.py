@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 
 import git
 from gitdb import IStream  # type: ignore[import-untyped]  # GitPython's object database (its own dependency)
+from gitdb.db import LooseObjectDB  # type: ignore[import-untyped]
 
 from fluxcd_helm_upgrader.gitops import commands
 
@@ -28,7 +29,8 @@ Entry = tuple[bytes, int, str]  # (binsha, mode, name), as git.objects.fun.tree_
 
 
 def _store(r: git.Repo, kind: str, data: bytes) -> bytes:
-    binsha: bytes = r.odb.store(IStream(kind, len(data), io.BytesIO(data))).binsha
+    # gitdb's loose-object writer, in-process: GitPython's own `store` starts a `git hash-object` per object.
+    binsha: bytes = LooseObjectDB.store(r.odb, IStream(kind, len(data), io.BytesIO(data))).binsha
     return binsha
 
 
