@@ -71,6 +71,12 @@ def instructions(base: Path, git_url: str, proposals: list[dict[str, Any]], conf
     )
 
 
+def _stale(proposal: dict[str, Any]) -> bool:
+    """A status written for an older spec (a new target is in the spec, its Pending status not yet written)."""
+    observed = (proposal.get("status") or {}).get("observedGeneration")
+    return observed is not None and observed != (proposal.get("metadata") or {}).get("generation")
+
+
 def _summary(proposal: dict[str, Any]) -> tuple[str, str, str]:
     spec, status = proposal.get("spec") or {}, proposal.get("status") or {}
     branch = (status.get("pullRequest") or {}).get("branch") or ""
@@ -110,7 +116,7 @@ async def serve(
                 await asyncio.wait_for(stop.wait(), POLL_SECONDS)
             for proposal in local.list("upgradeproposals", NAMESPACE):
                 name, now = proposal["metadata"]["name"], _summary(proposal)
-                if seen.get(name) != now:
+                if seen.get(name) != now and not _stale(proposal):
                     seen[name] = now
                     target, phase, branch = now
                     clock = datetime.datetime.now().strftime("%H:%M:%S")
