@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from fluxcd_helm_upgrader import metrics as metrics_
 from fluxcd_helm_upgrader.gitops import credentials, index, repos
 from fluxcd_helm_upgrader.proposals.worker import Job
 
@@ -42,8 +43,9 @@ class Checkout:
 class Checkouts:
     """The open batch per clone (config uid, Git URL, base branch)."""
 
-    def __init__(self, workspace: repos.Workspace) -> None:
+    def __init__(self, workspace: repos.Workspace, metrics: metrics_.Metrics | None = None) -> None:
         self.workspace = workspace
+        self.metrics = metrics or metrics_.Metrics()
         self._batches: dict[tuple[str, str, str], Checkout] = {}
         self.prepared = 0  # fetches made (tests and the benchmark count them)
 
@@ -54,7 +56,9 @@ class Checkouts:
             batch.used += 1
             return batch
         git = job.config.git
-        repo = await self.workspace.prepare(git.url.original, git.branch, await creds(), owner=job.config_uid)
+        secret = await creds()
+        with self.metrics.git_timer("fetch"):  # one per batch: what the fetch metric counts
+            repo = await self.workspace.prepare(git.url.original, git.branch, secret, owner=job.config_uid)
         self.prepared += 1
         files = batch.files if batch is not None and batch.files.root == repo.path.resolve() else None
         if files is None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,7 +55,7 @@ class Context:
     checkouts: checkouts_.Checkouts = field(init=False)
 
     def __post_init__(self) -> None:
-        self.checkouts = checkouts_.Checkouts(self.workspace)
+        self.checkouts = checkouts_.Checkouts(self.workspace, self.metrics)
 
     def drained(self, repo_key: tuple[str, str]) -> None:
         """Called by the worker when a repository's queue is empty: the next batch fetches and tries Git again."""
@@ -124,8 +125,7 @@ async def stage(ctx: Context, job: Job, body: Mapping[str, Any]) -> Staged | pha
     if known is not None:
         raise failures.Failure(known.reason, str(known))
     try:
-        with ctx.metrics.git_timer("fetch"):
-            checkout = await failures.git_call(ctx.checkouts.get(job, lambda: failures.git_credentials(ctx.core, job)))
+        checkout = await failures.git_call(ctx.checkouts.get(job, lambda: failures.git_credentials(ctx.core, job)))
     except failures.Failure as failure:
         ctx.unreachable[job.clone_key] = failure
         ctx.checkouts.forget(job.clone_key)
@@ -159,10 +159,12 @@ async def push(ctx: Context, staged: Sequence[Staged]) -> None:
         if entry.commit is not None:
             by_clone.setdefault(entry.repo.path, []).append(entry)
     for entries in by_clone.values():
-        with ctx.metrics.git_timer("push"):
-            errors = await ctx.workspace.push(entries[0].repo, [e.commit for e in entries if e.commit is not None])
-        for entry in entries:
+        started = time.monotonic()
+        errors = await ctx.workspace.push(entries[0].repo, [e.commit for e in entries if e.commit is not None])
+        took = time.monotonic() - started
+        for entry in entries:  # counted per branch, as before batches: an error rate stays one per proposal
             entry.push_error = errors.get(entry.branch)
+            ctx.metrics.git_operation("push", "error" if entry.push_error else "success", took)
 
 
 async def finish(ctx: Context, staged: Staged) -> phases.Transition:
