@@ -34,11 +34,31 @@ def _store(r: git.Repo, kind: str, data: bytes) -> bytes:
     return binsha
 
 
+# Trees and commits never change for a given sha: the base trees a batch reads are kept, so only the first commit
+# of a batch asks git for them (bounded: cleared when full).
+_TREES: dict[tuple[str, bytes], list[Entry]] = {}
+_COMMIT_TREES: dict[tuple[str, str], bytes] = {}
+_CACHED = 20_000
+
+
 def _entries(r: git.Repo, binsha: bytes | None) -> list[Entry]:
     if binsha is None:
         return []
-    tree = git.Tree(r, binsha, TREE, "")
-    return [(item.binsha, item.mode, item.name) for item in tree]
+    key = (str(r.git_dir), binsha)
+    if key not in _TREES:
+        if len(_TREES) >= _CACHED:
+            _TREES.clear()
+        _TREES[key] = [(item.binsha, item.mode, item.name) for item in git.Tree(r, binsha, TREE, "")]
+    return _TREES[key]
+
+
+def _base_tree(r: git.Repo, base_sha: str) -> bytes:
+    key = (str(r.git_dir), base_sha)
+    if key not in _COMMIT_TREES:
+        if len(_COMMIT_TREES) >= _CACHED:
+            _COMMIT_TREES.clear()
+        _COMMIT_TREES[key] = r.commit(base_sha).tree.binsha
+    return _COMMIT_TREES[key]
 
 
 def _sort_key(entry: Entry) -> bytes:
@@ -83,10 +103,10 @@ def tree_with(r: git.Repo, base_sha: str, files: Mapping[str, bytes], blob: Blob
     """The hexsha of the base commit's tree with `files` (normalized relative paths) replaced or added; None when
     that is the base tree itself (nothing to commit). `blob` stores a file's content (e.g. through git's filters);
     None: as it is."""
-    base_tree = r.commit(base_sha).tree
+    base_tree = _base_tree(r, base_sha)
     changes = {tuple(path.split("/")): data for path, data in files.items()}
-    binsha = _write(r, base_tree.binsha, changes, "", blob)
-    return None if binsha == base_tree.binsha else binsha.hex()
+    binsha = _write(r, base_tree, changes, "", blob)
+    return None if binsha == base_tree else binsha.hex()
 
 
 def cleanup(message: str) -> str:
@@ -104,7 +124,10 @@ def cleanup(message: str) -> str:
 def commit(r: git.Repo, tree: str, parent: str, message: str, name: str, email: str) -> str:
     """Write the commit of `tree` on `parent`; the author is also the committer. Returns its hexsha."""
     who = git.Actor(name, email)
+    # Objects made from their shas are not read: the commit only names them (no `git cat-file` to start).
+    tree_object = git.Tree(r, bytes.fromhex(tree), TREE, "")
+    parent_object = git.Commit(r, bytes.fromhex(parent))
     created = git.Commit.create_from_tree(
-        r, r.tree(tree), cleanup(message), parent_commits=[r.commit(parent)], head=False, author=who, committer=who
+        r, tree_object, cleanup(message), parent_commits=[parent_object], head=False, author=who, committer=who
     )
     return str(created.hexsha)

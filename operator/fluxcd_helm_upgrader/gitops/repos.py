@@ -183,7 +183,7 @@ class Workspace:
                     changed = ", ".join(paths)
                     raise GitError(f"{changed} already match the base: nothing to commit", ErrorKind.EMPTY)
                 new_sha = objects.commit(r, tree, repo.base_sha, message, author_name, author_email)
-                expected = _commit_of(r, f"refs/remotes/origin/{branch}") or ""
+                expected = _ref_sha(r, f"refs/remotes/origin/{branch}")
                 if expected and _same_commit(r, expected, new_sha):
                     logger.info("Branch %s already holds this change; not pushing.", branch)
                     return Staged(branch, expected, expected, pushed=True)
@@ -394,6 +394,15 @@ def _commit_of(r: git.Repo, ref: str) -> str | None:
     except (ValueError, OSError, TypeError):
         return None
     return str(target.hexsha) if target.type == "commit" else None
+
+
+def _ref_sha(r: git.Repo, ref: str) -> str:
+    """The sha a ref names, read from the ref files alone ("" when there is no such ref): our remote-tracking
+    branches name commits, and the lease compares shas."""
+    try:
+        return str(git.SymbolicReference.dereference_recursive(r, ref))
+    except (ValueError, OSError, TypeError):
+        return ""
 
 
 def _same_commit(r: git.Repo, old: str, new: str) -> bool:
