@@ -28,14 +28,14 @@ import os
 import posixpath
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import git
 
-from fluxcd_helm_upgrader.gitops import commands, credentials, objects
+from fluxcd_helm_upgrader.gitops import commands, credentials, objects, pushing
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,22 +43,7 @@ T = TypeVar("T")
 ErrorKind = commands.ErrorKind
 GitError = commands.GitError
 Runner = commands.Runner
-
-
-PUSH_CHUNK = 100  # branches per `git push` command
-# Failures of the remote, not of one branch: the branches after it in a push fail the same way without a retry.
-_REMOTE_FAILURES = frozenset({ErrorKind.NETWORK, ErrorKind.AUTH, ErrorKind.HOST_KEY, ErrorKind.TIMEOUT,
-                              ErrorKind.NOT_FOUND})  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Staged:
-    """A commit for our branch, written but not pushed yet (`Workspace.commit`, then `Workspace.push`)."""
-
-    branch: str
-    sha: str
-    expected: str  # where our last fetch or push saw the branch ("": it must not exist): the push's lease
-    pushed: bool = False  # the remote branch already holds this change: nothing to push
+Staged = pushing.Staged  # re-exported: `Workspace.commit` returns it, `Workspace.push` takes it
 
 
 @dataclass(frozen=True)
@@ -192,43 +177,12 @@ class Workspace:
         return await self._run(repo.path, repo.creds, repo.url, work)
 
     async def push(self, repo: PreparedRepo, commits: Sequence[Staged]) -> dict[str, GitError | None]:
-        """Push staged commits, each with its lease, PUSH_CHUNK branches per git command; per branch, None or the
-        error. When a many-branch push fails, the branches it did not update are pushed again one by one, so each
-        error is that branch's own (a lease, a rejection), exactly as a single push reports it."""
-        results: dict[str, GitError | None] = {c.branch: None for c in commits if c.pushed}
-        todo = [c for c in commits if not c.pushed]
+        """Push staged commits with their leases (`gitops.pushing`); per branch, None or the error."""
 
-        def work(batch: Sequence[Staged]) -> Callable[[Runner], set[str]]:
-            def run_push(run: Runner) -> set[str]:
-                with run.repo(repo.path) as r:
-                    leases = [f"--force-with-lease=refs/heads/{c.branch}:{c.expected}" for c in batch]
-                    specs = [f"{c.sha}:refs/heads/{c.branch}" for c in batch]
-                    done = run(r.git, "push", "--porcelain", "--no-verify", *leases, "origin", *specs,
-                               options={"c": "core.hooksPath=/dev/null"}, network=True,
-                               check=len(batch) == 1)  # fmt: skip
-                    return _pushed(done.stdout) if done.returncode else {c.branch for c in batch}
+        def run(work: Callable[[Runner], set[str]]) -> Awaitable[set[str]]:
+            return self._run(repo.path, repo.creds, repo.url, work)
 
-            return run_push
-
-        for start in range(0, len(todo), PUSH_CHUNK):
-            batch = todo[start : start + PUSH_CHUNK]
-            if len(batch) > 1:
-                updated = await self._run(repo.path, repo.creds, repo.url, work(batch))
-                results.update({c.branch: None for c in batch if c.branch in updated})
-                batch = [c for c in batch if c.branch not in updated]
-            unreachable: GitError | None = None
-            for one in batch:
-                if unreachable is not None:  # the remote itself failed: the others would wait for it again
-                    results[one.branch] = unreachable
-                    continue
-                try:
-                    await self._run(repo.path, repo.creds, repo.url, work([one]))
-                    results[one.branch] = None
-                except GitError as error:
-                    results[one.branch] = error
-                    if error.kind in _REMOTE_FAILURES:
-                        unreachable = error
-        return results
+        return await pushing.push(run, repo.path, commits)
 
     async def remote_branch_sha(self, repo: PreparedRepo, branch: str) -> str | None:
         """The sha of `branch` on the remote right now (git ls-remote), or None when it does not exist."""
@@ -443,14 +397,3 @@ def _safe_relpath(path: str) -> str:
     if not path or posixpath.isabs(norm) or norm in (".", "") or ".." in parts or ".git" in parts:
         raise GitError(f"refusing to write {path!r}: not a path inside the repository", ErrorKind.REFUSED)
     return norm
-
-
-def _pushed(porcelain: bytes) -> set[str]:
-    """The branches a `git push --porcelain` updated (flags ' ', '+', '*', '='; '!' is a rejection)."""
-    done = set()
-    for line in porcelain.decode("utf-8", "replace").splitlines():
-        flag, _, rest = line.partition("\t")
-        refs = rest.partition("\t")[0]
-        if flag in (" ", "+", "*", "=") and ":refs/heads/" in refs:
-            done.add(refs.rpartition(":refs/heads/")[2])
-    return done
