@@ -127,9 +127,9 @@ def checked(
     edited = resolving.Edited("HelmRelease", namespace, name, "spec.chart.spec.version", None)
     source = resolving.HttpChart(repository, name, current, origin, edited)
     if target is None:
-        decision = decisions.Decision(decisions.Outcome.UP_TO_DATE, f"{current} is the newest", newest=current)
+        decision = decisions.Decision(decisions.Verdict.UP_TO_DATE, f"{current} is the newest", newest=current)
     else:
-        decision = decisions.Decision(decisions.Outcome.PROPOSE, f"{current} -> {target}", target=target,
+        decision = decisions.Decision(decisions.Verdict.PROPOSE, f"{current} -> {target}", target=target,
                                       newest=target)  # fmt: skip
     eligible = datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)
     return running.Checked(release, source, decision, (), held=tuple(release_age.Held(v, eligible) for v in held))

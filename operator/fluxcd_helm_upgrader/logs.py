@@ -3,8 +3,8 @@
 `configure()` is called once by the CLI before Kopf starts. The redaction filter is attached to every root
 handler (Kopf's included), so a token that reaches a log call by mistake is still masked. Values read from
 Secrets at run time are registered with `remember_secret()` and masked verbatim as well; every URL is shown as
-`structs.urls.sanitize` shows it (no userinfo, no query). `mask` is the one secret-value masker: the Git and forge
-code call it with the secrets of one command or one client.
+`structs.urls.sanitize` shows it (no userinfo, no query). `redact` is the one redactor of the package: log lines,
+events, status messages, and the Git and forge errors (which pass the secrets of one command or one client).
 """
 
 from __future__ import annotations
@@ -48,27 +48,36 @@ def remember_secret(value: str | bytes | None) -> None:
                     _known.add(line.strip())
 
 
-def redact(text: str) -> str:
-    """Mask secrets in a string: known secret values, URL userinfo and queries, tokens, passwords, private keys."""
+def redact(text: str, secrets: Iterable[str] = (), *, min_length: int = 3) -> str:
+    """Mask secrets in a string: known secret values, URL userinfo and queries, tokens, passwords, private keys.
+
+    `secrets` are the values of the caller's own command or client (a Git password, a forge token), masked with the
+    values `remember_secret` registered; those shorter than `min_length` are left, as they would mask ordinary words.
+    """
     text = _PEM.sub("***PRIVATE KEY***", text)  # whole blocks first, before known lines cut them apart
     with _known_lock:
-        known = sorted(_known, key=len, reverse=True)
-    text = mask(text, known, min_length=1)
+        known = set(_known)
+    text = _mask(text, _pieces(secrets, min_length) | _pieces(known, 1))
     text = urls.sanitize_text(text)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
 
 
-def mask(text: str, secrets: Iterable[str], *, min_length: int = 3) -> str:
-    """Replace each secret value in `text` by `***`, longest first; a multi-line value (a PEM key) also line by
-    line. Pieces shorter than `min_length`, and PEM armour lines, are left: they would mask ordinary words."""
+def _pieces(secrets: Iterable[str], min_length: int) -> set[str]:
+    """Each secret value, and each line of a multi-line one (a PEM key), except PEM armour lines and pieces shorter
+    than `min_length`."""
     pieces: set[str] = set()
     for secret in secrets:
         for piece in (secret, *secret.splitlines()):
             piece = piece.strip()
             if len(piece) >= min_length and "-----" not in piece:
                 pieces.add(piece)
+    return pieces
+
+
+def _mask(text: str, pieces: set[str]) -> str:
+    """Replace each piece in `text` by `***`, longest first (a secret that contains another is masked whole)."""
     for piece in sorted(pieces, key=len, reverse=True):
         text = text.replace(piece, "***")
     return text

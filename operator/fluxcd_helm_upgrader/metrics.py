@@ -1,10 +1,11 @@
 """Prometheus metrics of the operator and the aiohttp endpoint that serves them.
 
-The CLI builds one `Metrics` per process and hands it to the cycle runner, the index fetcher, the Git
-worker and the GitHub forge, which report through the intention-revealing methods below
-(`observe_cycle`, `index_fetch`, `pull_request`, `git_operation`, `github_call`, ...). Each `Metrics`
-owns a private `CollectorRegistry`, so tests (and two operators in one process) never collide on the
-global registry.
+`services.Services.create` builds one `Metrics` per operator. Two callers report through the intention-revealing
+methods below: the UpgraderConfig handler, after each cycle, through `cycles.measuring` (`observe_cycle`,
+`index_fetch` from the cycle's fetches, `set_proposals`, `set_risk_levels`; `forget_config` when a config is
+deleted), and the Git worker's `proposals.publishing` (`git_timer`, `pull_request`, `github_call`). The index
+fetcher and the forge do not know about metrics. Each `Metrics` owns a private `CollectorRegistry`, so tests (and
+two operators in one process) never collide on the global registry.
 
 The series names are a contract with the alerting rules in deploy/: rename nothing without them.
 Labels are deliberately low-cardinality: `config` is the "namespace/name" of an UpgraderConfig (few per
@@ -17,8 +18,8 @@ Secret values read at run time are masked) before it reaches a series.
 
 `start_server()` serves `/metrics` with aiohttp on the operator's event loop rather than with
 prometheus-client's thread server: one fewer thread, and `stop()` shuts it down cleanly with the
-operator. Port 0 means "any free port" here (tests use it); the caller skips `start_server()` when
-`Settings.metrics_port` is 0, which is how the setting turns the endpoint off.
+operator. Port 0 means "any free port" here (tests use it); `services.Services.start_servers` skips
+`start_server()` when `Settings.metrics_port` is 0, which is how the setting turns the endpoint off.
 """
 
 from __future__ import annotations

@@ -29,9 +29,10 @@ Who calls what:
     default in OpenShift) allows only to whoever may `update` the owner's `/finalizers`;
   - kube_events.py (the PR worker, proposals/processing.py, which runs outside Kopf's handler context): create
     one core/v1 Event per proposal transition, like Kopf's;
-  - sources/secrets.py (via cycles/handling.py, sources/auth.py and proposals/access.py): get one Secret by the name a
-    `secretRef` gives. Never list or watch: the operator cannot read Secrets nobody pointed it at. With a config's
-    ServiceAccount the same `get` goes out with `Impersonate-User` (tenancy/impersonation.py);
+  - sources/secrets.py (via cycles/handling.py, cycles/oci_checks.py, sources/auth.py, sources/charts.py and
+    proposals/access.py): get one Secret by the name a `secretRef` gives; services.py reads the webhook's Secret
+    in the operator's own namespace. Never list or watch: the operator cannot read Secrets nobody pointed it at.
+    With a config's ServiceAccount the same `get` goes out with `Impersonate-User` (tenancy/impersonation.py);
   - tenancy/reviews.py (via cycles/tenancy.py): create a SubjectAccessReview per namespace of a config's scope when
     the config has a ServiceAccount (lockdown);
   - proposals/risking.py: GET `/version` (the cluster's version for the upgrade risk), a non-resource URL that the

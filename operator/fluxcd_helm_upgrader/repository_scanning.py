@@ -33,7 +33,7 @@ from fluxcd_helm_upgrader.cycles.view import FluxView
 from fluxcd_helm_upgrader.gitops import index, locating, rendering
 from fluxcd_helm_upgrader.proposals import changes, risking
 from fluxcd_helm_upgrader.sources import charts, helm_http, oci, secrets
-from fluxcd_helm_upgrader.structs import flux, kinds
+from fluxcd_helm_upgrader.structs import flux, kinds, proposals
 
 DEFAULT_NAMESPACE = "default"
 _SNAPSHOTS: dict[str, tuple[str, Callable[[Mapping[str, Any]], Any]]] = {
@@ -152,7 +152,7 @@ async def main(
             assessor = risking.Assessor(chart_fetcher, NoSecrets(), cluster=lambda: _fixed(kube_version))
             try:
                 for checked in outcome.outdated:
-                    assessed = await assessor.assess(subjects.subject_for(checked), {})
+                    assessed = await assessor.assess(subjects.subject_for(checked), _spec(checked))
                     extra[checked.release.key].risk = assessed.to_status()
             finally:
                 await chart_fetcher.close()
@@ -172,11 +172,19 @@ async def _fixed(version: str | None) -> str | None:
     return version
 
 
+def _spec(checked: running.Checked) -> proposals.ProposalSpec:
+    """What the operator's proposal for `checked` would ask for (the risk names it when it cannot compare charts)."""
+    release, source = checked.release, checked.source
+    return proposals.ProposalSpec(
+        "", release.namespace, release.name, source.chart, source.current or "*", checked.target or ""
+    )
+
+
 async def _locate(root: Path, built: Built, checked: running.Checked, write: bool, files: index.ManifestIndex) -> Row:
     """Where the version is set; with `write`, the one-line edit applied in place."""
     edited = checked.source.edited
     directory = built.directory_of.get((edited.kind, edited.namespace, edited.name), ".")
-    outdated = checked.decision.outcome is decisions.Outcome.PROPOSE
+    outdated = checked.decision.verdict is decisions.Verdict.PROPOSE
     try:
         if outdated:
             plan = jobs.plan_for(checked)

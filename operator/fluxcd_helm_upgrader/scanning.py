@@ -95,7 +95,7 @@ def rows(outcome: running.Outcome) -> list[dict[str, str]]:
                 "current": checked.release.version or "*",
                 "target": decision.target or "",
                 "newest": decision.newest or decision.current_resolved or "",
-                "status": "outdated" if decision.outcome is decisions.Outcome.PROPOSE else str(decision.outcome.value),
+                "status": "outdated" if decision.verdict is decisions.Verdict.PROPOSE else str(decision.verdict.value),
                 "message": decision.message,
             }
         )

@@ -1,9 +1,11 @@
 """Process-level settings of the operator, read once at startup from `UPGRADER_*` environment variables.
 
 Per-repository settings live in the UpgraderConfig spec (see config.py); only what belongs to the
-process (cache, ports, limits of the index fetcher) is here. The CLI calls `Settings.from_env(os.environ)`
-and passes the object down; scripts/gen_config_reference.py documents every field from the
-`env`/`doc` metadata below, so a new field is documented by writing it.
+process (cache, ports, limits of the index fetcher) is here. `services.Services.create` (operator start-up) reads
+them once with `Settings.from_env(os.environ)` and passes the object down (`cycles.handling.Deps`, the Git
+workspace, the fetchers); `handlers.configs` reads `tick_seconds` at import, as Kopf's timer interval is fixed when
+the handler is registered. scripts/gen_config_reference.py documents every field from the `env`/`doc` metadata
+below, so a new field is documented by writing it.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 The UpgraderConfig handler records each config's Git URL here on every tick; a GitHub push (or a signed generic
 POST naming a config) marks the matching configs, and their next tick (a few seconds) runs a cycle. Called by
-`handlers.lifecycle` (starting the receiver) and `handlers.configs` (taking marks).
+`services.Services.start_servers` (starting the receiver, from `handlers.lifecycle`) and `handlers.configs`
+(recording URLs, taking marks).
 """
 
 from __future__ import annotations

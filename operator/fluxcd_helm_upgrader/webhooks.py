@@ -1,10 +1,11 @@
 """Optional webhook receiver: a Git push (or any signed call) triggers an immediate check cycle.
 
-The CLI starts a `Receiver` on `Settings.webhook_port` when that is not 0 (0 turns the receiver off)
-and stops it on shutdown. The receiver knows nothing about Kubernetes: the caller gives it
-`secret_provider` (reads the shared secret from its Secret; the answer is kept for `SECRET_TTL` seconds, so a
-flood of requests costs one API call per TTL and a rotated Secret applies within the TTL, no restart) and two
-callbacks that request the runs and say how many UpgraderConfigs they triggered.
+`services.Services.start_servers` (operator start-up) starts a `Receiver` on `Settings.webhook_port` when that is
+not 0 (0 turns the receiver off) and `Services.close` stops it on shutdown. The receiver knows nothing about
+Kubernetes: the caller gives it `secret_provider` (reads the shared secret from its Secret; the answer is kept for
+`SECRET_TTL` seconds, so a flood of requests costs one API call per TTL and a rotated Secret applies within the TTL,
+no restart) and two callbacks, `triggering.Triggers.push` and `.config`, that mark the configs for a cycle at the
+next tick and say how many UpgraderConfigs they triggered.
 
 Routes (both answer JSON):
 - `POST /hook/github`: GitHub webhooks, content type JSON or form (`payload=`, GitHub's UI default).

@@ -46,3 +46,11 @@ def ssh_server(tmp_path: Path) -> Iterator[sshd.SshServer]:
 def registry_installed() -> str:
     """The docker-registry binary; skips (fails under CI=true) when it is not installed."""
     return peers.require_binary("docker-registry", package="docker-registry", path=registry.REGISTRY_BINARY)
+
+
+@pytest.fixture
+def anonymous_registry(tmp_path: Path, registry_installed: str) -> Iterator[registry.RegistryProcess]:
+    """A registry of this test's own on 127.0.0.1, anonymous (tests/support/registry.py)."""
+    reg = registry.start_registry(tmp_path / "registry")
+    yield reg
+    reg.stop()

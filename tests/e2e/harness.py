@@ -44,3 +44,20 @@ def table(output: str) -> tuple[list[str], list[dict[str, str]]]:
         bounds = [*starts[1:], None]
         rows.append({name: line[start:end].strip() for name, start, end in zip(header, starts, bounds, strict=True)})
     return header, rows
+
+
+async def request_cycle(
+    local: Any, stamp: str, name: str = "fleet", namespace: str = "flux-system", timeout: float = 20.0
+) -> dict[str, Any]:
+    """Ask for a cycle of the UpgraderConfig now (as `flux reconcile` would); its status once that cycle ran."""
+    body = local.get("upgraderconfigs", namespace, name)
+    assert body is not None, f"no UpgraderConfig {namespace}/{name}"
+    body["metadata"].setdefault("annotations", {})["reconcile.fluxcd.io/requestedAt"] = stamp
+    local.apply(body)
+    status: dict[str, Any] = await wait_for(
+        lambda: (s := (local.get("upgraderconfigs", namespace, name) or {}).get("status") or {})
+        .get("lastHandledReconcileAt") == stamp and s,
+        timeout=timeout,
+        what=f"cycle {stamp}",
+    )
+    return status

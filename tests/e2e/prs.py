@@ -88,3 +88,21 @@ async def setup(
             yield Setup(local, server, github, git_url)
     finally:
         await server.stop()
+
+
+PROPOSALS = {"apps.podinfo": "helm-upgrader/apps/podinfo", "apps.cache": "helm-upgrader/apps/cache"}
+"""The demo fleet's proposals and their branches."""
+
+
+def assert_one_pr_each(s: Setup) -> dict[str, Any]:
+    """Exactly one PR per release of the demo fleet, open, and each proposal Open with its number and URL; the PRs
+    by branch."""
+    assert sorted(pr.head for pr in s.github.pull_requests()) == sorted(PROPOSALS.values()), "one PR per release"
+    pulls = {pr.head: pr for pr in s.github.pull_requests()}
+    for name, branch in PROPOSALS.items():
+        status = (s.proposal(name) or {}).get("status") or {}
+        assert status.get("phase") == "Open", (name, status)
+        assert status["pullRequest"]["number"] == pulls[branch].number, name
+        assert status["pullRequest"]["url"].endswith(f"/pull/{pulls[branch].number}")
+        assert pulls[branch].state == "open"
+    return pulls

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -189,13 +189,6 @@ async def push(url: str, repository: str, versions: list[str], headers: dict[str
             v: await registry.push_chart(session, url, repository, "podinfo", v, f"app-{v}", headers=headers)
             for v in versions
         }
-
-
-@pytest.fixture
-def anonymous_registry(tmp_path: Path) -> Iterator[registry.RegistryProcess]:
-    reg = registry.start_registry(tmp_path / "registry")
-    yield reg
-    reg.stop()
 
 
 async def test_each_oci_shape_gets_one_correct_pr(tmp_path: Path, anonymous_registry: registry.RegistryProcess) -> None:

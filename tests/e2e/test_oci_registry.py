@@ -54,13 +54,6 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 @pytest.fixture
-def anonymous_registry(tmp_path: Path) -> Iterator[registry.RegistryProcess]:
-    reg = registry.start_registry(tmp_path / "registry")
-    yield reg
-    reg.stop()
-
-
-@pytest.fixture
 def basic_registry(tmp_path: Path) -> Iterator[registry.RegistryProcess]:
     pytest.importorskip("bcrypt", reason="distribution's htpasswd needs bcrypt hashes: pip install bcrypt")
     htpasswd = tmp_path / "htpasswd"

@@ -7,11 +7,8 @@ changelog; the token appears nowhere it must not.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import aiohttp
@@ -22,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fluxcd_helm_upgrader.testkit import github as standin
 from fluxcd_helm_upgrader.testkit.demo import fleet
 from tests import builders
-from tests.e2e import harness, prs
+from tests.e2e import harness, processes, prs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("backend")]
 
@@ -272,17 +269,7 @@ async def test_sigkill_between_push_and_pr_creation_yields_one_pr(tmp_path: Path
     async with prs.setup(tmp_path) as s:
         s.local.apply(s.config())
         released = s.github.hold("POST", "/repos/acme/fleet/pulls")
-        env = {
-            **os.environ,
-            "KUBECONFIG": str(s.local.kubeconfig),
-            "UPGRADER_CACHE_DIR": str(tmp_path / "killed-cache"),
-            "UPGRADER_METRICS_PORT": "0",
-            "UPGRADER_TICK_SECONDS": "0.2",
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "fluxcd_helm_upgrader", "run", "--liveness", "",
-            env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
+        process = await processes.start(s.local.kubeconfig, tmp_path / "killed-cache", tmp_path / "operator.log")
         try:
             await harness.wait_for(s.github.held.is_set, timeout=60, what="PR creation in flight")
             pushed = [b for b in fleet.branches(s.git_url) if b.startswith("helm-upgrader/")]

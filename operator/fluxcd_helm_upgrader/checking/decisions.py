@@ -36,7 +36,7 @@ from fluxcd_helm_upgrader.checking import policy as policies
 from fluxcd_helm_upgrader.checking import ranges, versions
 
 
-class Outcome(enum.Enum):
+class Verdict(enum.Enum):
     UP_TO_DATE = "UpToDate"
     PROPOSE = "Propose"
     IGNORED = "Ignored"
@@ -48,7 +48,7 @@ class Outcome(enum.Enum):
 
 @dataclass(frozen=True)
 class Decision:
-    outcome: Outcome
+    verdict: Verdict
     message: str
     target: str | None = None  # the value to write into Git
     newest: str | None = None  # the selected chart version, as written in the index
@@ -71,7 +71,7 @@ def decide(
     """Decide what to propose for one HelmRelease (see the module docstring for the rules)."""
     for rule in policy.ignore:
         if rule.ignores_release(release=release, chart=chart):
-            return Decision(Outcome.IGNORED, f"{release} ({chart}) is ignored by policy rule {rule.describe()}")
+            return Decision(Verdict.IGNORED, f"{release} ({chart}) is ignored by policy rule {rule.describe()}")
 
     parsed: list[tuple[versions.Version, str]] = []
     invalid = 0
@@ -83,7 +83,7 @@ def decide(
             parsed.append((version, raw))
     parsed.sort(key=lambda item: versions.sort_key(item[0]), reverse=True)
     if not parsed:
-        return Decision(Outcome.NO_VERSIONS, f"chart {chart} has no valid versions", invalid_versions=invalid)
+        return Decision(Verdict.NO_VERSIONS, f"chart {chart} has no valid versions", invalid_versions=invalid)
 
     text = current.strip()
     exact = ranges.exact_version(text)
@@ -91,14 +91,14 @@ def decide(
     if text in _ANY or (constraint is not None and constraint.matches_any_release):
         resolved = next((raw for v, raw in parsed if not v.is_prerelease), None)
         return Decision(
-            Outcome.UP_TO_DATE,
+            Verdict.UP_TO_DATE,
             f"version {text or '(empty)'} follows the latest release",
             current_resolved=resolved,
             invalid_versions=invalid,
         )
     if exact is None and constraint is None:
         return Decision(
-            Outcome.INVALID_CURRENT,
+            Verdict.INVALID_CURRENT,
             f"current version {current!r} is neither a version nor a range",
             invalid_versions=invalid,
         )
@@ -122,7 +122,7 @@ def decide(
     ]
     if newer and not kept:
         return Decision(
-            Outcome.IGNORED,
+            Verdict.IGNORED,
             f"{chart} {newer[0][1]} is newer than {resolved or text} but ignored by policy",
             current_resolved=resolved,
             invalid_versions=invalid,
@@ -134,7 +134,7 @@ def decide(
             target = ranges.rewrite(text, version)
         elif constraint is not None and constraint.allows(version):
             return Decision(
-                Outcome.UP_TO_DATE,
+                Verdict.UP_TO_DATE,
                 f"range {text} already admits {chart} {raw}; Flux upgrades by itself",
                 newest=raw,
                 current_resolved=resolved,
@@ -144,7 +144,7 @@ def decide(
             target = ranges.rewrite(text, version)
             if target is None:
                 return Decision(
-                    Outcome.UNSUPPORTED_RANGE,
+                    Verdict.UNSUPPORTED_RANGE,
                     f"{chart} {raw} is available but range {text!r} cannot be rewritten safely",
                     newest=raw,
                     current_resolved=resolved,
@@ -155,7 +155,7 @@ def decide(
             skipped.append(raw)
             break
         return Decision(
-            Outcome.PROPOSE,
+            Verdict.PROPOSE,
             f"{chart} {resolved or text} -> {raw} (write {target})",
             target=target,
             newest=raw,
@@ -165,7 +165,7 @@ def decide(
 
     note = f"; skipped (PR closed): {', '.join(skipped)}" if skipped else ""
     return Decision(
-        Outcome.UP_TO_DATE,
+        Verdict.UP_TO_DATE,
         f"{chart} {resolved or text} is the newest allowed version{note}",
         current_resolved=resolved,
         invalid_versions=invalid,

@@ -49,7 +49,7 @@ class Link:
 
 
 @dataclass(frozen=True)
-class Change:
+class ChangelogEntry:
     """One changelog line of a chart version (Artifact Hub ``kind``: added, changed, fixed...)."""
 
     description: str
@@ -66,7 +66,7 @@ class ChartVersion:
     deprecated: bool = False
     digest: str | None = None
     urls: tuple[str, ...] = ()
-    changes: tuple[Change, ...] = ()
+    changes: tuple[ChangelogEntry, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ def _chart_version(name: str, entry: Any) -> ChartVersion | None:
     )
 
 
-def parse_changes(text: str) -> tuple[Change, ...]:
+def parse_changes(text: str) -> tuple[ChangelogEntry, ...]:
     """Parse an ``artifacthub.io/changes`` annotation value; ``()`` when it is not usable."""
     if len(text) > MAX_CHANGES_CHARS:
         return ()
@@ -179,12 +179,12 @@ def parse_changes(text: str) -> tuple[Change, ...]:
     changes = []
     for item in items:
         if isinstance(item, str) and item.strip():
-            changes.append(Change(description=item))
+            changes.append(ChangelogEntry(description=item))
         elif isinstance(item, dict) and isinstance(item.get("description"), str):
             kind = item.get("kind")
             links = item.get("links")
             changes.append(
-                Change(
+                ChangelogEntry(
                     description=item["description"],
                     kind=kind.strip().lower() or None if isinstance(kind, str) else None,
                     links=tuple(

@@ -6,7 +6,7 @@ Ignore rules (``spec.policy.ignore``), each with optional ``chart``, ``versions`
 the fields given must all match (AND):
 
 - ``{release: ns/name}`` or ``{chart: X}`` without ``versions``: the whole release is ignored
-  (outcome IGNORED, no proposal).
+  (verdict IGNORED, no proposal).
 - with ``versions`` (a Masterminds constraint, e.g. ``>=7.0.0``): those chart versions are never
   proposed; older ones still are. ``versions`` also matches prereleases (``>=7.0.0`` ignores
   ``7.1.0-rc.1``), because a user ignoring a line means its previews too.

@@ -14,7 +14,7 @@ How the decision changes (Renovate's behaviour with `internalChecksFilter: stric
   rather than proposing something whose age nobody knows;
 * a rewritten range (`6.x` -> `7.x`) is only proposed when it admits no held version, because Flux would install
   the newest version the range admits, however young;
-* when everything newer is held, the outcome is `HELD` and the message says when the first one becomes eligible.
+* when everything newer is held, the verdict is `HELD` and the message says when the first one becomes eligible.
 `Step.needs` asks the caller for the release time of one version it has not given yet (OCI times cost a request
 each, so they are fetched only for the versions the decision actually reaches).
 """
@@ -111,7 +111,7 @@ def apply(
     while True:
         excluded = {h.version for h in held}
         decision = decide([v for v in available if v not in excluded])
-        if minimum <= 0 or decision.outcome is not decisions.Outcome.PROPOSE or decision.newest is None:
+        if minimum <= 0 or decision.verdict is not decisions.Verdict.PROPOSE or decision.newest is None:
             return Step(_held_decision(decision, held, minimum), tuple(held))
         if decision.newest not in created:
             return Step(decision, tuple(held), needs=decision.newest)
@@ -141,7 +141,7 @@ def _held_decision(
     base: decisions.Decision | None = None,
 ) -> decisions.Decision:
     """`decision` itself when nothing newer was held; otherwise a HELD decision saying until when."""
-    if not held or (decision is not None and decision.outcome is decisions.Outcome.PROPOSE):
+    if not held or (decision is not None and decision.verdict is decisions.Verdict.PROPOSE):
         assert decision is not None
         return decision
     reference = decision or base
@@ -149,7 +149,7 @@ def _held_decision(
     times = [h.eligible_at for h in held if h.eligible_at is not None]
     first = f"; the first becomes eligible at {rfc3339(min(times))}" if times else ""
     return decisions.Decision(
-        decisions.Outcome.HELD,
+        decisions.Verdict.HELD,
         f"held back by minimumReleaseAge {describe_age(minimum)}: {', '.join(h.describe() for h in held)}{first}",
         newest=held[0].version,
         current_resolved=reference.current_resolved,

@@ -4,6 +4,7 @@ Returns the status patch and the events to post; the handler applies them. Error
 (invalid spec, missing secret, a 403 from the API, a Git or PR Secret the config's ServiceAccount may not read)
 become Ready=False with a message saying what to fix; the operator keeps running and retries on the next interval.
 Every Secret is read through the reader `cycles.tenancy` gives (the config's ServiceAccount in lockdown).
+`handle` takes the few long-lived objects it uses (`Deps`), which `services.Services.cycle_deps` hands out.
 """
 
 from __future__ import annotations
@@ -13,16 +14,31 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from fluxcd_helm_upgrader import config as config_
 from fluxcd_helm_upgrader import kube
-from fluxcd_helm_upgrader.cycles import jobs, overlap, reporting, running, tenancy
+from fluxcd_helm_upgrader import settings as settings_
+from fluxcd_helm_upgrader.cycles import jobs, overlap, reporting, running, syncing, tenancy
 from fluxcd_helm_upgrader.cycles.view import FluxView
-from fluxcd_helm_upgrader.proposals import flood, syncing, worker
-from fluxcd_helm_upgrader.services import Services
-from fluxcd_helm_upgrader.sources import secrets
+from fluxcd_helm_upgrader.proposals import flood, worker
+from fluxcd_helm_upgrader.proposals.store import ProposalStore
+from fluxcd_helm_upgrader.sources import helm_http, oci, secrets
 from fluxcd_helm_upgrader.status import conditions, reasons
+from fluxcd_helm_upgrader.tenancy import impersonation
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What a cycle uses of the operator's long-lived objects (see `services.Services`)."""
+
+    settings: settings_.Settings
+    api: client.ApiClient
+    readers: impersonation.SecretReaders  # every Secret a config uses is read through it (see cycles.tenancy)
+    proposals: ProposalStore
+    fetcher: helm_http.IndexFetcher
+    oci: oci.OciClient
 
 
 @dataclass
@@ -36,7 +52,7 @@ class Handled:
 
 
 async def handle(
-    services: Services,
+    deps: Deps,
     body: Mapping[str, Any],
     view: FluxView,
     *,
@@ -65,7 +81,7 @@ async def handle(
 
     try:
         cfg = config_.parse(body.get("spec") or {})
-        if cfg.git.url.scheme == "file" and not services.settings.allow_file_git_urls:
+        if cfg.git.url.scheme == "file" and not deps.settings.allow_file_git_urls:
             raise config_.ConfigError(
                 "spec.git.url",
                 f"{cfg.git.url.redacted()!r} is a repository on the operator's own filesystem; file:// URLs are "
@@ -75,28 +91,28 @@ async def handle(
         return blocked(reasons.INVALID_CONFIG, str(error))
     try:
         # Whose identity reads this config's Secrets, and what its scope may reach (Flux's lockdown).
-        tenant = await tenancy.settle(services.settings, services.readers, services.api, namespace, cfg, view)
+        tenant = await tenancy.settle(deps.settings, deps.readers, deps.api, namespace, cfg, view)
         cfg = tenant.cfg
         await _check_secrets(tenant.secrets, namespace, cfg)
-        existing = await services.proposals.list_in_namespace(namespace)
+        existing = await deps.proposals.list_in_namespace(namespace)
         yielded = overlap.yielded(overlap.peer_of(body), peers, running.releases_in_scope(cfg, view))
         outcome = await running.run(
             cfg,
             view,
-            fetcher=services.fetcher,
+            fetcher=deps.fetcher,
             secrets_api=tenant.secrets,
             skipped_targets=syncing.skipped_targets(syncing.owned(body, existing)),
-            oci_client=services.oci,
-            oci_concurrency=services.settings.fetch_concurrency,
+            oci_client=deps.oci,
+            oci_concurrency=deps.settings.fetch_concurrency,
             refused={**tenant.refused, **{k: running.overlap_failure(k, h) for k, h in yielded.items()}},
         )
-        synced = await syncing.sync(services.proposals, body, outcome, existing)
-        refused, refusals = await syncing.refuse(services.proposals, body, cfg.scope, view, existing)
+        synced = await syncing.sync(deps.proposals, body, outcome, existing)
+        refused, refusals = await syncing.refuse(deps.proposals, body, cfg.scope, view, existing)
         outcome = running.with_failures(outcome, synced.conflicts)
         proposals = [b for name, b in synced.proposals.items() if name not in refused]
         work = jobs.jobs_for(syncing.config_of(body), cfg, proposals, outcome, view)
         flooding = flood.plan(cfg.pull_requests, proposals, work, datetime.datetime.now(datetime.UTC))
-        await flood.hold(services.proposals, flooding.waiting)
+        await flood.hold(deps.proposals, flooding.waiting)
     except (secrets.SecretForbidden, tenancy.ScopeCheckForbidden) as error:
         return blocked(reasons.FORBIDDEN, str(error))
     except secrets.SourceAuthError as error:

@@ -10,7 +10,7 @@ A Pending/Failed proposal is published only with the plan of this cycle's check 
 plan's target is the proposal's spec.targetVersion: the spec is never the source of what gets written (anyone who
 may edit proposals could write any target there). A release not checked this cycle (its source failed) waits for
 the next cycle that checks it. The caller passes only proposals the config owns and whose release is in its scope
-(`proposals.syncing.refuse` reported the others).
+(`cycles.syncing.refuse` reported the others).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from fluxcd_helm_upgrader.cycles.view import FluxView
 from fluxcd_helm_upgrader.proposals import ownership, phases, targets
 from fluxcd_helm_upgrader.proposals.worker import Job
 from fluxcd_helm_upgrader.structs import accounts
+from fluxcd_helm_upgrader.structs import proposals as proposals_
 
 ACTIVE = frozenset({phases.PENDING, phases.FAILED, phases.OPEN, phases.MERGED, ""})
 
@@ -67,18 +68,17 @@ def jobs_for(
     account = accounts.of(me.namespace, cfg.service_account_name)  # the upgrade risk reads the sources' Secrets as it
     jobs: list[Job] = []
     for body in proposals:
-        phase = str((body.get("status") or {}).get("phase") or "")
+        proposal = proposals_.upgrade_proposal(body)
+        phase, spec = proposal.status.phase, proposal.spec
         if phase not in ACTIVE:
             continue
-        spec = body.get("spec") or {}
-        release_ref = spec.get("release") or {}
-        release = view.release(str(release_ref.get("namespace")), str(release_ref.get("name")))
+        release = view.release(spec.release_namespace, spec.release_name)
         found = checked.get(release.key) if release else None
         plan = plan_for(found) if found else None
         if phase in (phases.PENDING, phases.FAILED, ""):
-            if plan is None or plan.target != spec.get("targetVersion"):
+            if plan is None or plan.target != spec.target_version:
                 continue  # published after a cycle whose check allows exactly this target
-        elif plan is None or plan.target != spec.get("targetVersion"):
+        elif plan is None or plan.target != spec.target_version:
             plan = targets.from_spec(spec)  # followed only (PR state, deployed version): nothing is written
         where = plan.kustomization if plan and plan.kustomization else (release.kustomization if release else None)
         kustomization = view.kustomization(where)

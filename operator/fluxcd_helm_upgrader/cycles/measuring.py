@@ -11,6 +11,7 @@ from collections import Counter
 
 from fluxcd_helm_upgrader import metrics as metrics_
 from fluxcd_helm_upgrader.cycles.handling import Handled
+from fluxcd_helm_upgrader.structs import proposals as proposals_
 
 FETCH_RESULTS = {"fetched": "200", "not_modified": "304", "cached": "cached", "error": "error"}
 
@@ -25,13 +26,8 @@ def record(metrics: metrics_.Metrics, config: str, handled: Handled, seconds: fl
     for status, nbytes in outcome.fetches.values():
         metrics.index_fetch(FETCH_RESULTS.get(status, "error"), nbytes)
     if handled.sync is not None:
-        phases = Counter(
-            str((body.get("status") or {}).get("phase") or "Pending") for body in handled.sync.proposals.values()
-        )
+        statuses = [proposals_.upgrade_proposal(body).status for body in handled.sync.proposals.values()]
+        phases = Counter(status.phase or "Pending" for status in statuses)
         metrics.set_proposals(config, phases)
-        levels = Counter(
-            str(((body.get("status") or {}).get("risk") or {}).get("level"))
-            for body in handled.sync.proposals.values()
-            if ((body.get("status") or {}).get("risk") or {}).get("level")
-        )
+        levels = Counter(status.risk_level for status in statuses if status.risk_level)
         metrics.set_risk_levels(config, levels)

@@ -9,7 +9,7 @@ Called by `cycles.running` for every `resolving.OciChart`. Within one cycle:
 - a new tag's manifest digest is fetched once per (repository, credentials, tag);
 - at most `concurrency` registry requests run at once (an asyncio.Semaphore, like the HTTP fetcher's).
 
-Concurrent callers of the same key share one task. Errors become `CheckFailure(reason, message)`; the caller turns
+Concurrent callers of the same key share one task. Errors become `CheckError(reason, message)`; the caller turns
 them into a Failure of the releases that needed that answer only. Messages never carry credentials.
 
 `client_for_cycle` gives `running.run` an OCI client when the operator did not pass a long-lived one: a session
@@ -38,7 +38,7 @@ V = TypeVar("V")
 DEFAULT_CONCURRENCY = 8
 
 
-class CheckFailure(Exception):
+class CheckError(Exception):
     """A registry question could not be answered; `reason` is a status.reasons constant."""
 
     def __init__(self, reason: str, message: str) -> None:
@@ -97,7 +97,7 @@ class OciChecks:
         found = await _once(self._creds, key, lambda: self._read_creds(target))
         if found is not None and urls.sends_in_clear(target.ref.base_url):
             # An `insecure` (plain http) registry on another host: the credentials would cross the network in clear.
-            raise CheckFailure(reasons.HTTPS_REQUIRED, urls.https_required(str(target.ref), target.ref.base_url))
+            raise CheckError(reasons.HTTPS_REQUIRED, urls.https_required(str(target.ref), target.ref.base_url))
         return found
 
     async def tags(self, target: OciChart) -> TagList:
@@ -141,7 +141,7 @@ class OciChecks:
             creds = await self.creds(target)
             async with self._limit:
                 value = await read(creds)
-        except (CheckFailure, oci.RegistryError):
+        except (CheckError, oci.RegistryError):
             return None
         cache[key] = value
         while len(cache) > _APP_VERSIONS_KEPT:
@@ -156,9 +156,9 @@ class OciChecks:
             return oci.registry_creds_from_secret(data.data, target.ref.registry)
         except secrets.SourceAuthError as error:  # Forbidden: the config's ServiceAccount may not read it
             forbidden = isinstance(error, secrets.SecretForbidden)
-            raise CheckFailure(reasons.FORBIDDEN if forbidden else reasons.AUTH_FAILED, str(error)) from None
+            raise CheckError(reasons.FORBIDDEN if forbidden else reasons.AUTH_FAILED, str(error)) from None
         except oci.RegistryError as error:  # a malformed docker config; the message names the key only
-            raise CheckFailure(reasons.AUTH_FAILED, f"secret {namespace}/{name}: {error.message}") from None
+            raise CheckError(reasons.AUTH_FAILED, f"secret {namespace}/{name}: {error.message}") from None
 
     async def _list(self, ref: oci.OciRef, creds: oci.RegistryCreds | None) -> TagList:
         async with self._limit:
@@ -168,7 +168,7 @@ class OciChecks:
                 raise _failure(error) from None
         versions, ignored = oci_tags.tags_to_versions(tags)
         if not versions:
-            raise CheckFailure(
+            raise CheckError(
                 reasons.CHART_NOT_FOUND, f"{ref}: no chart versions among {len(tags)} tag(s) ({ignored} not semver)"
             )
         return TagList(tuple(versions), ignored)
@@ -181,12 +181,12 @@ class OciChecks:
                 raise _failure(error) from None
 
 
-def _failure(error: oci.RegistryError) -> CheckFailure:
+def _failure(error: oci.RegistryError) -> CheckError:
     if error.status in (401, 403):
-        return CheckFailure(reasons.AUTH_FAILED, error.message)
+        return CheckError(reasons.AUTH_FAILED, error.message)
     if error.status == 404:
-        return CheckFailure(reasons.CHART_NOT_FOUND, error.message)
-    return CheckFailure(reasons.FETCH_FAILED, error.message)
+        return CheckError(reasons.CHART_NOT_FOUND, error.message)
+    return CheckError(reasons.FETCH_FAILED, error.message)
 
 
 async def _once(cache: dict[K, asyncio.Task[V]], key: K, make: Callable[[], Coroutine[Any, Any, V]]) -> V:

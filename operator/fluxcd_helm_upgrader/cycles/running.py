@@ -37,8 +37,6 @@ from fluxcd_helm_upgrader.structs import flux, urls
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-# Longer than any chart version or range a person writes; longer values are not versions (and never parsed).
-MAX_VERSION_CHARS = resolving.MAX_VERSION_CHARS
 
 
 @dataclass(frozen=True)
@@ -83,7 +81,7 @@ class Outcome:
 
     @property
     def outdated(self) -> tuple[Checked, ...]:
-        return tuple(c for c in self.checked if c.decision.outcome is decisions.Outcome.PROPOSE)
+        return tuple(c for c in self.checked if c.decision.verdict is decisions.Verdict.PROPOSE)
 
 
 def releases_in_scope(cfg: config_.UpgraderConfigSpec, view: FluxView) -> list[flux.HelmRelease]:
@@ -212,11 +210,11 @@ def with_failures(outcome: Outcome, failures: Mapping[str, Failure]) -> Outcome:
 
 
 def plausible_versions(raw: Iterable[str]) -> list[str]:
-    """The versions of an index or tag list that may be parsed at all: strings of at most MAX_VERSION_CHARS.
+    """The versions of an index or tag list that may be parsed at all: strings of at most `resolving.MAX_VERSION_CHARS`.
 
     Helm's own limit is lower still; this one only keeps hostile input (a 5000-digit "version") away from parsers.
     """
-    return [v for v in raw if isinstance(v, str) and len(v) <= MAX_VERSION_CHARS]
+    return [v for v in raw if isinstance(v, str) and len(v) <= resolving.MAX_VERSION_CHARS]
 
 
 async def _check_http(
@@ -248,9 +246,9 @@ async def _check_http(
 
 def _decision_failure(release: flux.HelmRelease, decision: decisions.Decision) -> Failure | None:
     """Decisions that mean the release could not be checked: reported in status.failedReleases."""
-    if decision.outcome is decisions.Outcome.UNSUPPORTED_RANGE:
+    if decision.verdict is decisions.Verdict.UNSUPPORTED_RANGE:
         return Failure(reasons.RANGE_UNSUPPORTED, f"{release.key}: {decision.message}")
-    if decision.outcome is decisions.Outcome.INVALID_CURRENT:
+    if decision.verdict is decisions.Verdict.INVALID_CURRENT:
         return Failure(reasons.INVALID_VERSION, f"{release.key}: {decision.message}")
     return None
 
@@ -310,7 +308,7 @@ async def _check_oci(
     assert checks is not None
     try:
         tag_list = await checks.tags(target)
-    except oci_checks.CheckFailure as error:
+    except oci_checks.CheckError as error:
         return Failed(release, Failure(error.reason, f"{release.key}: {target.origin.kind} "
                                        f"{target.origin.namespace}/{target.origin.name}: {error.message}"))  # fmt: skip
     current = target.current
@@ -327,7 +325,7 @@ async def _check_oci(
     failure = _decision_failure(release, decision)
     if failure is not None:
         return Failed(release, failure)
-    if decision.outcome is not decisions.Outcome.PROPOSE or decision.newest is None:
+    if decision.verdict is not decisions.Verdict.PROPOSE or decision.newest is None:
         return Checked(release, target, decision, (), held=held)
     tag = tag_list.tag_of(decision.newest)
     versions = await _app_versions(checks, target, tag_list, decision)
@@ -337,7 +335,7 @@ async def _check_oci(
     if target.digest:
         try:
             pin = targets.DigestPin(target.digest, await checks.digest(target, tag))
-        except oci_checks.CheckFailure as error:
+        except oci_checks.CheckError as error:
             return Failed(release, Failure(error.reason, f"{release.key}: digest of {tag}: {error.message}"))
     return Checked(release, target, decision, versions, write=tag, digest=pin, held=held)
 

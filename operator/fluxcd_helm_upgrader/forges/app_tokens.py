@@ -1,4 +1,5 @@
-"""GitHub App installation tokens for Git over HTTPS; called by ``gitops/`` before a push.
+"""GitHub App installation tokens for Git over HTTPS and the PR API; called by ``proposals.access``, whose token
+provider `gitops.credentials` calls before a push.
 
 Flux's GitRepository secrets may hold ``githubAppID``/``githubAppInstallationID``/``githubAppPrivateKey``
 instead of a password. Git itself cannot use those, so the operator signs a short-lived JWT (RS256,

@@ -13,7 +13,9 @@ Labels are (re)applied on every call; assignees and reviewers only when the PR i
 user who removed a reviewer is not overridden on the next update. Failures to apply them (422: an
 unknown user, a reviewer who is the author) are returned as warnings: the PR exists either way.
 
-``rate_limit_remaining`` holds the last ``x-ratelimit-remaining`` header seen (for metrics).
+``rate_limit_remaining`` holds the last ``x-ratelimit-remaining`` header seen (for metrics). Every response is
+also recorded in the process's ``forges.rate_limits`` gate of this credential, which every call asks first: once
+GitHub says the token's calls are used up, no forge of the process calls with it until the reset.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import githubkit
 import githubkit.cache
 import httpx
 
-from fluxcd_helm_upgrader.forges import base, retrying
+from fluxcd_helm_upgrader.forges import base, rate_limits, retrying
 
 DEFAULT_API_URL = "https://api.github.com"
 USER_AGENT = "fluxcd-helm-upgrader"
@@ -109,6 +111,7 @@ class GitHubForge:
         api_url: str = DEFAULT_API_URL,
         retry: retrying.RetryPolicy | None = None,
         timeout: float = 30.0,
+        limits: rate_limits.RateLimits = rate_limits.SHARED,
     ) -> None:
         self.repository = repository
         self._owner, self._name = split_repository(repository)
@@ -116,15 +119,20 @@ class GitHubForge:
         self.rate_limit_remaining: int | None = None
         """Last ``x-ratelimit-remaining`` seen on any response (None until the first one)."""
         self._secrets: tuple[str, ...]
+        counted: str  # GitHub counts an App's calls per installation, a token's per token
         auth: githubkit.TokenAuthStrategy | githubkit.AppInstallationAuthStrategy
         if isinstance(credentials, TokenCredentials):
             auth = githubkit.TokenAuthStrategy(credentials.token)
             self._secrets = (credentials.token,)
+            counted = credentials.token
         else:
             auth = githubkit.AppInstallationAuthStrategy(
                 credentials.app_id, credentials.private_key_pem, credentials.installation_id
             )
             self._secrets = (credentials.private_key_pem,)
+            counted = f"app\0{credentials.installation_id}"
+        self._limits = limits
+        self._gate = limits.key(api_url, counted)
         self._github: githubkit.GitHub[Any] = githubkit.GitHub(
             auth,
             base_url=api_url,
@@ -140,12 +148,15 @@ class GitHubForge:
         )
 
     async def _record_rate_limit(self, response: httpx.Response) -> None:
+        self._limits.record(self._gate, response.status_code, response.headers)
         remaining = response.headers.get("x-ratelimit-remaining")
         if remaining is not None and remaining.isdigit():
             self.rate_limit_remaining = int(remaining)
 
     async def _call(self, what: str, operation: Any) -> Any:
-        return await retrying.call(what, operation, self._retry, self._secrets)
+        return await retrying.call(
+            what, operation, self._retry, self._secrets, gate=lambda: self._limits.wait(self._gate)
+        )
 
     async def _list(self, branch: str, state: typing.Literal["open", "all"]) -> list[base.PullRequest]:
         async def op() -> list[base.PullRequest]:

@@ -9,7 +9,10 @@ rate limit and its sleep cannot be injected. Here instead:
   ``kind="rate_limited"`` and ``retry_after`` set, so the serialized worker is not blocked for an hour
   and the proposal is retried on a later cycle;
 - 401, 403 (not rate limited), 404 and 422 fail at once;
-- at most ``max_attempts`` attempts in total: nothing is retried forever.
+- at most ``max_attempts`` attempts in total: nothing is retried forever;
+- before every attempt the caller's ``gate`` (``forges.rate_limits``: the token's calls are used up until its
+  reset, learnt by any earlier call of the process) is asked: a wait up to ``max_delay`` is waited, a longer one
+  fails at once with ``kind="rate_limited"`` and no request is sent.
 
 Messages carry the operation, the HTTP status and GitHub's own message, then pass through
 ``redact`` so a secret can never leak even if a server echoed it back.
@@ -20,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
@@ -30,7 +34,6 @@ import pydantic
 
 from fluxcd_helm_upgrader import logs
 from fluxcd_helm_upgrader.forges import base
-from fluxcd_helm_upgrader.structs import urls
 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
@@ -46,11 +49,6 @@ class RetryPolicy:
     base_delay: float = 1.0
     max_delay: float = 60.0
     sleep: Sleep = asyncio.sleep
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every non-trivial secret (and each line of a PEM key) in ``text`` with ``***``; URLs sanitized."""
-    return urls.sanitize_text(logs.mask(text, secrets, min_length=8))
 
 
 def _github_message(response: Any) -> str:
@@ -108,18 +106,22 @@ async def call(
     operation: Callable[[], Awaitable[T]],
     policy: RetryPolicy,
     secrets: Iterable[str] = (),
+    gate: Callable[[], float] | None = None,
 ) -> T:
-    """Run ``operation`` under ``policy``; raise ``base.ForgeError`` on failure. ``what`` names it."""
+    """Run ``operation`` under ``policy``; raise ``base.ForgeError`` on failure. ``what`` names it; ``gate`` says
+    how many seconds the credential must still wait before any call (see the module docstring)."""
     secrets = tuple(s for s in secrets if s)
 
     def fail(
         message: str, kind: base.ErrorKind, status: int | None = None, retry_after: float | None = None
     ) -> base.ForgeError:
-        return base.ForgeError(redact(f"{what}: {message}", secrets), kind, status=status, retry_after=retry_after)
+        text = logs.redact(f"{what}: {message}", secrets, min_length=8)
+        return base.ForgeError(text, kind, status=status, retry_after=retry_after)
 
     attempt = 0
     while True:
         attempt += 1
+        await _wait_for_gate(gate, policy, fail)
         try:
             return await operation()
         except base.ForgeError:
@@ -147,6 +149,28 @@ async def call(
                 delay,
             )
             await policy.sleep(delay)
+
+
+async def _wait_for_gate(
+    gate: Callable[[], float] | None, policy: RetryPolicy, fail: Callable[..., base.ForgeError]
+) -> None:
+    """Wait while the credential's calls are used up; fail without a request when that lasts beyond max_delay."""
+    pause = gate() if gate is not None else 0.0
+    if pause <= 0:
+        return
+    if pause > policy.max_delay:
+        until = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + pause))
+        # The message names the reset time, not the seconds left: it stays the same for every retry until then, so
+        # the proposal's status and its one Warning event are not rewritten on each cycle of the wait.
+        raise fail(
+            f"{_REASONS['rate_limited']}: this token's calls are used up until {until}; "
+            "no request sent, retried on a later cycle",
+            "rate_limited",
+            None,
+            pause,
+        )
+    logger.info("GitHub rate limit: this token's calls are used up; waiting %.1fs for the reset", pause)
+    await policy.sleep(pause)
 
 
 def _decide(

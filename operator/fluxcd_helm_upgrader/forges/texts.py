@@ -46,11 +46,6 @@ _KIND_TITLES = {
 }
 
 
-# The changelog types are the index reader's: one parse of `artifacthub.io/changes` (checking.indexes).
-Change = indexes.Change
-ChangeLink = indexes.Link
-
-
 @dataclasses.dataclass(frozen=True)
 class Facts:
     """What the body describes. Versions are as written in Git (``from_version`` may be a range)."""
@@ -123,8 +118,8 @@ def _version_key(version: str) -> tuple[tuple[int, int, int], tuple[object, ...]
 
 
 def _between(
-    changes: Sequence[tuple[str, Sequence[Change]]], low: str, high: str
-) -> list[tuple[str, Sequence[Change]]]:
+    changes: Sequence[tuple[str, Sequence[indexes.ChangelogEntry]]], low: str, high: str
+) -> list[tuple[str, Sequence[indexes.ChangelogEntry]]]:
     """Entries with low < version <= high, newest first; unparseable bounds do not filter."""
     low_key, high_key = _version_key(low), _version_key(high)
     kept = []
@@ -174,7 +169,7 @@ def parse_marker(body: str | None) -> dict[str, str] | None:
     return {"proposal": matches[-1]["proposal"], "release": matches[-1]["release"]}
 
 
-def _render_change(change: Change) -> str:
+def _render_change(change: indexes.ChangelogEntry) -> str:
     description = change.description.strip()
     if len(description) > DESCRIPTION_LIMIT:
         description = description[:DESCRIPTION_LIMIT].rstrip() + "…"
@@ -184,8 +179,10 @@ def _render_change(change: Change) -> str:
     return f"- {prefix}{escape(description)}" + (f" ({links})" if links else "")
 
 
-def body(facts: Facts, changes: Sequence[tuple[str, Sequence[Change]]] = (), *, limit: int = BODY_LIMIT) -> str:
-    """The Markdown PR body; ``changes`` is ``[(version, [Change, ...]), ...]`` in any order."""
+def body(
+    facts: Facts, changes: Sequence[tuple[str, Sequence[indexes.ChangelogEntry]]] = (), *, limit: int = BODY_LIMIT
+) -> str:
+    """The Markdown PR body; ``changes`` is ``[(version, [ChangelogEntry, ...]), ...]`` in any order."""
     release = f"{facts.release_namespace}/{facts.release_name}"
     where = facts.manifest_path + (f":{facts.manifest_line}" if facts.manifest_line else "")
     shown_url = urls.sanitize(facts.source_url)  # a proposal written by an older version may still hold userinfo
@@ -257,7 +254,7 @@ def _risk_section(assessed: risk.Risk) -> list[str]:
     return lines
 
 
-def _changes_section(entries: list[tuple[str, Sequence[Change]]], budget: int) -> str:
+def _changes_section(entries: list[tuple[str, Sequence[indexes.ChangelogEntry]]], budget: int) -> str:
     """``### Changes`` with as many entries (newest first) as fit in ``budget`` characters."""
     total = sum(len(changes) for _, changes in entries)
     if total == 0:

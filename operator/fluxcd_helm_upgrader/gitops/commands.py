@@ -6,7 +6,7 @@ Used by `gitops.repos.Workspace`, which runs its operations in a worker thread (
 every git process, the network ones included, is `repo.git.<command>` run by a `Runner`: in its own process group
 (a timeout or a cancelled task kills ssh and git-remote-https with it), with the session's environment, its argv
 recorded (it never holds a secret: credentials travel in files, see `gitops.credentials`) and what it prints masked
-(`credentials.redact`) before it reaches a `GitError`, whose `kind` tells the worker what happened.
+(`logs.redact`) before it reaches a `GitError`, whose `kind` tells the worker what happened.
 
 What GitPython would otherwise let in, and how it is kept out:
 * Its children start from `os.environ` (no way to remove a variable per call): `isolate_process_environment`,
@@ -39,6 +39,7 @@ from typing import Any, TypeVar
 
 import git
 
+from fluxcd_helm_upgrader import logs
 from fluxcd_helm_upgrader.gitops import credentials
 
 logger = logging.getLogger(__name__)
@@ -200,7 +201,7 @@ class Runner:
             self._current = proc
         argv = tuple(str(a) for a in handle.args)
         self._log.append(argv)
-        shown = credentials.redact(" ".join(argv), self._session.secrets)
+        shown = logs.redact(" ".join(argv), self._session.secrets)
         logger.debug("Running %s", shown)
         try:
             out, err = proc.communicate(stdin, timeout)
@@ -222,7 +223,7 @@ class Runner:
                 for line in (stderr + "\n" + out.decode("utf-8", "replace")).splitlines()
                 if line.strip() and not line.startswith("hint:")
             )[-2000:]
-            safe = credentials.redact(detail, self._session.secrets)
+            safe = logs.redact(detail, self._session.secrets)
             raise GitError(f"{shown} failed (exit {returncode}): {safe}", _classify(detail))
         return Result(returncode, out, stderr)
 

@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fluxcd_helm_upgrader import keyfiles, logs
+from fluxcd_helm_upgrader import keyfiles
 from fluxcd_helm_upgrader.structs import urls
 
 TokenProvider = Callable[[], Awaitable[str]]
@@ -251,11 +251,6 @@ def secrets_of(creds: Credentials) -> tuple[str, ...]:
     if isinstance(creds, SshKey) and creds.passphrase:
         return (creds.passphrase.decode("utf-8", "replace"),)
     return ()
-
-
-def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Every secret value masked (`logs.mask`) and every URL sanitized (`structs.urls`): safe to show."""
-    return urls.sanitize_text(logs.mask(text, secrets))
 
 
 @contextlib.contextmanager

@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 
 import git
 
+from fluxcd_helm_upgrader import logs
 from fluxcd_helm_upgrader.gitops import commands, credentials, objects, pushing
 
 logger = logging.getLogger(__name__)
@@ -311,7 +312,7 @@ class Workspace:
                 base = _remote_head(r)
             tracking = f"refs/remotes/origin/{base}"
             if _commit_of(r, tracking) is None:
-                raise GitError(f"branch {base!r} not found in {credentials.redact(url)}", ErrorKind.NOT_FOUND)
+                raise GitError(f"branch {base!r} not found in {logs.redact(url)}", ErrorKind.NOT_FOUND)
             run(r.git, "checkout", "--quiet", "--force", "-B", base, tracking)
             run(r.git, "reset", "--quiet", "--hard", tracking)
             run(r.git, "clean", "-ffdqx")

@@ -18,7 +18,7 @@ import kopf
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from fluxcd_helm_upgrader import config as config_
-from fluxcd_helm_upgrader import kube, logs, settings
+from fluxcd_helm_upgrader import kube, logs, services, settings
 from fluxcd_helm_upgrader.checking import scheduling
 from fluxcd_helm_upgrader.cycles import handling, measuring, overlap
 from fluxcd_helm_upgrader.cycles.view import FluxView
@@ -68,8 +68,9 @@ async def upgraderconfig_cycle(
 ) -> None:
     """Run this config's check cycle when it is due and write the result into its status."""
     key = f"{namespace}/{name}"
-    memo.services.triggers.seen(key, str((body.get("spec") or {}).get("git", {}).get("url", "")))
-    current = clock(body, ran_in_this_process=bool(memo.get("cycled")), triggered=memo.services.triggers.take(key))
+    shared = services.of(memo)
+    shared.triggers.seen(key, str((body.get("spec") or {}).get("git", {}).get("url", "")))
+    current = clock(body, ran_in_this_process=bool(memo.get("cycled")), triggered=shared.triggers.take(key))
     why = scheduling.due(current, datetime.datetime.now(datetime.UTC))
     if why in (scheduling.Why.NOT_DUE, scheduling.Why.SUSPENDED):
         return
@@ -78,7 +79,7 @@ async def upgraderconfig_cycle(
     started = time.monotonic()
     try:
         handled = await handling.handle(
-            memo.services,
+            shared.cycle_deps,
             body,
             FluxView.from_indexes(**kwargs),
             now=conditions.now_rfc3339(),
@@ -91,12 +92,12 @@ async def upgraderconfig_cycle(
             raise
         message = f"the API server answered {error.status} ({error.reason}); retrying"
         raise kopf.TemporaryError(message, delay=delay) from error
-    measuring.record(memo.services.metrics, key, handled, time.monotonic() - started)
+    measuring.record(shared.metrics, key, handled, time.monotonic() - started)
     patch.status.update(handled.status)
     for held in handled.held:
         memo.services.workers.discard(held)
     for job in handled.jobs:
-        memo.services.workers.submit(job)
+        shared.workers.submit(job)
     for event in handled.events:
         message = logs.redact(event.message)  # as kube_events does: no URL userinfo, no secret value
         kopf.event(cast(kopf.Body, dict(event.body)), type=event.type, reason=event.reason, message=message)
@@ -107,5 +108,6 @@ async def upgraderconfig_cycle(
 async def upgraderconfig_deleted(namespace: str | None, name: str, memo: kopf.Memo, **_: Any) -> None:
     """Forget a deleted config's metrics series and webhook registration (no finalizer: optional)."""
     key = f"{namespace}/{name}"
-    memo.services.triggers.forget(key)
-    memo.services.metrics.forget_config(key)
+    shared = services.of(memo)
+    shared.triggers.forget(key)
+    shared.metrics.forget_config(key)

@@ -1,8 +1,6 @@
 """Kopf handler ids, constants so that Kopf's progress annotations stay stable across refactors."""
 
 CONFIG_CYCLE = "upgraderconfig-cycle"
-CONFIG_RECONCILE_REQUEST = "upgraderconfig-reconcile-request"
-PROPOSAL_CHANGED = "upgradeproposal-changed"
 INDEX_HELMRELEASES = "helmreleases"
 INDEX_HELMREPOSITORIES = "helmrepositories"
 INDEX_OCIREPOSITORIES = "ocirepositories"

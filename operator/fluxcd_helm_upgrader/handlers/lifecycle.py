@@ -28,9 +28,10 @@ async def operator_startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_
     settings.posting.level = logging.CRITICAL + 1
     settings.watching.server_timeout = 300
     settings.networking.request_timeout = 60
-    if getattr(memo, "services", None) is None:
-        memo.services = await services.Services.create(await kube.load_configuration())
-        await memo.services.start_servers()
+    if services.MEMO_KEY not in memo:
+        shared = await services.Services.create(await kube.load_configuration())
+        memo[services.MEMO_KEY] = shared  # read back with services.of(memo)
+        await shared.start_servers()
 
 
 @kopf.on.login()
@@ -42,6 +43,5 @@ async def operator_login(**_: Any) -> kopf.ConnectionInfo:
 @kopf.on.cleanup()
 async def operator_cleanup(memo: kopf.Memo, **_: Any) -> None:
     """Stop the workers and close network sessions."""
-    shared = getattr(memo, "services", None)
-    if shared is not None:
-        await shared.close()
+    if services.MEMO_KEY in memo:
+        await services.of(memo).close()

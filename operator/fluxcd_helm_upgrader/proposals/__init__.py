@@ -1,3 +1,10 @@
-"""UpgradeProposal lifecycle: naming, storage through the API, syncing a cycle's decisions, and the serialized Git
-worker (`worker`), whose job (`processing`) runs one action per phase: `publishing` (branch, commit, push, PR),
-`following` (Merged, Closed, Applied), with `failures` mapping every error to the proposal's status."""
+"""UpgradeProposals after the cycle made them: the serialized Git worker and what it needs.
+
+* Vocabulary (pure): `naming` (names and labels), `phases` (status bodies per phase), `ownership` (whose proposal
+  it is), `targets` (the `EditPlan`: which object and field the worker edits).
+* Storage: `store` (UpgradeProposals through the Kubernetes API).
+* The worker: `worker` (one serialized queue per Git repository) runs `processing` for each `Job`, which picks one
+  action by phase: `publishing` (`changes` makes the edit; branch, commit, push, PR; `risking` assesses the
+  upgrade risk first) or `following` (Merged, Closed, Applied); `failures` maps every error to a `JobError` and the
+  Failed status; `access` builds the job's Git credentials and forge from Secrets.
+"""

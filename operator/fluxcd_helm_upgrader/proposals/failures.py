@@ -1,5 +1,5 @@
-"""Why a Git worker job failed, as the user reads it: the `Failure` type, each layer's errors mapped to a reason, and
-the Failed status with its one event.
+"""Why a Git worker job failed, as the user reads it: the `JobError` exception, each layer's errors mapped to a
+reason, and the Failed status with its one event.
 
 Raised by the actions (`proposals.publishing`, `proposals.following`) and turned into the proposal's status by
 `proposals.processing` through `failed`. The mapping, one reason per layer:
@@ -25,9 +25,10 @@ from fluxcd_helm_upgrader.proposals import access, phases
 from fluxcd_helm_upgrader.proposals.worker import Job
 from fluxcd_helm_upgrader.sources import secrets
 from fluxcd_helm_upgrader.status import reasons
+from fluxcd_helm_upgrader.structs import proposals as proposals_
 
 
-class Failure(Exception):
+class JobError(Exception):
     """A job failed for a reason the user can act on; becomes phase Failed."""
 
     def __init__(self, reason: str, message: str) -> None:
@@ -35,11 +36,11 @@ class Failure(Exception):
         self.reason = reason
 
 
-def failed(body: Mapping[str, Any], failure: Failure) -> phases.Transition:
+def failed(body: Mapping[str, Any], failure: JobError) -> phases.Transition:
     """Phase Failed with the failure's reason and message; a Warning event unless status already says so."""
-    status: Mapping[str, Any] = body.get("status") or {}
-    new_status = phases.failed(status, failure.reason, str(failure), phases.generation(body))
-    event = ("Warning", failure.reason, str(failure)) if status.get("message") != str(failure) else None
+    new_status = phases.failed(body.get("status"), failure.reason, str(failure), phases.generation(body))
+    reported = proposals_.upgrade_proposal(body).status.message == str(failure)
+    event = None if reported else ("Warning", failure.reason, str(failure))
     return new_status, event
 
 
@@ -48,9 +49,9 @@ async def forge_for(core: secrets.SecretsApi, job: Job) -> base.Forge:
     try:
         return await access.forge_for(core, job.namespace, job.config)
     except secrets.SourceAuthError as error:
-        raise Failure(reasons.FORGE_FAILED, str(error)) from None
+        raise JobError(reasons.FORGE_FAILED, str(error)) from None
     except base.ForgeError as error:  # an App token that could not be minted, an unusable Secret
-        raise Failure(reasons.FORGE_FAILED, f"{error.kind}: {error}") from None
+        raise JobError(reasons.FORGE_FAILED, f"{error.kind}: {error}") from None
 
 
 async def git_credentials(core: secrets.SecretsApi, job: Job) -> credentials.Credentials:
@@ -58,7 +59,7 @@ async def git_credentials(core: secrets.SecretsApi, job: Job) -> credentials.Cre
     try:
         return await access.git_credentials(core, job.namespace, job.config)
     except (secrets.SourceAuthError, credentials.CredentialError) as error:
-        raise Failure(reasons.GIT_FAILED, str(error)) from None
+        raise JobError(reasons.GIT_FAILED, str(error)) from None
 
 
 async def forge_call(awaitable: Any) -> Any:
@@ -66,7 +67,7 @@ async def forge_call(awaitable: Any) -> Any:
     try:
         return await awaitable
     except base.ForgeError as error:
-        raise Failure(reasons.FORGE_FAILED, f"{error.kind}: {error}") from None
+        raise JobError(reasons.FORGE_FAILED, f"{error.kind}: {error}") from None
 
 
 async def git_call(awaitable: Any) -> Any:
@@ -74,8 +75,8 @@ async def git_call(awaitable: Any) -> Any:
     try:
         return await awaitable
     except repos.GitError as error:
-        raise Failure(reasons.GIT_FAILED, f"git ({error.kind}): {error}") from None
+        raise JobError(reasons.GIT_FAILED, f"git ({error.kind}): {error}") from None
     except credentials.CredentialError as error:
-        raise Failure(reasons.GIT_FAILED, str(error)) from None
+        raise JobError(reasons.GIT_FAILED, str(error)) from None
     except FileNotFoundError as error:
-        raise Failure(reasons.MANIFEST_NOT_FOUND, f"file vanished from the repository: {error}") from None
+        raise JobError(reasons.MANIFEST_NOT_FOUND, f"file vanished from the repository: {error}") from None

@@ -20,6 +20,7 @@ from fluxcd_helm_upgrader.forges import base, texts
 from fluxcd_helm_upgrader.proposals import failures, naming, phases
 from fluxcd_helm_upgrader.proposals.worker import Job
 from fluxcd_helm_upgrader.sources import secrets
+from fluxcd_helm_upgrader.status import reasons
 
 
 async def follow(core: secrets.SecretsApi, job: Job, body: Mapping[str, Any]) -> phases.Transition:
@@ -29,7 +30,7 @@ async def follow(core: secrets.SecretsApi, job: Job, body: Mapping[str, Any]) ->
     release = f"{spec['release']['namespace']}/{spec['release']['name']}"
     if applying.runs_target(job.deployed_version, target):
         message = f"{release} runs chart {spec['chart']} {job.deployed_version} (target {target})"
-        return phases.applied(status, message, phases.generation(body)), ("Normal", "UpgradeApplied", message)
+        return phases.applied(status, message, phases.generation(body)), ("Normal", reasons.UPGRADE_APPLIED, message)
     if status.get("phase") == phases.MERGED:
         return None, None
     forge = await failures.forge_for(core, job)
@@ -38,10 +39,11 @@ async def follow(core: secrets.SecretsApi, job: Job, body: Mapping[str, Any]) ->
         return None, None
     if pull.state == "merged":
         message = f"pull request #{pull.number} merged; waiting for Flux to apply {target}"
-        return phases.merged(status, message, phases.generation(body)), ("Normal", "PullRequestMerged", message)
+        return phases.merged(status, message, phases.generation(body)), ("Normal", reasons.PULL_REQUEST_MERGED, message)
     if pull.state == "closed":
         message = f"pull request #{pull.number} closed without merge; {target} is skipped until a newer version"
-        return phases.closed(status, target, message, phases.generation(body)), ("Normal", "PullRequestClosed", message)
+        closed = phases.closed(status, target, message, phases.generation(body))
+        return closed, ("Normal", reasons.PULL_REQUEST_CLOSED, message)
     return None, None
 
 
@@ -50,9 +52,10 @@ def settled(body: Mapping[str, Any], pull: base.PullRequest) -> phases.Transitio
     status, target = body.get("status") or {}, str((body.get("spec") or {}).get("targetVersion"))
     if pull.state == "merged":
         message = f"pull request #{pull.number} was merged; waiting for Flux to apply {target}"
-        return phases.merged(status, message, phases.generation(body)), ("Normal", "PullRequestMerged", message)
+        return phases.merged(status, message, phases.generation(body)), ("Normal", reasons.PULL_REQUEST_MERGED, message)
     message = f"pull request #{pull.number} was closed without merge; {target} is skipped until a newer version"
-    return phases.closed(status, target, message, phases.generation(body)), ("Normal", "PullRequestClosed", message)
+    closed = phases.closed(status, target, message, phases.generation(body))
+    return closed, ("Normal", reasons.PULL_REQUEST_CLOSED, message)
 
 
 def prefix_of(job: Job) -> str:

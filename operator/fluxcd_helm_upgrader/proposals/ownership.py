@@ -13,7 +13,7 @@ and open a PR with any target. So the operator acts only on proposals that:
 What claims the config (its label or spec.configRef) without being owned by it is `UNOWNED`: reported as phase
 Failed, reason NotOwned, and otherwise left alone. A proposal owned by another UpgraderConfig is that config's
 (`OTHER_CONFIG`): never touched; when this config would need the same name, the release is reported instead
-(ScopeOverlap). Called by `proposals.syncing` (each cycle) and `proposals.processing` (before any Git work).
+(ScopeOverlap). Called by `cycles.syncing` (each cycle) and `proposals.processing` (before any Git work).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from fluxcd_helm_upgrader.checking import scope
 from fluxcd_helm_upgrader.proposals import naming
 from fluxcd_helm_upgrader.status import reasons
 from fluxcd_helm_upgrader.structs import flux, kinds
+from fluxcd_helm_upgrader.structs import proposals as proposals_
 
 
 class Standing(enum.Enum):
@@ -75,16 +76,15 @@ def standing(body: Mapping[str, Any], cfg: Config) -> Standing:
         return Standing.OWNED
     if owner is not None and owner[0] != cfg.name:
         return Standing.OTHER_CONFIG
-    meta, spec = body.get("metadata") or {}, body.get("spec") or {}
-    claims = (meta.get("labels") or {}).get(naming.CONFIG_LABEL) == cfg.name or (spec.get("configRef") or {}).get(
-        "name"
-    ) == cfg.name
+    labels = (body.get("metadata") or {}).get("labels") or {}
+    claimed_by = (labels.get(naming.CONFIG_LABEL), proposals_.upgrade_proposal(body).spec.config_name)
+    claims = cfg.name in claimed_by
     return Standing.UNOWNED if claims or owner is not None else Standing.UNRELATED
 
 
 def release_ref(body: Mapping[str, Any]) -> tuple[str, str]:
-    release = (body.get("spec") or {}).get("release") or {}
-    return str(release.get("namespace") or ""), str(release.get("name") or "")
+    spec = proposals_.upgrade_proposal(body).spec
+    return spec.release_namespace, spec.release_name
 
 
 def in_scope(spec: config_.ScopeSpec, namespace: str, release: flux.HelmRelease | None) -> bool:

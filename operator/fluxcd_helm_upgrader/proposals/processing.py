@@ -22,6 +22,7 @@ from fluxcd_helm_upgrader import kube_events
 from fluxcd_helm_upgrader.proposals import failures, following, ownership, phases, publishing
 from fluxcd_helm_upgrader.proposals.worker import Job
 from fluxcd_helm_upgrader.status import reasons
+from fluxcd_helm_upgrader.structs import proposals as proposals_
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ async def process_batch(ctx: publishing.Context, jobs: Sequence[Job]) -> None:
             if isinstance(result, publishing.Staged):
                 try:
                     result = await publishing.finish(ctx, result)
-                except failures.Failure as failure:
+                except failures.JobError as failure:
                     result = failures.failed(body, failure)
             await _end(ctx, job, result)
 
@@ -79,19 +80,19 @@ async def _begin(
     ctx: publishing.Context, job: Job
 ) -> tuple[dict[str, Any], publishing.Staged | phases.Transition] | None:
     """Read the proposal and run its action up to the push; None when there is nothing to do."""
-    body = await ctx.store.get(job.namespace, job.name)
+    body = await ctx.proposals.get(job.namespace, job.name)
     if body is None:
         return None
-    action = action_for(str((body.get("status") or {}).get("phase") or phases.PENDING))
+    action = action_for(proposals_.upgrade_proposal(body).status.phase or phases.PENDING)
     if action is Action.NONE:
         return None
     try:
         if ownership.standing(body, _config(job)) is not ownership.Standing.OWNED:
-            raise failures.Failure(reasons.NOT_OWNED, ownership.not_owned(body, _config(job)).message)
+            raise failures.JobError(reasons.NOT_OWNED, ownership.not_owned(body, _config(job)).message)
         if action is Action.FOLLOW:
-            return body, await following.follow(ctx.core, job, body)
+            return body, await following.follow(ctx.readers, job, body)
         return body, await publishing.stage(ctx, job, body)
-    except failures.Failure as failure:
+    except failures.JobError as failure:
         return body, failures.failed(body, failure)
 
 
@@ -104,7 +105,7 @@ async def _end(ctx: publishing.Context, job: Job, transition: phases.Transition)
         "proposal %s/%s: %s (%s)", job.namespace, job.name, new_status.get("phase"), new_status.get("message"),
         extra=publishing.log_fields(job),
     )  # fmt: skip
-    updated = await ctx.store.patch_status(job.namespace, job.name, new_status)
+    updated = await ctx.proposals.patch_status(job.namespace, job.name, new_status)
     if event is not None:
         await kube_events.post(ctx.api, updated, *event)
 

@@ -8,7 +8,7 @@ closed one for this target is recorded by `following.settled`, never reopened), 
 located and edited (`proposals.changes`), committed and pushed with force-with-lease (identical content is not
 pushed again), the upgrade risk assessed, and the PR opened or updated (provider `none`: the branch alone).
 Result: phase Open with the PR, the manifest location and the risk, and a PullRequestOpened, PullRequestUpdated or
-BranchPushed event. Every failure is a `failures.Failure`.
+BranchPushed event. Every failure is raised as a `failures.JobError`.
 """
 
 from __future__ import annotations
@@ -31,25 +31,27 @@ from fluxcd_helm_upgrader.proposals import changes, failures, following, phases,
 from fluxcd_helm_upgrader.proposals import checkouts as checkouts_
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
 from fluxcd_helm_upgrader.proposals.worker import Job
-from fluxcd_helm_upgrader.sources import secrets
 from fluxcd_helm_upgrader.status import reasons
+from fluxcd_helm_upgrader.structs import proposals as proposals_
+from fluxcd_helm_upgrader.tenancy import impersonation
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
 class Context:
-    """The shared services a job uses."""
+    """What the Git worker's jobs use: the objects it shares with the check cycle (`services.Services` exposes these
+    four from here, under the same names) and its own Git workspace, risk assessor and failed-repository set."""
 
     api: client.ApiClient
-    core: secrets.SecretsApi
-    store: ProposalStore
+    readers: impersonation.SecretReaders  # every Secret a config uses is read through it (see cycles.tenancy)
+    proposals: ProposalStore
     workspace: repos.Workspace
     metrics: metrics_.Metrics
     # Repositories whose credentials or clone failed in the current drain of their queue: the other proposals
     # of that repository fail the same way without running git again (one broken Git URL, one clone attempt).
     # Keyed per config too: one tenant's broken credentials never fail another tenant's proposals.
-    unreachable: dict[tuple[str, str, str], failures.Failure] = field(default_factory=dict)
+    unreachable: dict[tuple[str, str, str], failures.JobError] = field(default_factory=dict)
     risk: risking.Assessor | None = None  # the upgrade risk of each PR; None: not assessed (some unit tests)
     # One fetch and one manifest index per batch of a repository's queue (issue 17), not one per proposal.
     checkouts: checkouts_.Checkouts = field(init=False)
@@ -69,17 +71,17 @@ def log_fields(job: Job) -> dict[str, str]:
     return {"config": f"{job.namespace}/{job.config_name}", "proposal": f"{job.namespace}/{job.name}"}
 
 
-def _allowed_plan(job: Job, spec: Mapping[str, Any]) -> targets.EditPlan:
+def _allowed_plan(job: Job, spec: proposals_.ProposalSpec) -> targets.EditPlan:
     """The job's plan (from the config's last check), when the proposal still asks for exactly its target."""
     plan = job.edit
     if plan is None:
-        raise failures.Failure(
+        raise failures.JobError(
             reasons.TARGET_NOT_ALLOWED, "no check of this release has allowed a target yet; nothing pushed"
         )
-    if plan.target != str(spec.get("targetVersion")):
-        raise failures.Failure(
+    if plan.target != spec.target_version:
+        raise failures.JobError(
             reasons.TARGET_NOT_ALLOWED,
-            f"spec.targetVersion {str(spec.get('targetVersion'))[:300]!r} is not what the last check of the release "
+            f"spec.targetVersion {spec.target_version[:300]!r} is not what the last check of the release "
             f"allowed ({plan.target}); nothing was pushed",
         )
     return plan
@@ -92,6 +94,7 @@ class Staged:
 
     job: Job
     body: Mapping[str, Any]
+    spec: proposals_.ProposalSpec
     forge: base.Forge
     existing: base.PullRequest | None
     branch: str
@@ -114,25 +117,26 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
 
 async def stage(ctx: Context, job: Job, body: Mapping[str, Any]) -> Staged | phases.Transition:
     """Everything before the push: checks, the PR lookup, the checkout, the edit, the risk and the commit."""
-    spec = body.get("spec") or {}
-    _allowed_plan(job, spec)  # before any forge or Git call
+    proposal = proposals_.upgrade_proposal(body)
+    _allowed_plan(job, proposal.spec)  # before any forge or Git call
+    spec = body.get("spec") or {}  # raw: naming the branch and PR
     branch, title = following.branch_of(job, spec), following.title_of(spec)
-    forge = await failures.forge_for(ctx.core, job)
+    forge = await failures.forge_for(ctx.readers, job)
     existing = await failures.forge_call(forge.find_pull_request(branch))
     if existing is not None and existing.title == title and existing.state != "open":
         return following.settled(body, existing)
     known = ctx.unreachable.get(job.clone_key)
     if known is not None:
-        raise failures.Failure(known.reason, str(known))
+        raise failures.JobError(known.reason, str(known))
     try:
-        checkout = await failures.git_call(ctx.checkouts.get(job, lambda: failures.git_credentials(ctx.core, job)))
-    except failures.Failure as failure:
+        checkout = await failures.git_call(ctx.checkouts.get(job, lambda: failures.git_credentials(ctx.readers, job)))
+    except failures.JobError as failure:
         ctx.unreachable[job.clone_key] = failure
         ctx.checkouts.forget(job.clone_key)
         raise
     repo = checkout.repo
-    change = await _prepare_change(checkout, job, spec)
-    assessed = await ctx.risk.assess(job.risk, spec) if ctx.risk is not None else None
+    change = await _prepare_change(checkout, job, proposal.spec)
+    assessed = await ctx.risk.assess(job.risk, proposal.spec) if ctx.risk is not None else None
     commit_message = f"{title}\n\n{_edit_summary(job)}Proposed by fluxcd-helm-upgrader ({job.namespace}/{job.name})."
     commit = None
     try:
@@ -148,8 +152,8 @@ async def stage(ctx: Context, job: Job, body: Mapping[str, Any]) -> Staged | pha
     except repos.GitError as error:
         if error.kind != repos.ErrorKind.EMPTY:
             message = f"push of branch {branch} failed ({error.kind}): {error}"
-            raise failures.Failure(reasons.GIT_FAILED, message) from None
-    return Staged(job, body, forge, existing, branch, title, repo, change, assessed, commit)
+            raise failures.JobError(reasons.GIT_FAILED, message) from None
+    return Staged(job, body, proposal.spec, forge, existing, branch, title, repo, change, assessed, commit)
 
 
 async def push(ctx: Context, staged: Sequence[Staged]) -> None:
@@ -169,19 +173,19 @@ async def push(ctx: Context, staged: Sequence[Staged]) -> None:
 
 async def finish(ctx: Context, staged: Staged) -> phases.Transition:
     """After the push: open or update the PR; the proposal's new status and event."""
-    job, spec, status = staged.job, staged.body.get("spec") or {}, staged.body.get("status") or {}
+    job, status = staged.job, staged.body.get("status") or {}
     branch, forge, location, assessed = staged.branch, staged.forge, staged.change.location, staged.assessed
-    target = str(spec["targetVersion"])
+    target = staged.spec.target_version
     if staged.push_error is not None:
         error = staged.push_error
-        raise failures.Failure(reasons.GIT_FAILED, f"push of branch {branch} failed ({error.kind}): {error}")
+        raise failures.JobError(reasons.GIT_FAILED, f"push of branch {branch} failed ({error.kind}): {error}")
     prs = job.config.pull_requests
     request = base.PullRequestRequest(
         repository=prs.repository or "",
         base=staged.repo.base_branch,
         head=branch,
         title=staged.title,
-        body=_body(job, spec, location, assessed),
+        body=_body(job, staged.spec, location, assessed),
         labels=prs.labels,
         assignees=prs.assignees,
         reviewers=prs.reviewers,
@@ -191,7 +195,7 @@ async def finish(ctx: Context, staged: Staged) -> phases.Transition:
     remaining = getattr(forge, "rate_limit_remaining", None)
     try:
         result = await failures.forge_call(forge.open_or_update(request))
-    except failures.Failure:
+    except failures.JobError:
         ctx.metrics.pull_request(action, "failed")
         ctx.metrics.github_call("error", remaining)
         raise
@@ -201,11 +205,11 @@ async def finish(ctx: Context, staged: Staged) -> phases.Transition:
     where = f"{location.path}:{location.line}" + (f", risk {assessed.level}" if assessed else "")
     if result.pull_request is None:
         message = f"branch {branch} pushed ({where} -> {target}); provider none opens no pull request"
-        reason = "BranchPushed"
+        reason = reasons.BRANCH_PUSHED
     else:
         verb = "opened" if result.action == "created" else "updated"
         message = f"pull request #{result.number} {verb}: {where} -> {target}"
-        reason = "PullRequestOpened" if result.action == "created" else "PullRequestUpdated"
+        reason = reasons.PULL_REQUEST_OPENED if result.action == "created" else reasons.PULL_REQUEST_UPDATED
     for warning in result.warnings:
         logger.warning("proposal %s/%s: %s", job.namespace, job.name, warning, extra=log_fields(job))
     new_status = phases.opened(
@@ -222,7 +226,7 @@ async def finish(ctx: Context, staged: Staged) -> phases.Transition:
     return new_status, ("Normal", reason, message)
 
 
-async def _prepare_change(checkout: checkouts_.Checkout, job: Job, spec: Mapping[str, Any]) -> changes.Change:
+async def _prepare_change(checkout: checkouts_.Checkout, job: Job, spec: proposals_.ProposalSpec) -> changes.Change:
     """Locate and edit what the job's plan names (a HelmRelease's version when the job carries no plan), in the
     batch's index of the base commit (the working tree is that commit: commits never touch it)."""
     plan = _allowed_plan(job, spec)
@@ -236,7 +240,7 @@ async def _prepare_change(checkout: checkouts_.Checkout, job: Job, spec: Mapping
     try:
         return await changes.prepare(plan, where, read)
     except changes.ChangeError as error:
-        raise failures.Failure(error.reason, str(error)) from None
+        raise failures.JobError(error.reason, str(error)) from None
 
 
 def _edit_summary(job: Job) -> str:
@@ -247,20 +251,19 @@ def _edit_summary(job: Job) -> str:
     return f"{plan.describe()}.\n\n"
 
 
-def _body(job: Job, spec: Mapping[str, Any], location: locating.Location, assessed: risk.Risk | None) -> str:
-    release, source = spec.get("release") or {}, spec.get("source") or {}
-    current, target = str(spec.get("currentVersion")), str(spec.get("targetVersion"))
+def _body(job: Job, spec: proposals_.ProposalSpec, location: locating.Location, assessed: risk.Risk | None) -> str:
+    current, target = spec.current_version, spec.target_version
     by_version = {v.version: v for v in job.versions}
     newest = _resolve(target, job.versions)
     facts = texts.Facts(
         proposal_namespace=job.namespace,
         proposal_name=job.name,
-        release_namespace=str(release.get("namespace")),
-        release_name=str(release.get("name")),
-        chart=str(spec.get("chart")),
+        release_namespace=spec.release_namespace,
+        release_name=spec.release_name,
+        chart=spec.chart,
         from_version=current,
         to_version=target,
-        source_url=str(source.get("url") or ""),
+        source_url=spec.source.url if spec.source else "",
         manifest_path=location.path,
         manifest_line=location.line,
         app_version_from=by_version[current].app_version if current in by_version else None,

@@ -17,15 +17,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from kubernetes_asyncio import client
 
 from fluxcd_helm_upgrader.checking import risk
 from fluxcd_helm_upgrader.sources import charts, secrets
 from fluxcd_helm_upgrader.structs import accounts
+from fluxcd_helm_upgrader.structs import proposals as proposals_
 
 logger = logging.getLogger(__name__)
 
@@ -88,12 +88,11 @@ class Assessor:
         self._cluster = cluster
         self._timeout = timeout
 
-    async def assess(self, subject: Subject | None, spec: Mapping[str, Any]) -> risk.Risk:
+    async def assess(self, subject: Subject | None, spec: proposals_.ProposalSpec) -> risk.Risk:
         """The risk of `subject`; Unknown (with the reason) whenever it cannot be assessed."""
         version = await self._cluster()
         if subject is None:
-            chart, old, new = (str(spec.get(key)) for key in ("chart", "currentVersion", "targetVersion"))
-            upgrade = risk.Upgrade(chart, old, new)
+            upgrade = risk.Upgrade(spec.chart, spec.current_version, spec.target_version)
             return risk.unknown(upgrade, "the chart's source was not checked in this cycle", version)
         upgrade = risk.Upgrade(subject.chart, subject.from_version, subject.to_version, subject.deprecated)
         for ref, which in ((subject.current, subject.from_version), (subject.target, subject.to_version)):

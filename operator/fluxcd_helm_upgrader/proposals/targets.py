@@ -15,9 +15,9 @@ cycle; it returns None when that is not safe (an OCIRepository may pin a digest 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+
+from fluxcd_helm_upgrader.structs import proposals as proposals_
 
 HELM_RELEASE, OCI_REPOSITORY, HELM_CHART = "HelmRelease", "OCIRepository", "HelmChart"
 RELEASE_VERSION, OCI_TAG, OCI_SEMVER, OCI_DIGEST, CHART_VERSION = (
@@ -55,22 +55,18 @@ class EditPlan:
         return f"{self.kind} {self.namespace}/{self.name} {self.field} {self.current} -> {self.target}{pinned}"
 
 
-def from_spec(spec: Mapping[str, Any]) -> EditPlan | None:
+def from_spec(spec: proposals_.ProposalSpec) -> EditPlan | None:
     """The plan for a proposal spec whose edit does not depend on this cycle's registry answers, else None."""
-    release, source = spec.get("release") or {}, spec.get("source") or {}
-    current = spec.get("currentVersion")
-    current_value = str(current) if current not in (None, "*") else None
-    target = str(spec.get("targetVersion") or "")
+    current_value = spec.current_version if spec.current_version != "*" else None
+    target = spec.target_version
     if not target:
         return None
-    kind = str(source.get("kind") or "HelmRepository")
+    source = spec.source
+    kind = (source.kind if source else "") or "HelmRepository"
     if kind == "HelmRepository":
         return EditPlan(
-            HELM_RELEASE, str(release.get("namespace")), str(release.get("name")), RELEASE_VERSION,
-            current_value, target,
-        )  # fmt: skip
-    if kind == HELM_CHART and source.get("name"):
-        return EditPlan(
-            HELM_CHART, str(source.get("namespace")), str(source["name"]), CHART_VERSION, current_value, target
+            HELM_RELEASE, spec.release_namespace, spec.release_name, RELEASE_VERSION, current_value, target
         )
+    if kind == HELM_CHART and source and source.name:
+        return EditPlan(HELM_CHART, source.namespace, source.name, CHART_VERSION, current_value, target)
     return None  # OCIRepository: whether a digest is pinned is only known from the cluster

@@ -47,7 +47,6 @@ from fluxcd_helm_upgrader.sources import helm_http_body
 from fluxcd_helm_upgrader.structs import urls
 
 T = TypeVar("T")
-MiB = helm_http_body.MiB
 Status = Literal["fetched", "not_modified", "cached"]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -128,7 +127,7 @@ class _Entry:
 
 
 @dataclasses.dataclass(frozen=True)
-class _Outcome:
+class _Download:
     entry: _Entry
     status: Status
     bytes_read: int
@@ -150,7 +149,7 @@ class IndexFetcher:
         self,
         *,
         session: aiohttp.ClientSession | None = None,
-        max_bytes: int = 100 * MiB,
+        max_bytes: int = 100 * helm_http_body.MiB,
         timeout: float = 60.0,
         concurrency: int = 8,
         parse_concurrency: int = 2,
@@ -170,7 +169,7 @@ class IndexFetcher:
         self._downloads = asyncio.Semaphore(concurrency)
         self._parses = asyncio.Semaphore(parse_concurrency)
         self._cache: dict[_CacheKey, _Entry] = {}
-        self._inflight: dict[_CacheKey, asyncio.Future[_Outcome]] = {}
+        self._inflight: dict[_CacheKey, asyncio.Future[_Download]] = {}
 
     async def __aenter__(self) -> IndexFetcher:
         return self
@@ -241,7 +240,7 @@ class IndexFetcher:
             return Fetched(value=value, status=outcome.status, bytes_read=outcome.bytes_read, url=shown)
         return Fetched(value=value, status="cached", bytes_read=0, url=shown)
 
-    def _landed(self, key: _CacheKey, done: asyncio.Future[_Outcome]) -> None:
+    def _landed(self, key: _CacheKey, done: asyncio.Future[_Download]) -> None:
         if self._inflight.get(key) is done:
             del self._inflight[key]
         if not done.cancelled():
@@ -252,7 +251,7 @@ class IndexFetcher:
         for key in [k for k, e in self._cache.items() if e.last_used < horizon]:
             del self._cache[key]
 
-    async def _download(self, key: _CacheKey, auth: auth_.RepoAuth | None, shown: str) -> _Outcome:
+    async def _download(self, key: _CacheKey, auth: auth_.RepoAuth | None, shown: str) -> _Download:
         self._prune()
         async with self._downloads:
             try:
@@ -263,7 +262,7 @@ class IndexFetcher:
             except aiohttp.ClientError as exc:
                 raise FetchError(_describe(exc, key[0], shown, auth), url=shown) from None
 
-    async def _request(self, key: _CacheKey, auth: auth_.RepoAuth | None, shown: str) -> _Outcome:
+    async def _request(self, key: _CacheKey, auth: auth_.RepoAuth | None, shown: str) -> _Download:
         url = key[0]
         entry = self._cache.get(key)
         headers = {"Accept-Encoding": "gzip, deflate"}
@@ -290,7 +289,7 @@ class IndexFetcher:
                     entry.etag = resp.headers.get("ETag", entry.etag)
                     entry.last_modified = resp.headers.get("Last-Modified", entry.last_modified)
                     entry.last_used = time.monotonic()
-                    return _Outcome(entry=entry, status="not_modified", bytes_read=0, plain=None)
+                    return _Download(entry=entry, status="not_modified", bytes_read=0, plain=None)
                 if resp.status != 200:
                     raise FetchError(f"HTTP {_phrase(resp.status)}fetching {shown}", url=shown, status=resp.status)
                 body = helm_http_body.BodyReader(self.max_bytes)
@@ -304,7 +303,7 @@ class IndexFetcher:
             compressed = await asyncio.to_thread(gzip.compress, plain, 6, mtime=0)
             fresh = _Entry(compressed, etag, modified)
             self._cache[key] = fresh
-            return _Outcome(entry=fresh, status="fetched", bytes_read=body.received, plain=plain)
+            return _Download(entry=fresh, status="fetched", bytes_read=body.received, plain=plain)
         raise FetchError(f"more than {self.max_redirects} redirects fetching {shown}", url=shown)
 
     async def _parsed(self, entry: _Entry, parse: Callable[[bytes], T], parse_key: Hashable, plain: bytes | None) -> T:

@@ -1,6 +1,7 @@
-"""Condition types and reasons, documented in one place.
+"""Condition types, condition reasons and event reasons, documented in one place.
 
-Users read these in `kubectl describe` and the README's troubleshooting table is keyed by them.
+Users read these in `kubectl describe` and the README's troubleshooting table is keyed by them. Every reason the
+operator writes (a condition's, a failed release's, an event's) is a constant here.
 """
 
 from __future__ import annotations
@@ -36,6 +37,15 @@ OUT_OF_SCOPE = "OutOfScope"  # its release is not in the config's scope: never a
 TARGET_NOT_ALLOWED = "TargetNotAllowed"  # spec.targetVersion is not what the last check allowed: not pushed
 # Pending: held back by spec.pullRequests.maxOpen / maxPerHour; the message says how many are ahead of it.
 PULL_REQUEST_LIMIT = "PullRequestLimit"
+
+# Event reasons of the transitions that are not failures (failures post their condition reason; Merged, Closed and
+# Applied post PULL_REQUEST_MERGED, PULL_REQUEST_CLOSED and UPGRADE_APPLIED).
+PROPOSAL_CREATED = "ProposalCreated"  # on the new proposal (cycles.syncing)
+TARGET_UPDATED = "TargetUpdated"  # on the proposal: a newer target, back to Pending (cycles.syncing)
+PROPOSAL_WITHDRAWN = "ProposalWithdrawn"  # on the config: its release is current again, nothing was pushed
+BRANCH_PUSHED = "BranchPushed"  # provider none: the branch is pushed, no PR (proposals.publishing)
+PULL_REQUEST_OPENED = "PullRequestOpened"
+PULL_REQUEST_UPDATED = "PullRequestUpdated"  # a newer target pushed to the branch of an open PR
 
 # Per-release failure reasons listed in UpgraderConfig status.failedReleases.
 SOURCE_NOT_FOUND = "SourceNotFound"

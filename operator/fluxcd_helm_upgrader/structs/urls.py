@@ -11,7 +11,7 @@ goes through here.
 `is_loopback` and `sends_in_clear` say where credentials may go: never over plain http, except to a loopback
 address (127.0.0.0/8, ::1, localhost), which is what tests, demos and sidecar proxies use.
 
-Callers: `logs.redact`, `gitops.urls.GitUrl.redacted`, `gitops.credentials.redact`, `sources.helm_http`,
+Callers: `logs.redact`, `gitops.urls.GitUrl.redacted`, `sources.helm_http`,
 `sources.oci`, `cycles.resolving` (a proposal's spec.source.url) and `forges.texts` (the PR body).
 """
 

@@ -1,1 +1,5 @@
-"""Multi-tenancy I/O (Flux's lockdown): reading Secrets as a config's ServiceAccount, and SubjectAccessReviews."""
+"""Multi-tenancy I/O (Flux's lockdown): `impersonation` (reading Secrets as a config's ServiceAccount,
+`Impersonate-User`; `services.Services` builds the readers the cycle and the Git worker share) and `reviews`
+(SubjectAccessReviews: may that ServiceAccount list HelmReleases in a namespace), called by `cycles.tenancy`. The
+rules are pure, in `checking.tenancy`.
+"""

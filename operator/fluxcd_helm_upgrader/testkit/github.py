@@ -11,8 +11,10 @@ githubkit's models (``testkit.github_payloads``):
 All routes live under ``prefix`` (``/api/v3`` emulates GitHub Enterprise). Every request is recorded
 in ``calls`` (method, path, query, JSON body, whether it carried an Authorization header, status).
 Tokens are checked: the configured ``token`` or a minted installation token, else 401. Faults can be
-injected for the next N calls (``fail_next``, ``rate_limit_next``, ``too_many_requests_next``), and
-``merge``/``close`` play the user clicking the buttons. Not a GitHub: no permissions model, no
+injected for the next N calls (``fail_next``, ``rate_limit_next``, ``too_many_requests_next``), the primary rate
+limit exhausted until its reset (``exhaust_rate_limit``), and
+``merge``/``close`` play the user clicking the buttons; ``hold`` and ``before_answer`` let a test kill the client
+in the middle of a call. Not a GitHub: no permissions model, no
 pagination beyond ``per_page``, no real merging of Git branches.
 """
 
@@ -23,6 +25,7 @@ import dataclasses
 import datetime
 import json
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -44,6 +47,7 @@ class Call:
     json: Any
     has_authorization: bool
     status: int
+    at: float = dataclasses.field(default_factory=time.time)  # when it was answered (epoch seconds)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +67,7 @@ class _Fault:
     message: str
     method: str | None = None  # only requests with this method (None: any)
     path_suffix: str | None = None  # only requests whose path ends so (None: any)
+    acted: bool = False  # the request is carried out first, then answered with the fault (a gateway's 502)
 
     def applies(self, request: web.Request) -> bool:
         return (self.method is None or request.method == self.method) and (
@@ -91,9 +96,11 @@ class GitHubStandIn:
         self.pulls: dict[str, dict[int, payloads.PullState]] = {repo: {} for repo in repositories}
         self._faults: list[_Fault] = []
         self._holds: list[tuple[str, str, asyncio.Event]] = []  # (method, path suffix, released)
+        self._before_answer: list[tuple[str, str, Callable[[], None]]] = []  # (method, path suffix, callback)
         self.held = asyncio.Event()  # set when a request is being held
         self._next_number = 1
         self._remaining = 5000
+        self._reset_at = int(time.time()) + 3600  # x-ratelimit-reset: epoch seconds
         self._runner: web.AppRunner | None = None
         self.urls = payloads.Urls(api="", html="")
 
@@ -146,13 +153,15 @@ class GitHubStandIn:
         *,
         method: str | None = None,
         path_suffix: str | None = None,
+        acted: bool = False,
     ) -> None:
         """The next ``count`` requests (optionally only those with ``method`` and a path ending in
-        ``path_suffix``) get ``status`` (a 5xx by default) before anything else. ``count`` 0 clears faults."""
+        ``path_suffix``) get ``status`` (a 5xx by default) before anything else; with ``acted``, after the stand-in
+        carried them out (GitHub created the PR, its gateway answered 502). ``count`` 0 clears faults."""
         if count == 0:
             self._faults.clear()
             return
-        self._faults.append(_Fault(count, status, {}, message, method, path_suffix))
+        self._faults.append(_Fault(count, status, {}, message, method, path_suffix, acted))
 
     def hold(self, method: str, path_suffix: str) -> asyncio.Event:
         """Hold matching requests (they get no answer) until the returned event is set: lets a test kill the
@@ -161,11 +170,28 @@ class GitHubStandIn:
         self._holds.append((method, path_suffix, released))
         return released
 
+    def before_answer(self, method: str, path_suffix: str, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once, after the next matching request was handled (e.g. a PR created) and before its
+        answer is sent: lets a test kill the client after GitHub acted but before the client learned the result."""
+        self._before_answer.append((method, path_suffix, callback))
+
     def rate_limit_next(self, count: int, retry_after: int = 1, status: int = 403) -> None:
         """The next ``count`` requests hit a secondary rate limit with ``Retry-After``."""
         self._faults.append(
             _Fault(count, status, {"Retry-After": str(retry_after)}, "You have exceeded a secondary rate limit.")
         )
+
+    def exhaust_rate_limit(self, after: int = 1, reset_in: float = 3.0) -> None:
+        """The primary rate limit: ``after`` more answers succeed (the last one says ``x-ratelimit-remaining: 0``),
+        then every request gets GitHub's 403 with ``x-ratelimit-remaining: 0`` until ``x-ratelimit-reset``, about
+        ``reset_in`` seconds from now (a whole second, as GitHub sends it); then the budget is full again."""
+        self._remaining = after
+        self._reset_at = int(time.time() + reset_in) + 1
+
+    @property
+    def rate_limit_reset(self) -> int:
+        """The current ``x-ratelimit-reset`` (epoch seconds)."""
+        return self._reset_at
 
     def too_many_requests_next(self, count: int) -> None:
         """The next ``count`` requests get a bare 429 (no Retry-After)."""
@@ -193,7 +219,7 @@ class GitHubStandIn:
         all_headers = {
             "x-ratelimit-limit": "5000",
             "x-ratelimit-remaining": str(self._remaining),
-            "x-ratelimit-reset": str(int(datetime.datetime.now(datetime.UTC).timestamp()) + 3600),
+            "x-ratelimit-reset": str(self._reset_at),
             **(headers or {}),
         }
         return web.json_response(body, status=status, headers=all_headers)
@@ -207,6 +233,11 @@ class GitHubStandIn:
             body = None
         path = request.path[len(self.prefix) :] if request.path.startswith(self.prefix + "/") else request.path
         response = await self._dispatch(request, handler)
+        for hook in list(self._before_answer):
+            method, suffix, callback = hook
+            if request.method == method and request.path.endswith(suffix) and response.status < 400:
+                self._before_answer.remove(hook)
+                callback()
         self.calls.append(
             Call(request.method, path, dict(request.query), body, "Authorization" in request.headers, response.status)
         )
@@ -220,19 +251,28 @@ class GitHubStandIn:
                 if request.transport is None or request.transport.is_closing():
                     # The client died while held (a killed operator): GitHub never got the request.
                     return self._answer(499, payloads.error("Client Closed Request"))
+        if time.time() >= self._reset_at:
+            self._remaining, self._reset_at = 5000, int(time.time()) + 3600
+        if self._remaining == 0:
+            return self._answer(403, payloads.error("API rate limit exceeded for user ID 1."))
         for fault in self._faults:
-            if fault.remaining > 0 and fault.applies(request):
+            if fault.remaining > 0 and not fault.acted and fault.applies(request):
                 fault.remaining -= 1
                 return self._answer(fault.status, payloads.error(fault.message), fault.headers)
         denied = self._check_auth(request)
         if denied is not None:
             return denied
         try:
-            return await handler(request)
+            response = await handler(request)
         except web.HTTPNotFound:
             return self._answer(404, payloads.error("Not Found"))
         except web.HTTPMethodNotAllowed:
             return self._answer(405, payloads.error("Method Not Allowed"))
+        for fault in self._faults:
+            if fault.remaining > 0 and fault.acted and fault.applies(request):
+                fault.remaining -= 1
+                return self._answer(fault.status, payloads.error(fault.message), fault.headers)
+        return response
 
     def _check_auth(self, request: web.Request) -> web.Response | None:
         scheme, _, credential = request.headers.get("Authorization", "").partition(" ")

@@ -67,16 +67,16 @@ class Chart:
     entries: list[Entry] | None  # None: the chart's value is null
 
 
-def _expected_changes(changes: list[Change]) -> list[indexes.Change]:
+def _expected_changes(changes: list[Change]) -> list[indexes.ChangelogEntry]:
     result = []
     for change in changes:
         if change.as_string:
             if change.description.strip():
-                result.append(indexes.Change(description=change.description))
+                result.append(indexes.ChangelogEntry(description=change.description))
         else:
             kind = change.kind.strip().lower() or None if change.kind is not None else None
             links = tuple(indexes.Link(name, url) for name, url in change.links)
-            result.append(indexes.Change(description=change.description, kind=kind, links=links))
+            result.append(indexes.ChangelogEntry(description=change.description, kind=kind, links=links))
     return result
 
 

@@ -207,7 +207,7 @@ def test_values_a_user_sees() -> None:
     read = indexes.read_charts(_helm(), NAMES)
     latest, old = read.charts["podinfo"]
     assert latest.changes == (
-        indexes.Change("Fix probes", "fixed", (indexes.Link("PR", "https://github.com/x/y/pull/1"),)),
+        indexes.ChangelogEntry("Fix probes", "fixed", (indexes.Link("PR", "https://github.com/x/y/pull/1"),)),
     )
     assert (latest.app_version, latest.created, latest.digest, latest.deprecated) == (
         "6.7.1",

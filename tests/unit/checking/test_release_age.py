@@ -76,7 +76,7 @@ def test_apply(
 ) -> None:
     step = release_age.apply(_decide(current), list(created), created, minimum, NOW)
     assert step.needs is None
-    assert (step.decision.outcome.value, step.decision.target) == (outcome, target)
+    assert (step.decision.verdict.value, step.decision.target) == (outcome, target)
     assert [h.version for h in step.held] == held
 
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from fluxcd_helm_upgrader import config as config_
-from fluxcd_helm_upgrader.cycles import jobs, running
+from fluxcd_helm_upgrader.cycles import jobs, running, syncing
 from fluxcd_helm_upgrader.cycles.view import FluxView
-from fluxcd_helm_upgrader.proposals import syncing, targets
+from fluxcd_helm_upgrader.proposals import targets
 from fluxcd_helm_upgrader.sources import helm_http, oci
 from fluxcd_helm_upgrader.sources import secrets as secrets_
 from fluxcd_helm_upgrader.structs import flux

@@ -9,7 +9,7 @@ import pytest
 from fluxcd_helm_upgrader.cycles import jobs, resolving
 from fluxcd_helm_upgrader.cycles.view import FluxView
 from fluxcd_helm_upgrader.proposals import targets
-from fluxcd_helm_upgrader.structs import flux
+from fluxcd_helm_upgrader.structs import flux, proposals
 from tests import builders
 
 DIGEST = "sha256:" + "ab" * 32
@@ -139,13 +139,18 @@ def test_unresolvable_chart_refs_say_why(
 def test_plans_from_a_proposal_spec() -> None:
     spec = {"release": {"namespace": "apps", "name": "web"}, "currentVersion": "6.x", "targetVersion": "7.x",
             "source": {"kind": "HelmRepository", "namespace": "flux-system", "name": "charts"}}  # fmt: skip
-    plan = targets.from_spec(spec)
+    plan = _plan(spec)
     assert plan == targets.EditPlan("HelmRelease", "apps", "web", "spec.chart.spec.version", "6.x", "7.x")
-    chart = targets.from_spec({**spec, "source": {"kind": "HelmChart", "namespace": "apps", "name": "web-chart"}})
+    chart = _plan({**spec, "source": {"kind": "HelmChart", "namespace": "apps", "name": "web-chart"}})
     assert chart is not None and (chart.kind, chart.name, chart.field) == ("HelmChart", "web-chart", "spec.version")
     # An OCIRepository may pin a digest the spec does not record: only a cycle's plan is safe.
-    assert targets.from_spec({**spec, "source": {"kind": "OCIRepository", "namespace": "apps", "name": "x"}}) is None
-    assert targets.from_spec({**spec, "currentVersion": "*"}).current is None  # type: ignore[union-attr]
+    assert _plan({**spec, "source": {"kind": "OCIRepository", "namespace": "apps", "name": "x"}}) is None
+    assert _plan({**spec, "currentVersion": "*"}).current is None  # type: ignore[union-attr]
+
+
+def _plan(spec: dict[str, Any]) -> targets.EditPlan | None:
+    """The plan `targets.from_spec` makes of a proposal with this spec, read as the worker reads it."""
+    return targets.from_spec(proposals.upgrade_proposal({"spec": spec}).spec)
 
 
 def test_repo_path_of_a_flux_kustomization() -> None:

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from fluxcd_helm_upgrader.forges import app_tokens, retrying
+from fluxcd_helm_upgrader.forges import app_tokens, rate_limits, retrying
 from fluxcd_helm_upgrader.testkit import github as standin
 from tests.unit.forges.support import REPO, TOKEN, Sleeps
+
+
+@pytest.fixture(autouse=True)
+def _rate_limit_clock(sleeps: Sleeps, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's rate-limit gates see the time the recorded sleeps would have taken; a limit one test's
+    stand-in announced never closes the gate of a later test on a reused port."""
+    monkeypatch.setattr(rate_limits.SHARED, "now", lambda: time.time() + sum(sleeps.delays))
+    yield
+    rate_limits.SHARED.clear()
 
 
 @pytest.fixture

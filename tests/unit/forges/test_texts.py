@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from fluxcd_helm_upgrader.checking import risk
+from fluxcd_helm_upgrader.checking import indexes, risk
 from fluxcd_helm_upgrader.forges import texts
 
 FACTS = texts.Facts(
@@ -89,17 +89,17 @@ def test_deprecation_warning(deprecated: bool) -> None:
 
 def test_changelog_covers_versions_after_current_up_to_target_newest_first() -> None:
     changes = [
-        ("6.5.0", [texts.Change(kind="fixed", description="already running")]),
+        ("6.5.0", [indexes.ChangelogEntry(kind="fixed", description="already running")]),
         (
             "6.6.0",
             [
-                texts.Change(kind="added", description="new dashboard"),
-                texts.Change(kind="changed", description="bump alpine"),
+                indexes.ChangelogEntry(kind="added", description="new dashboard"),
+                indexes.ChangelogEntry(kind="changed", description="bump alpine"),
             ],
         ),
-        ("7.0.0", [texts.Change(kind="removed", description="not proposed yet")]),
-        ("6.7.1", [texts.Change(kind="security", description="CVE fix")]),
-        ("6.7.0-rc.1", [texts.Change(kind=None, description="release candidate")]),
+        ("7.0.0", [indexes.ChangelogEntry(kind="removed", description="not proposed yet")]),
+        ("6.7.1", [indexes.ChangelogEntry(kind="security", description="CVE fix")]),
+        ("6.7.0-rc.1", [indexes.ChangelogEntry(kind=None, description="release candidate")]),
     ]
     body = texts.body(FACTS, changes)
     assert headings(body) == ["6.7.1", "6.7.0-rc.1", "6.6.0"]
@@ -119,8 +119,8 @@ def test_range_as_current_version_does_not_filter_the_lower_end() -> None:
     body = texts.body(
         dataclasses.replace(FACTS, from_version=">=6.0.0 <7.0.0"),
         [
-            ("6.1.0", [texts.Change(kind=None, description="old but unknown")]),
-            ("6.7.1", [texts.Change(kind=None, description="new")]),
+            ("6.1.0", [indexes.ChangelogEntry(kind=None, description="old but unknown")]),
+            ("6.7.1", [indexes.ChangelogEntry(kind=None, description="new")]),
         ],
     )
     assert headings(body) == ["6.7.1", "6.1.0"]
@@ -143,7 +143,7 @@ def test_range_as_current_version_does_not_filter_the_lower_end() -> None:
     ],
 )
 def test_changelog_text_is_escaped(description: str, present: str, absent: str | None) -> None:
-    body = texts.body(FACTS, [("6.7.1", [texts.Change(kind="fixed", description=description)])])
+    body = texts.body(FACTS, [("6.7.1", [indexes.ChangelogEntry(kind="fixed", description=description)])])
     assert present in body
     if absent is not None:
         assert absent not in body
@@ -154,16 +154,16 @@ def test_changelog_text_is_escaped(description: str, present: str, absent: str |
     ("link", "rendered"),
     [
         (
-            texts.ChangeLink(name="PR #12", url="https://github.com/x/y/pull/12"),
+            indexes.Link(name="PR #12", url="https://github.com/x/y/pull/12"),
             "([PR \\#12](https://github.com/x/y/pull/12))",
         ),
-        (texts.ChangeLink(name="docs", url="https://example.com/a_(b)"), "([docs](https://example.com/a_%28b%29))"),
-        (texts.ChangeLink(name="evil", url="javascript:alert(1)"), "(evil)"),
-        (texts.ChangeLink(name=None, url="https://example.com/x"), "([https://example.com/x](https://example.com/x))"),
+        (indexes.Link(name="docs", url="https://example.com/a_(b)"), "([docs](https://example.com/a_%28b%29))"),
+        (indexes.Link(name="evil", url="javascript:alert(1)"), "(evil)"),
+        (indexes.Link(name=None, url="https://example.com/x"), "([https://example.com/x](https://example.com/x))"),
     ],
 )
-def test_change_links(link: texts.ChangeLink, rendered: str) -> None:
-    body = texts.body(FACTS, [("6.7.1", [texts.Change(kind="added", description="thing", links=(link,))])])
+def test_change_links(link: indexes.Link, rendered: str) -> None:
+    body = texts.body(FACTS, [("6.7.1", [indexes.ChangelogEntry(kind="added", description="thing", links=(link,))])])
     assert f"- **Added**: thing {rendered}" in body
 
 
@@ -211,7 +211,10 @@ def test_marker_rejects_non_kubernetes_names(name: str) -> None:
 def test_body_is_capped_oldest_entries_dropped_marker_kept() -> None:
     facts = dataclasses.replace(FACTS, from_version="0.0.1", to_version="9.9.9")
     changes = [
-        (f"1.{minor}.0", [texts.Change(kind="fixed", description=f"fix {minor}-{i} " + "x" * 300) for i in range(10)])
+        (
+            f"1.{minor}.0",
+            [indexes.ChangelogEntry(kind="fixed", description=f"fix {minor}-{i} " + "x" * 300) for i in range(10)],
+        )
         for minor in range(100)
     ]
     body = texts.body(facts, changes)
@@ -224,7 +227,7 @@ def test_body_is_capped_oldest_entries_dropped_marker_kept() -> None:
 
 
 def test_long_single_entry_is_cut() -> None:
-    body = texts.body(FACTS, [("6.7.1", [texts.Change(kind="fixed", description="y" * 5000)])])
+    body = texts.body(FACTS, [("6.7.1", [indexes.ChangelogEntry(kind="fixed", description="y" * 5000)])])
     assert "y" * texts.DESCRIPTION_LIMIT + "…" in body
     assert "y" * (texts.DESCRIPTION_LIMIT + 1) not in body
 

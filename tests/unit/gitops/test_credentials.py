@@ -16,6 +16,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from fluxcd_helm_upgrader import logs
 from fluxcd_helm_upgrader.gitops import credentials, repos
 
 CANARY = "canary-7f3a9c-DO-NOT-LEAK"
@@ -186,7 +187,7 @@ def test_unresolved_credentials_are_refused_by_git_env() -> None:
 def test_redact_strips_userinfo_and_secrets() -> None:
     text = f"fatal: unable to access 'https://bot:{CANARY}@h/x.git/': token {CANARY} rejected"
     expected = "fatal: unable to access 'https://h/x.git/': token *** rejected"
-    assert credentials.redact(text, (CANARY,)) == expected
+    assert logs.redact(text, (CANARY,)) == expected
 
 
 # -- against a real smart-HTTP server -------------------------------------------------------------

@@ -45,7 +45,7 @@ class World:
 
     @functools.cached_property
     def ctx(self) -> publishing.Context:
-        return publishing.Context(api=None, core=FakeSecrets({}), store=self.store, workspace=self.workspace,  # type: ignore[arg-type]
+        return publishing.Context(api=None, readers=FakeSecrets({}), proposals=self.store, workspace=self.workspace,  # type: ignore[arg-type]
                                   metrics=metrics.Metrics())  # fmt: skip
 
     def job(self, *, provider: str = "github", target: str = "6.7.1", url: str | None = None, **fields: Any) -> Job:

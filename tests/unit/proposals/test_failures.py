@@ -45,7 +45,7 @@ def _raising(error: BaseException) -> Callable[[], Awaitable[Any]]:
 async def test_each_layers_error_becomes_a_reason_and_a_message(
     guard: Callable[[Awaitable[Any]], Awaitable[Any]], error: BaseException, reason: str, message: str
 ) -> None:
-    with pytest.raises(failures.Failure) as caught:
+    with pytest.raises(failures.JobError) as caught:
         await guard(_raising(error)())
     assert (caught.value.reason, str(caught.value)) == (reason, message)
 
@@ -61,7 +61,7 @@ async def _async(value: Any) -> Any:
 
 
 def test_failed_sets_the_phase_and_posts_a_warning_once() -> None:
-    failure = failures.Failure("GitFailed", "git (auth): denied")
+    failure = failures.JobError("GitFailed", "git (auth): denied")
     body = builders.upgrade_proposal(status={"phase": "Open", "message": "pull request #1 opened"}, generation=5)
     status, event = failures.failed(body, failure)
     assert status is not None
@@ -93,9 +93,9 @@ JOB = Job(namespace="flux-system", name="apps.podinfo", config_name="fleet", con
 async def test_secrets_that_cannot_be_used_name_the_secret(
     stored: dict[tuple[str, str], dict[str, bytes]], forge: tuple[str, str], git: tuple[str, str]
 ) -> None:
-    with pytest.raises(failures.Failure) as caught:
+    with pytest.raises(failures.JobError) as caught:
         await failures.forge_for(FakeSecrets(stored), JOB)
     assert (caught.value.reason, str(caught.value)) == forge
-    with pytest.raises(failures.Failure) as caught:
+    with pytest.raises(failures.JobError) as caught:
         await failures.git_credentials(FakeSecrets(stored), JOB)
     assert (caught.value.reason, str(caught.value)) == git

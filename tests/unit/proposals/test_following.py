@@ -58,7 +58,7 @@ async def test_follow(
 
 async def test_a_forge_that_cannot_be_asked_is_forge_failed(world: World) -> None:
     world.forge.failures["find_pull_request"] = base.ForgeError("API rate limit exceeded", "rate_limited", status=403)
-    with pytest.raises(failures.Failure) as caught:
+    with pytest.raises(failures.JobError) as caught:
         await following.follow(FakeSecrets({}), world.job(), world.proposal("Open"))
     assert (caught.value.reason, str(caught.value)) == ("ForgeFailed", "rate_limited: API rate limit exceeded")
 

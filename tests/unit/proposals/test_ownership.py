@@ -71,7 +71,7 @@ async def test_the_worker_reads_the_proposal_again_and_refuses(
 
     monkeypatch.setattr(kube_events, "post", post)
     store = Store(body)
-    ctx = publishing.Context(api=None, core=None, store=store, workspace=NoGit(), metrics=None)  # type: ignore[arg-type]
+    ctx = publishing.Context(api=None, readers=None, proposals=store, workspace=NoGit(), metrics=None)  # type: ignore[arg-type]
     cfg = config.parse({"git": {"url": "file:///a.git"}, "pullRequests": {"provider": "none"}})
     plan = targets.EditPlan("HelmRelease", "apps", "podinfo", targets.RELEASE_VERSION, "6.5.0", "6.7.1")
     job = Job(namespace="flux-system", name="apps.podinfo", config_name="fleet", config_uid="uid-1", config=cfg,

@@ -102,7 +102,7 @@ async def test_a_target_the_last_check_did_not_allow_is_never_pushed(
     job = world.job(target=job_target or "6.7.1")
     if job_target is None:
         job = dataclasses.replace(job, edit=None)
-    with pytest.raises(failures.Failure) as caught:
+    with pytest.raises(failures.JobError) as caught:
         await publishing.publish(world.ctx, job, world.proposal("Pending", target=spec_target))
     assert (caught.value.reason, str(caught.value)) == ("TargetNotAllowed", message)
     assert world.forge.calls == [] and not world.workspace.commands
@@ -110,7 +110,7 @@ async def test_a_target_the_last_check_did_not_allow_is_never_pushed(
 
 async def test_a_forge_that_refuses_the_pull_request_fails_after_the_push(world: World) -> None:
     world.forge.failures["open_or_update"] = base.ForgeError("Bad credentials", "auth", status=401)
-    with pytest.raises(failures.Failure) as caught:
+    with pytest.raises(failures.JobError) as caught:
         await publishing.publish(world.ctx, world.job(), world.proposal("Pending"))
     assert (caught.value.reason, str(caught.value)) == ("ForgeFailed", "auth: Bad credentials")
     assert world.remote.has(BRANCH), "the branch is pushed; the next attempt finds it and opens the PR"
@@ -119,16 +119,16 @@ async def test_a_forge_that_refuses_the_pull_request_fails_after_the_push(world:
 async def test_an_unreachable_repository_is_tried_once_per_drain(world: World) -> None:
     missing = world.remote.bare.parent / "missing.git"
     job = world.job(url=missing.as_uri())
-    with pytest.raises(failures.Failure) as first:
+    with pytest.raises(failures.JobError) as first:
         await publishing.publish(world.ctx, job, world.proposal("Pending"))
     assert first.value.reason == "GitFailed" and str(first.value).startswith("git (not-found): ")
     ran = len(world.workspace.commands)
-    with pytest.raises(failures.Failure) as second:
+    with pytest.raises(failures.JobError) as second:
         await publishing.publish(world.ctx, job, world.proposal("Pending"))
     assert str(second.value) == str(first.value)
     assert len(world.workspace.commands) == ran, "the second proposal of a broken repository runs no git"
     world.ctx.drained(job.repo_key)
-    with pytest.raises(failures.Failure):
+    with pytest.raises(failures.JobError):
         await publishing.publish(world.ctx, job, world.proposal("Pending"))
     assert len(world.workspace.commands) > ran, "after the queue drained, Git is tried again"
 
@@ -137,7 +137,7 @@ async def test_a_release_that_is_not_in_the_repository_is_manifest_not_found(wor
     job = world.job()
     assert job.edit is not None
     job = dataclasses.replace(job, edit=dataclasses.replace(job.edit, name="elsewhere"))
-    with pytest.raises(failures.Failure) as caught:
+    with pytest.raises(failures.JobError) as caught:
         await publishing.publish(world.ctx, job, world.proposal("Pending"))
     assert caught.value.reason == "ManifestNotFound"
     assert "elsewhere" in str(caught.value)

@@ -9,7 +9,7 @@ from fluxcd_helm_upgrader.checking import chart_archive, decisions, indexes
 from fluxcd_helm_upgrader.cycles import resolving, running, subjects
 from fluxcd_helm_upgrader.proposals import risking
 from fluxcd_helm_upgrader.sources import charts, oci
-from fluxcd_helm_upgrader.structs import flux
+from fluxcd_helm_upgrader.structs import flux, proposals
 
 REPO = flux.HelmRepository("flux-system", "charts", "https://charts.example.com")
 ENTRIES = tuple(indexes.ChartVersion("podinfo", v, urls=(f"podinfo-{v}.tgz",), deprecated=v == "7.0.0")
@@ -17,7 +17,7 @@ ENTRIES = tuple(indexes.ChartVersion("podinfo", v, urls=(f"podinfo-{v}.tgz",), d
 
 
 def _checked(release: flux.HelmRelease, source: resolving.Checkable, current: str = "6.5.0") -> running.Checked:
-    outcome = decisions.Outcome.PROPOSE
+    outcome = decisions.Verdict.PROPOSE
     decision = decisions.Decision(outcome, "", target="7.0.0", newest="7.0.0", current_resolved=current)
     return running.Checked(release, source, decision, ENTRIES)
 
@@ -48,7 +48,7 @@ def test_oci_subjects_name_the_tags_helm_pushed() -> None:
     edited = resolving.Edited("OCIRepository", "apps", "podinfo", "spec.ref.tag", None)
     source = resolving.OciChart(oci.parse_ref(origin.url), ("apps", "creds"), "podinfo", "6.5.0", origin, edited)
     checked = running.Checked(release, source, decisions.Decision(
-        decisions.Outcome.PROPOSE, "", target="7.0.0_build.1", newest="7.0.0+build.1", current_resolved="6.5.0"), ())
+        decisions.Verdict.PROPOSE, "", target="7.0.0_build.1", newest="7.0.0+build.1", current_resolved="6.5.0"), ())
     subject = subjects.subject_for(checked)
     assert subject is not None and isinstance(subject.target, charts.OciChartRef)
     assert (subject.target.tag, subject.target.secret) == ("7.0.0_build.1", ("apps", "creds"))
@@ -82,13 +82,13 @@ def _subject() -> risking.Subject:
 
 
 async def test_the_assessment_compares_both_charts() -> None:
-    result = await _assessor("ok").assess(_subject(), {})
+    result = await _assessor("ok").assess(_subject(), proposals.upgrade_proposal({}).spec)
     assert (result.level, result.cluster_version) == ("Medium", "v1.31.0")  # 6.5.0 -> 7.0.0, deprecated
     assert [f.type for f in result.findings] == ["Deprecated", "MajorVersion"]
 
 
 async def test_every_failure_is_unknown_with_a_reason() -> None:
-    spec = {"chart": "podinfo", "currentVersion": "6.x", "targetVersion": "7.x"}
+    spec = proposals.ProposalSpec("fleet", "apps", "podinfo", "podinfo", "6.x", "7.x")
     unchecked = await _assessor("ok").assess(None, spec)
     assert (unchecked.level, unchecked.reason) == ("Unknown", "the chart's source was not checked in this cycle")
     failed = await _assessor(charts.ChartFetchError("HTTP 404 fetching https://x/podinfo-7.0.0.tgz")).assess(

@@ -1,10 +1,11 @@
 """A local Helm chart repository server: serves a generated index.yaml and the chart tarballs on 127.0.0.1.
 
 Used by the offline demo and the e2e tests. It records every request (path and conditional headers) so tests can
-assert what the operator sent, and it can be told to fail (HTTP 500) to show one broken repository does not stop
-the others. Each index entry's `urls` holds a relative `<chart>-<version>.tgz`, served as a real packaged chart
-(the upgrade risk reads it): the files given to `ChartRepo.add(files=...)` (values.yaml, values.schema.json,
-crds/...), or a minimal chart (Chart.yaml and an empty values.yaml). `package` builds such a tarball for any test.
+assert what the operator sent, and it can be told to fail (HTTP 500, `broken`) or to hang or trickle its index
+(`outage`) to show one broken repository does not stop the others. Each index entry's `urls` holds a relative
+`<chart>-<version>.tgz`, served as a real packaged chart (the upgrade risk reads it): the files given to
+`ChartRepo.add(files=...)` (values.yaml, values.schema.json, crds/...), or a minimal chart (Chart.yaml and an
+empty values.yaml). `package` builds such a tarball for any test.
 
 A repository can also be backed by a directory (`ChartRepo.publish_to`), the way `helm repo index` builds a
 repository from a directory of chart archives: every version is written there as `<chart>-<version>.tgz`, and an
@@ -14,6 +15,8 @@ as it is. That is how `demo --serve` lets a user publish a new chart version.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime
 import gzip
 import hashlib
@@ -36,6 +39,9 @@ class Seen:
     if_none_match: str | None
     status: int
 
+
+OUTAGES = ("hang", "trickle")
+"""How a repository can misbehave besides `broken` (HTTP 500): never answer, or send its index a byte at a time."""
 
 # `<chart>-<version>.tgz`: the version starts at the first "-<digit>" (chart names may contain dashes).
 ARCHIVE_NAME = re.compile(r"^(?P<chart>.+?)-(?P<version>v?\d+\.\d+\.\d+[^/]*)\.tgz$")
@@ -69,6 +75,7 @@ class ChartRepo:
 
     charts: dict[str, list[dict[str, object]]] = field(default_factory=dict)
     broken: bool = False
+    outage: str | None = None  # index requests: "hang" (no answer), "trickle" (a few bytes a second); see OUTAGES
     directory: Path | None = None  # see publish_to()
     tarballs: dict[str, bytes] = field(default_factory=dict, repr=False)  # file name -> packaged chart
     _rendered: bytes | None = field(default=None, repr=False)  # rendered once per change, not per request
@@ -194,6 +201,7 @@ class ChartServer:
         self.repos: dict[str, ChartRepo] = {}
         self.seen: list[Seen] = []
         self._runner: web.AppRunner | None = None
+        self._stopping = asyncio.Event()  # ends the requests an outage holds, so stop() never waits on them
         self.url = ""
 
     def repo(self, name: str, charts: Mapping[str, Iterable[str]] | None = None) -> ChartRepo:
@@ -219,15 +227,19 @@ class ChartServer:
         return self.url
 
     async def stop(self) -> None:
+        self._stopping.set()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
 
-    async def _index(self, request: web.Request) -> web.Response:
+    async def _index(self, request: web.Request) -> web.StreamResponse:
         repo = self.repos.get(request.match_info["repo"])
         if repo is not None:
             repo.refresh()
         conditional = request.headers.get("If-None-Match")
+        if repo is not None and repo.outage is not None:
+            self.seen.append(Seen(request.path, conditional, 200 if repo.outage == "trickle" else 0))
+            return await self._misbehave(request, repo)
         if repo is None or repo.broken:
             status = 404 if repo is None else 500
             self.seen.append(Seen(request.path, conditional, status))
@@ -239,6 +251,23 @@ class ChartServer:
             return web.Response(status=304, headers={"ETag": etag})
         self.seen.append(Seen(request.path, conditional, 200))
         return web.Response(body=body, content_type="application/x-yaml", headers={"ETag": etag})
+
+    async def _misbehave(self, request: web.Request, repo: ChartRepo) -> web.StreamResponse:
+        """An outage: hold the request without an answer, or answer 200 and send the index 8 bytes a second;
+        either until the client gives up or the server stops."""
+        if repo.outage == "hang":
+            await self._stopping.wait()
+            return web.Response(status=503, text="stopping")
+        response = web.StreamResponse(headers={"Content-Type": "application/x-yaml"})
+        await response.prepare(request)
+        body = repo.index()
+        for start in range(0, len(body), 8):
+            if self._stopping.is_set():
+                break
+            await response.write(body[start : start + 8])
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), 1.0)
+        return response
 
     async def _tarball(self, request: web.Request) -> web.Response:
         repo = self.repos.get(request.match_info["repo"])

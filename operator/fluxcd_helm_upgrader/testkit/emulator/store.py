@@ -44,7 +44,7 @@ class FieldValidation:
 
 
 @dataclass(frozen=True)
-class Event:
+class WatchEvent:
     """One stored change; `old` is the previous state (for selector transitions in watches)."""
 
     rv: int
@@ -61,10 +61,10 @@ class Store:
         self.catalogue = catalogue
         self.auto_namespaces = auto_namespaces
         self.rv = 0
-        self.history: collections.deque[Event] = collections.deque(maxlen=history)
+        self.history: collections.deque[WatchEvent] = collections.deque(maxlen=history)
         self.compacted_rv = 0  # the newest resourceVersion no longer in `history`
         self._objects: dict[GroupPlural, dict[Key, dict[str, Any]]] = collections.defaultdict(dict)
-        self._subscribers: dict[GroupPlural, set[asyncio.Queue[Event | None]]] = collections.defaultdict(set)
+        self._subscribers: dict[GroupPlural, set[asyncio.Queue[WatchEvent | None]]] = collections.defaultdict(set)
         self.on_crd: Callable[[dict[str, Any] | None, dict[str, Any]], None] | None = None
 
     # Events and subscriptions.
@@ -72,17 +72,17 @@ class Store:
     def _emit(self, event_type: str, resource: Resource, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         if self.history.maxlen and len(self.history) == self.history.maxlen:
             self.compacted_rv = self.history[0].rv
-        event = Event(self.rv, event_type, resource.group_plural, obj, old)
+        event = WatchEvent(self.rv, event_type, resource.group_plural, obj, old)
         self.history.append(event)
         for queue in self._subscribers.get(resource.group_plural, ()):
             queue.put_nowait(event)
 
-    def subscribe(self, group_plural: GroupPlural) -> asyncio.Queue[Event | None]:
-        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+    def subscribe(self, group_plural: GroupPlural) -> asyncio.Queue[WatchEvent | None]:
+        queue: asyncio.Queue[WatchEvent | None] = asyncio.Queue()
         self._subscribers[group_plural].add(queue)
         return queue
 
-    def unsubscribe(self, group_plural: GroupPlural, queue: asyncio.Queue[Event | None]) -> None:
+    def unsubscribe(self, group_plural: GroupPlural, queue: asyncio.Queue[WatchEvent | None]) -> None:
         self._subscribers[group_plural].discard(queue)
 
     def close_subscriptions(self) -> None:
@@ -91,7 +91,7 @@ class Store:
             for queue in queues:
                 queue.put_nowait(None)
 
-    def events_after(self, group_plural: GroupPlural, rv: int) -> list[Event]:
+    def events_after(self, group_plural: GroupPlural, rv: int) -> list[WatchEvent]:
         """Kept events newer than `rv`; 410 Gone when events after `rv` were already dropped."""
         if rv < self.compacted_rv:
             raise errors.gone(f"too old resource version: {rv} ({self.compacted_rv + 1})")

@@ -20,7 +20,7 @@ from aiohttp import web
 
 from fluxcd_helm_upgrader.testkit.emulator import errors, objects
 from fluxcd_helm_upgrader.testkit.emulator.resources import Resource
-from fluxcd_helm_upgrader.testkit.emulator.store import Event, Store
+from fluxcd_helm_upgrader.testkit.emulator.store import Store, WatchEvent
 
 Predicate = Callable[[dict[str, Any]], bool]
 
@@ -30,7 +30,7 @@ def is_watch(value: str | None) -> bool:
     return value is not None and value.lower() in ("true", "1")
 
 
-def translate(event: Event, predicate: Predicate) -> str | None:
+def translate(event: WatchEvent, predicate: Predicate) -> str | None:
     """The event type this watcher sees for a store event, or None when it is not for them."""
     now_matches = predicate(event.obj)
     was_matching = event.old is not None and predicate(event.old)
@@ -121,7 +121,7 @@ async def _stream(
     request: web.Request,
     response: web.StreamResponse,
     store: Store,
-    queue: asyncio.Queue[Event | None],
+    queue: asyncio.Queue[WatchEvent | None],
     resource: Resource,
     predicate: Predicate,
     last_rv: int,

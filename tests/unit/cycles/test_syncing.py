@@ -12,9 +12,8 @@ import pytest
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from fluxcd_helm_upgrader import config as config_
-from fluxcd_helm_upgrader.cycles import running
+from fluxcd_helm_upgrader.cycles import running, syncing
 from fluxcd_helm_upgrader.cycles.view import FluxView
-from fluxcd_helm_upgrader.proposals import syncing
 from fluxcd_helm_upgrader.structs import flux
 from tests import builders
 from tests.fakes import FakeProposals

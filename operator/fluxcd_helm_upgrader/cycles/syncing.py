@@ -30,6 +30,7 @@ from fluxcd_helm_upgrader.cycles.view import FluxView
 from fluxcd_helm_upgrader.proposals import naming, ownership, phases
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
 from fluxcd_helm_upgrader.status import reasons
+from fluxcd_helm_upgrader.structs import proposals as proposals_
 
 WRITE_CONCURRENCY = 8  # proposal writes in flight at once: a big first cycle is not 2N sequential calls
 ACTIVE_PHASES = frozenset({phases.PENDING, phases.OPEN, phases.FAILED})
@@ -62,7 +63,7 @@ class SyncResult:
 
 
 def _phase(body: Mapping[str, Any]) -> str:
-    return str((body.get("status") or {}).get("phase") or "")
+    return proposals_.upgrade_proposal(body).status.phase
 
 
 def config_of(config: Mapping[str, Any]) -> ownership.Config:
@@ -80,10 +81,9 @@ def skipped_targets(existing: Sequence[Mapping[str, Any]]) -> dict[str, list[str
     """Per release key, the targets whose PR was closed without merge (not proposed again)."""
     result: dict[str, list[str]] = {}
     for body in existing:
-        release = (body.get("spec") or {}).get("release") or {}
-        key = f"{release.get('namespace')}/{release.get('name')}"
-        skipped = (body.get("status") or {}).get("skippedTargets") or []
-        result[key] = [t for t in skipped if isinstance(t, str) and len(t) <= MAX_SKIPPED_CHARS]
+        proposal = proposals_.upgrade_proposal(body)
+        skipped = proposal.status.skipped_targets
+        result[proposal.spec.release_key] = [t for t in skipped if len(t) <= MAX_SKIPPED_CHARS]
     return result
 
 
@@ -124,7 +124,7 @@ async def sync(
         async with limit:
             name = naming.proposal_name(checked.release.namespace, checked.release.name)
             holder = foreign.get(name)
-            if holder is not None and checked.decision.outcome is decisions.Outcome.PROPOSE:
+            if holder is not None and checked.decision.verdict is decisions.Verdict.PROPOSE:
                 result.conflicts[checked.release.key] = Failure(*ownership.conflict(name, holder, me))
                 return
             if holder is None:
@@ -171,11 +171,11 @@ async def refuse(
         if verdict is None:
             continue
         refused.add(body["metadata"]["name"])
-        status = body.get("status") or {}
-        if status.get("phase") == phases.FAILED and status.get("message") == verdict.message:
+        reported = proposals_.upgrade_proposal(body).status
+        if reported.phase == phases.FAILED and reported.message == verdict.message:
             continue  # reported already: one event per transition
         meta = body["metadata"]
-        failed = phases.failed(status, verdict.reason, verdict.message, phases.generation(body))
+        failed = phases.failed(body.get("status"), verdict.reason, verdict.message, phases.generation(body))
         updated = await store.patch_status(meta["namespace"], meta["name"], failed)
         events.append(Event(updated, "Warning", verdict.reason, verdict.message))
     return refused, events
@@ -192,7 +192,7 @@ async def _sync_one(
     namespace, config_name = str(owner["namespace"]), str(owner["name"])
     name = naming.proposal_name(checked.release.namespace, checked.release.name)
     current = result.proposals.get(name)
-    if checked.decision.outcome is not decisions.Outcome.PROPOSE:
+    if checked.decision.verdict is not decisions.Verdict.PROPOSE:
         why = f"{checked.release.key} is current ({checked.decision.message}); proposal {name} removed"
         await _withdraw(store, config, checked.release.key, result, why)
         return
@@ -210,15 +210,15 @@ async def _sync_one(
             return
         body = await store.patch_status(namespace, name, phases.pending(None, message, phases.generation(body)))
         result.created.append(name)
-        result.events.append(Event(body, "Normal", "ProposalCreated", _describe(checked, spec)))
+        result.events.append(Event(body, "Normal", reasons.PROPOSAL_CREATED, _describe(checked, spec)))
     elif _spec_differs(current, spec):
-        retarget = (current.get("spec") or {}).get("targetVersion") != spec["targetVersion"]
+        retarget = proposals_.upgrade_proposal(current).spec.target_version != spec["targetVersion"]
         body = await store.patch_spec(namespace, name, spec)
         if retarget:
             pending = phases.pending(current.get("status"), message, phases.generation(body))
             body = await store.patch_status(namespace, name, pending)
             result.retargeted.append(name)
-            result.events.append(Event(body, "Normal", "TargetUpdated", _describe(checked, spec)))
+            result.events.append(Event(body, "Normal", reasons.TARGET_UPDATED, _describe(checked, spec)))
     else:
         body = current
     result.proposals[name] = body
@@ -236,7 +236,7 @@ async def _withdraw(
     await store.delete(str((config.get("metadata") or {}).get("namespace")), proposal)
     result.proposals.pop(proposal, None)
     result.withdrawn.append(proposal)
-    result.events.append(Event(config, "Normal", "ProposalWithdrawn", message))
+    result.events.append(Event(config, "Normal", reasons.PROPOSAL_WITHDRAWN, message))
 
 
 def _spec_differs(current: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
