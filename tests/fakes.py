@@ -44,6 +44,7 @@ class FakeForge:
         self.pulls = list(pulls)
         self.requests: list[base.PullRequestRequest] = []  # what open_or_update was asked for, in order
         self.calls: list[str] = []
+        self.comments: list[tuple[int, str]] = []  # (PR number, body) of every comment, in order
         self.failures = dict(failures or {})
 
     def _call(self, name: str) -> None:
@@ -57,6 +58,10 @@ class FakeForge:
         opened = [p for p in mine if p.state == "open"]
         return (opened or mine[::-1] or [None])[0]
 
+    async def open_pull_requests(self, prefix: str) -> dict[str, base.PullRequest]:
+        self._call("open_pull_requests")
+        return {p.head_branch: p for p in self.pulls if p.state == "open" and p.head_branch.startswith(prefix)}
+
     async def open_or_update(self, request: base.PullRequestRequest) -> base.PullRequestResult:
         self._call("open_or_update")
         self.requests.append(request)
@@ -69,6 +74,10 @@ class FakeForge:
                                 request.title)  # fmt: skip
         self.pulls.append(pull)
         return base.PullRequestResult("created", pull)
+
+    async def comment(self, number: int, body: str) -> None:
+        self._call("comment")
+        self.comments.append((number, body))
 
     async def get(self, number: int) -> base.PullRequest:
         self._call("get")

@@ -41,6 +41,11 @@ class Setup:
     def phase(self, name: str) -> str | None:
         return ((self.proposal(name) or {}).get("status") or {}).get("phase")
 
+    async def opened(self, name: str) -> int:
+        """Wait until proposal `name` is Open; the number of its PR."""
+        await harness.wait_for(lambda: self.phase(name) == "Open", what=f"{name} Open")
+        return int(self.proposal(name)["status"]["pullRequest"]["number"])  # type: ignore[index]
+
     async def reconcile(self, stamp: str) -> None:
         """Ask for a cycle now (as `flux reconcile` would) and wait until it ran."""
         body = self.local.get("upgraderconfigs", NAMESPACE, "fleet")

@@ -10,6 +10,7 @@ Every Secret is read through the reader `cycles.tenancy` gives (the config's Ser
 from __future__ import annotations
 
 import datetime
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,7 +111,7 @@ async def handle(
         refused, refusals = await syncing.refuse(deps.proposals, body, cfg.scope, view, existing)
         outcome = running.with_failures(outcome, synced.conflicts)
         proposals = [b for name, b in synced.proposals.items() if name not in refused]
-        work = jobs.jobs_for(syncing.config_of(body), cfg, proposals, outcome, view)
+        work = jobs.jobs_for(syncing.config_of(body), cfg, proposals, outcome, view, cycle=time.monotonic_ns())
         flooding = flood.plan(cfg.pull_requests, proposals, work, datetime.datetime.now(datetime.UTC))
         await flood.hold(deps.proposals, flooding.waiting)
     except (secrets.SecretForbidden, tenancy.ScopeCheckForbidden) as error:

@@ -63,6 +63,7 @@ def jobs_for(
     proposals: Iterable[Mapping[str, Any]],
     outcome: Outcome,
     view: FluxView,
+    cycle: int = 0,
 ) -> list[Job]:
     checked = {c.release.key: c for c in outcome.checked}
     account = accounts.of(me.namespace, cfg.service_account_name)  # the upgrade risk reads the sources' Secrets as it
@@ -95,6 +96,7 @@ def jobs_for(
                 versions=found.versions if found else (),
                 edit=plan,
                 risk=subjects.subject_for(found, account) if found else None,
+                cycle=cycle,
             )
         )
     return jobs

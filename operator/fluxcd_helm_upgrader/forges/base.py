@@ -1,11 +1,11 @@
 """The Forge protocol: what the proposal worker needs from a pull-request API, and its value types.
 
 The serialized PR worker (``proposals/``) pushes a branch, then calls ``Forge.open_or_update`` with a
-``PullRequestRequest``; it later calls ``find_pull_request`` to learn whether a user merged or closed
-the pull request. Implementations: ``forges.github.GitHubForge`` (githubkit) and
-``forges.none.NoneForge`` (push the branch only). Every failure crosses this boundary as a
-``ForgeError`` whose ``kind`` tells the caller whether retrying later can help; its message never
-carries a token or a key.
+``PullRequestRequest``; it later reads ``open_pull_requests`` once per repository and asks ``get`` about a
+recorded PR that left that list, to learn whether a user merged or closed it. Implementations:
+``forges.github.GitHubForge`` (githubkit) and ``forges.none.NoneForge`` (push the branch only). Every failure
+crosses this boundary as a ``ForgeError`` whose ``kind`` tells the caller whether retrying later can help; its
+message never carries a token or a key.
 """
 
 from __future__ import annotations
@@ -106,8 +106,17 @@ class Forge(Protocol):
         """The open PR for ``branch`` if any, else the most recent closed or merged one, else None."""
         ...
 
+    async def open_pull_requests(self, prefix: str) -> dict[str, PullRequest]:
+        """Every open PR of the repository whose head branch (in the repository itself, not a fork) starts with
+        ``prefix``, keyed by that branch: one paginated list for the whole repository, however many PRs."""
+        ...
+
     async def open_or_update(self, request: PullRequestRequest) -> PullRequestResult:
         """Update the open PR for ``request.head`` (title, body, labels), or create one."""
+        ...
+
+    async def comment(self, number: int, body: str) -> None:
+        """Add a comment to the conversation of pull request ``number``."""
         ...
 
     async def get(self, number: int) -> PullRequest:

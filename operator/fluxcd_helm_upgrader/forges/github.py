@@ -9,6 +9,10 @@ exists (left by an earlier run of this operator, or by another cluster sharing t
 updated in place instead of opening a second one. A 422 "already exists" from a concurrent create is
 handled the same way.
 
+Following: ``open_pull_requests`` lists the repository's open PRs once (paginated, 100 a page) and keeps those
+whose head is a branch of the repository itself under the operator's prefix; the worker reads it once per
+repository per cycle instead of asking about each branch.
+
 Labels are (re)applied on every call; assignees and reviewers only when the PR is created, so a
 user who removed a reviewer is not overridden on the next update. Failures to apply them (422: an
 unknown user, a reviewer who is the author) are returned as warnings: the PR exists either way.
@@ -36,6 +40,8 @@ from fluxcd_helm_upgrader.forges import base, rate_limits, retrying
 DEFAULT_API_URL = "https://api.github.com"
 USER_AGENT = "fluxcd-helm-upgrader"
 
+PAGE_SIZE = 100  # GitHub's largest page: 1,000 open PRs are 10 calls
+MAX_LIST_PAGES = 100  # bounds one listing (10,000 open PRs); beyond it the per-branch lookups still work
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
@@ -208,6 +214,36 @@ class GitHubForge:
         every = await self._list(branch, "all")
         return every[0] if every else None
 
+    async def open_pull_requests(self, prefix: str) -> dict[str, base.PullRequest]:
+        async with self._session():
+            found: dict[str, base.PullRequest] = {}
+            for page in range(1, MAX_LIST_PAGES + 1):
+                pulls, more = await self._open_page(page)
+                for label, pr in pulls:
+                    if label == f"{self._owner}:{pr.head_branch}" and pr.head_branch.startswith(prefix):
+                        found.setdefault(pr.head_branch, pr)
+                if not more:
+                    break
+            return found
+
+    async def _open_page(self, page: int) -> tuple[list[tuple[str, base.PullRequest]], bool]:
+        """One page of the open PRs, oldest first, each with its head label ("owner:branch"); whether more follow
+        (GitHub's ``Link: <...>; rel="next"``)."""
+
+        async def op() -> tuple[list[tuple[str, base.PullRequest]], bool]:
+            response = await self._github.rest.pulls.async_list(
+                self._owner, self._name, state="open", sort="created", direction="asc", per_page=PAGE_SIZE, page=page
+            )
+            prs = typing.cast(list[Any], response.parsed_data)
+            return [(str(pr.head.label), _to_pull_request(pr)) for pr in prs], 'rel="next"' in response.headers.get(
+                "link", ""
+            )
+
+        result: tuple[list[tuple[str, base.PullRequest]], bool] = await self._call(
+            f"list open pull requests of {self.repository} (page {page})", op
+        )
+        return result
+
     async def get(self, number: int) -> base.PullRequest:
         async with self._session():
             return await self._get(number)
@@ -219,6 +255,14 @@ class GitHubForge:
 
         result: base.PullRequest = await self._call(f"get pull request {self.repository}#{number}", op)
         return result
+
+    async def comment(self, number: int, body: str) -> None:
+        async def op() -> None:
+            response = await self._github.rest.issues.async_create_comment(self._owner, self._name, number, body=body)
+            response.parsed_data  # noqa: B018 - validates the payload
+
+        async with self._session():
+            await self._call(f"comment on {self.repository}#{number}", op)
 
     async def open_or_update(self, request: base.PullRequestRequest) -> base.PullRequestResult:
         if request.repository != self.repository:

@@ -18,8 +18,14 @@ class NoneForge:
     async def find_pull_request(self, branch: str) -> base.PullRequest | None:
         return None
 
+    async def open_pull_requests(self, prefix: str) -> dict[str, base.PullRequest]:
+        return {}
+
     async def open_or_update(self, request: base.PullRequestRequest) -> base.PullRequestResult:
         return base.PullRequestResult(action="pushed", pull_request=None)
+
+    async def comment(self, number: int, body: str) -> None:
+        return None
 
     async def get(self, number: int) -> base.PullRequest:
         raise base.ForgeError(f"pull request #{number}: provider 'none' has no pull requests", "not_found")

@@ -147,6 +147,16 @@ def title(chart: str, version: str, namespace: str, release: str) -> str:
     return text if len(text) <= TITLE_LIMIT else text[: TITLE_LIMIT - 1] + "…"
 
 
+def branch_modified(branch: str, chart: str, target: str, commits: Sequence[str]) -> str:
+    """The one comment posted on a PR whose branch someone else committed on (the operator stops rewriting it)."""
+    listed = ", ".join(_code(c) for c in commits[:5]) + (f" and {len(commits) - 5} more" if len(commits) > 5 else "")
+    return (
+        f"**Edited/Blocked**: fluxcd-helm-upgrader will not update this pull request to {escape(chart)} "
+        f"{escape(target)}, because someone else committed on {_code(branch)} ({listed}). Remove those commits "
+        "or close this pull request to let it propose the new version; until then the branch is left as it is."
+    )
+
+
 def marker(proposal_namespace: str, proposal_name: str, release_namespace: str, release_name: str) -> str:
     """The hidden comment identifying a proposal; names must be Kubernetes object names."""
     for name in (proposal_namespace, proposal_name, release_namespace, release_name):

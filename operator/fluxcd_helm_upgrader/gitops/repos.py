@@ -185,6 +185,29 @@ class Workspace:
 
         return await pushing.push(run, repo.path, commits)
 
+    async def foreign_commits(self, repo: PreparedRepo, branch: str, author_email: str) -> list[str]:
+        """The commits of `branch` (as last fetched) that are not on the base and that `author_email` did not both
+        author and commit, newest first, each as "<short sha> by <author name>"; [] when the branch does not exist.
+
+        Like Renovate's "modified branch" check: a person's commit (or GitHub's "Update branch" merge) on the
+        operator's branch means it must not be force-pushed over."""
+        _check_ref_name(branch)
+
+        def work(run: Runner) -> list[str]:
+            with run.repo(repo.path) as r:
+                tip = _commit_of(r, f"refs/remotes/origin/{branch}")
+                if tip is None:
+                    return []
+                log = run(r.git, "log", "--format=%H%x00%ae%x00%ce%x00%an", f"{repo.base_sha}..{tip}").stdout
+            found = []
+            for line in log.decode("utf-8", "replace").splitlines():
+                sha, author, committer, name = [*line.split("\0"), "", "", ""][:4]
+                if author != author_email or committer != author_email:
+                    found.append(f"{sha[:12]} by {name}")
+            return found
+
+        return await self._run(repo.path, credentials.Anonymous(), repo.url, work)
+
     async def remote_branch_sha(self, repo: PreparedRepo, branch: str) -> str | None:
         """The sha of `branch` on the remote right now (git ls-remote), or None when it does not exist."""
         _check_ref_name(branch)
@@ -289,6 +312,8 @@ class Workspace:
         try:
             run(run.wrapper(self.cache_dir), "clone", *args, network=True)
             os.rename(staging, path)
+        except GitError as error:  # name the cache path, not the random staging one: the same failure, the same text
+            raise GitError(str(error).replace(str(staging), str(path)), error.kind) from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 

@@ -11,7 +11,9 @@ Raised by the actions (`proposals.publishing`, `proposals.following`) and turned
 * A file gone from the checkout between locating and reading it: ManifestNotFound.
 
 Messages are the errors' own texts, which each layer keeps free of secrets (redacted URLs, no token values).
-A failure whose message is the one already in status posts no event again (one event per transition).
+A failure whose message is the one already in status posts no event again (one event per transition), and a retry
+that fails with the reason and message the status already holds writes nothing (issue 11: a quiet cycle costs no
+API write); status.lastAttemptTime then says when the failure was first seen, not when it was last retried.
 """
 
 from __future__ import annotations
@@ -37,7 +39,10 @@ class JobError(Exception):
 
 
 def failed(body: Mapping[str, Any], failure: JobError) -> phases.Transition:
-    """Phase Failed with the failure's reason and message; a Warning event unless status already says so."""
+    """Phase Failed with the failure's reason and message, and a Warning event; nothing at all when the status says
+    exactly that already (a retry that failed the same way writes nothing: no status patch, no event)."""
+    if phases.fails_with(body.get("status") or {}, failure.reason, str(failure), phases.generation(body)):
+        return None, None
     new_status = phases.failed(body.get("status"), failure.reason, str(failure), phases.generation(body))
     reported = proposals_.upgrade_proposal(body).status.message == str(failure)
     event = None if reported else ("Warning", failure.reason, str(failure))

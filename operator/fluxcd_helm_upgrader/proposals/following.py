@@ -3,12 +3,13 @@
 Called by `proposals.processing` for an Open or Merged proposal, and by `proposals.publishing` when the PR for the
 very target it was about to push turns out to be merged or closed already. The cluster is looked at first: a
 release that runs the target (`checking.applying.runs_target` on the deployed chart version the cycle saw) is
-Applied, whatever its PR says. Otherwise the PR of the proposal's branch, when its title names this target: merged
-→ Merged (waiting for Flux), closed without merge → Closed (the target goes to status.skippedTargets and is never
-proposed again, the PR never reopened). An open PR, or a merged proposal whose release does not run the target yet,
-changes nothing. The branch and title that identify a proposal's PR (`branch_of`, `title_of`) live here too: the
-publish action names its PR the same way.
-"""
+Applied, whatever its PR says. Otherwise the proposal's PR, the one status.pullRequest records (its branch and
+number): while it is in the repository's list of open PRs (`proposals.pulls`, one list per repository per cycle,
+matched by head branch, so a person who retitles the PR changes nothing) nothing is asked or written; once it left
+that list, it is asked for by number: merged → Merged (waiting for Flux), closed without merge → Closed (the target
+goes to status.skippedTargets and is never proposed again, the PR never reopened). An open PR, or a merged proposal
+whose release does not run the target yet, changes nothing. The branch and title that identify a proposal's PR
+(`branch_of`, `title_of`) live here too: the publish action names its PR the same way."""
 
 from __future__ import annotations
 
@@ -17,13 +18,15 @@ from typing import Any
 
 from fluxcd_helm_upgrader.checking import applying
 from fluxcd_helm_upgrader.forges import base, texts
-from fluxcd_helm_upgrader.proposals import failures, naming, phases
+from fluxcd_helm_upgrader.proposals import failures, naming, phases, pulls
 from fluxcd_helm_upgrader.proposals.worker import Job
 from fluxcd_helm_upgrader.sources import secrets
 from fluxcd_helm_upgrader.status import reasons
 
 
-async def follow(core: secrets.SecretsApi, job: Job, body: Mapping[str, Any]) -> phases.Transition:
+async def follow(
+    core: secrets.SecretsApi, job: Job, body: Mapping[str, Any], open_pulls: pulls.OpenPulls
+) -> phases.Transition:
     """The next phase of an Open or Merged proposal, from the cluster and then its PR."""
     spec, status = body.get("spec") or {}, body.get("status") or {}
     target = str(spec.get("targetVersion"))
@@ -34,17 +37,32 @@ async def follow(core: secrets.SecretsApi, job: Job, body: Mapping[str, Any]) ->
     if status.get("phase") == phases.MERGED:
         return None, None
     forge = await failures.forge_for(core, job)
-    pull = await failures.forge_call(forge.find_pull_request(branch_of(job, spec)))
-    if pull is None or pull.title != title_of(spec):
+    pull = await _recorded_pull(forge, job, spec, status, open_pulls)
+    if pull is None or pull.state == "open":
         return None, None
     if pull.state == "merged":
         message = f"pull request #{pull.number} merged; waiting for Flux to apply {target}"
         return phases.merged(status, message, phases.generation(body)), ("Normal", reasons.PULL_REQUEST_MERGED, message)
-    if pull.state == "closed":
-        message = f"pull request #{pull.number} closed without merge; {target} is skipped until a newer version"
-        closed = phases.closed(status, target, message, phases.generation(body))
-        return closed, ("Normal", reasons.PULL_REQUEST_CLOSED, message)
-    return None, None
+    message = f"pull request #{pull.number} closed without merge; {target} is skipped until a newer version"
+    closed = phases.closed(status, target, message, phases.generation(body))
+    return closed, ("Normal", reasons.PULL_REQUEST_CLOSED, message)
+
+
+async def _recorded_pull(
+    forge: base.Forge, job: Job, spec: Mapping[str, Any], status: Mapping[str, Any], open_pulls: pulls.OpenPulls
+) -> base.PullRequest | None:
+    """The proposal's PR as it is now: still in the repository's open list (no call of its own), else asked for by
+    the number status recorded; a proposal with no number on record falls back to its branch and title."""
+    recorded = status.get("pullRequest") or {}
+    branch, number = str(recorded.get("branch") or branch_of(job, spec)), recorded.get("number")
+    listed = (await open_pulls.of(job, forge)).get(branch)
+    if listed is not None and (number is None or listed.number == number):
+        return listed
+    if isinstance(number, int):
+        found: base.PullRequest = await failures.forge_call(forge.get(number))
+        return found
+    legacy: base.PullRequest | None = await failures.forge_call(forge.find_pull_request(branch))
+    return legacy if legacy is not None and legacy.title == title_of(spec) else None
 
 
 def settled(body: Mapping[str, Any], pull: base.PullRequest) -> phases.Transition:

@@ -126,6 +126,16 @@ def failed(old: Mapping[str, Any] | None, reason: str, message: str, generation:
     return _with(old, phase=FAILED, ready=False, reason=reason, message=message, generation=generation)
 
 
+def fails_with(status: Mapping[str, Any], reason: str, message: str, generation: int | None) -> bool:
+    """True when `status` is already phase Failed for this reason and message at this generation."""
+    if status.get("phase") != FAILED or status.get("message") != message:
+        return False
+    if generation is not None and status.get("observedGeneration") != generation:
+        return False
+    ready = conditions.find(status.get("conditions"), reasons.READY) or {}
+    return ready.get("reason") == reason
+
+
 def pending(old: Mapping[str, Any] | None, message: str, generation: int | None) -> dict[str, Any]:
     return _with(old, phase=PENDING, ready=False, reason=reasons.AWAITING_PUSH, message=message, generation=generation)
 

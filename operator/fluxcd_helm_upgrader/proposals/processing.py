@@ -90,7 +90,7 @@ async def _begin(
         if ownership.standing(body, _config(job)) is not ownership.Standing.OWNED:
             raise failures.JobError(reasons.NOT_OWNED, ownership.not_owned(body, _config(job)).message)
         if action is Action.FOLLOW:
-            return body, await following.follow(ctx.readers, job, body)
+            return body, await following.follow(ctx.readers, job, body, ctx.pulls)
         return body, await publishing.stage(ctx, job, body)
     except failures.JobError as failure:
         return body, failures.failed(body, failure)

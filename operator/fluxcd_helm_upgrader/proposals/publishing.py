@@ -1,14 +1,17 @@
 """Publish a proposal: commit the one-line change on its branch, push it, open or update its PR.
 
-Called by `proposals.processing` for a Pending or Failed proposal, one job at a time per repository. Before any
-forge or Git call the proposal must still ask for exactly the target of the job's plan, which comes from the
-config's last check (else TargetNotAllowed): what gets written never comes from the proposal's spec. Then: the PR
-for the branch is looked up first (restarts and two clusters sharing a repository never duplicate it; a merged or
-closed one for this target is recorded by `following.settled`, never reopened), the clone is fetched, the line is
-located and edited (`proposals.changes`), committed and pushed with force-with-lease (identical content is not
-pushed again), the upgrade risk assessed, and the PR opened or updated (provider `none`: the branch alone).
-Result: phase Open with the PR, the manifest location and the risk, and a PullRequestOpened, PullRequestUpdated or
-BranchPushed event. Every failure is raised as a `failures.JobError`.
+Called by `proposals.processing` for a Pending or Failed proposal, one job at a time per repository. Before any forge
+or Git call the proposal must still ask for exactly the target of the job's plan, which comes from the config's last
+check (else TargetNotAllowed): what gets written never comes from the proposal's spec. Then the clone is fetched and
+the line located and edited (`proposals.changes`); before anything is pushed, the PR of the branch is looked up (the
+repository's open PRs, listed once per cycle by `proposals.pulls`, else the branch's latest closed one): restarts and
+two clusters sharing a repository never duplicate it, and a merged or closed one for this target is recorded by
+`following.settled`, never reopened; an open one whose branch someone else committed on since the operator's push is
+not rewritten (BranchModified, one PR comment, as Renovate does). A proposal that fails in Git (a manifest not in the
+repository) asks GitHub nothing, so retrying it every cycle costs no API call. Then the change is committed and
+pushed with force-with-lease (identical content is not pushed again), the upgrade risk assessed, and the PR opened or
+updated (provider `none`: the branch alone). Result: phase Open with the PR, the manifest location and the risk, and
+a PullRequestOpened, PullRequestUpdated or BranchPushed event. Every failure is raised as a `failures.JobError`.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from fluxcd_helm_upgrader.forges import base, texts
 from fluxcd_helm_upgrader.gitops import locating, repos
 from fluxcd_helm_upgrader.proposals import changes, failures, following, phases, risking, targets
 from fluxcd_helm_upgrader.proposals import checkouts as checkouts_
+from fluxcd_helm_upgrader.proposals import pulls as pulls_
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
 from fluxcd_helm_upgrader.proposals.worker import Job
 from fluxcd_helm_upgrader.status import reasons
@@ -58,12 +62,14 @@ class Context:
 
     def __post_init__(self) -> None:
         self.checkouts = checkouts_.Checkouts(self.workspace, self.metrics)
+    pulls: pulls_.OpenPulls = field(default_factory=pulls_.OpenPulls)  # each repository's open PRs, once a cycle
 
     def drained(self, repo_key: tuple[str, str]) -> None:
         """Called by the worker when a repository's queue is empty: the next batch fetches and tries Git again."""
         for key in [k for k in self.unreachable if k[1:] == repo_key]:
             del self.unreachable[key]
         self.checkouts.end_batches(repo_key)
+        self.pulls.forget(repo_key)
 
 
 def log_fields(job: Job) -> dict[str, str]:
@@ -107,12 +113,16 @@ class Staged:
 
 
 async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Transition:
-    """Push the proposal's change and open or update its PR; the proposal's new status and event."""
-    staged = await stage(ctx, job, body)
-    if not isinstance(staged, Staged):
-        return staged
-    await push(ctx, [staged])
-    return await finish(ctx, staged)
+    """Push the proposal's change and open or update its PR; the proposal's new status and event. A batch of one:
+    the next proposal fetches again (the worker's batches go through `stage`, `push` and `finish`)."""
+    try:
+        staged = await stage(ctx, job, body)
+        if not isinstance(staged, Staged):
+            return staged
+        await push(ctx, [staged])
+        return await finish(ctx, staged)
+    finally:
+        ctx.checkouts.end_batches(job.repo_key)
 
 
 async def stage(ctx: Context, job: Job, body: Mapping[str, Any]) -> Staged | phases.Transition:
@@ -122,9 +132,6 @@ async def stage(ctx: Context, job: Job, body: Mapping[str, Any]) -> Staged | pha
     spec = body.get("spec") or {}  # raw: naming the branch and PR
     branch, title = following.branch_of(job, spec), following.title_of(spec)
     forge = await failures.forge_for(ctx.readers, job)
-    existing = await failures.forge_call(forge.find_pull_request(branch))
-    if existing is not None and existing.title == title and existing.state != "open":
-        return following.settled(body, existing)
     known = ctx.unreachable.get(job.clone_key)
     if known is not None:
         raise failures.JobError(known.reason, str(known))
@@ -136,6 +143,11 @@ async def stage(ctx: Context, job: Job, body: Mapping[str, Any]) -> Staged | pha
         raise
     repo = checkout.repo
     change = await _prepare_change(checkout, job, proposal.spec)
+    existing = await _existing(ctx, job, forge, branch)
+    if existing is not None and existing.title == title and existing.state != "open":
+        return following.settled(body, existing)
+    if existing is not None and existing.state == "open":
+        await _refuse_modified_branch(ctx, job, forge, repo, proposal, existing)
     assessed = await ctx.risk.assess(job.risk, proposal.spec) if ctx.risk is not None else None
     commit_message = f"{title}\n\n{_edit_summary(job)}Proposed by fluxcd-helm-upgrader ({job.namespace}/{job.name})."
     commit = None
@@ -199,6 +211,7 @@ async def finish(ctx: Context, staged: Staged) -> phases.Transition:
         ctx.metrics.pull_request(action, "failed")
         ctx.metrics.github_call("error", remaining)
         raise
+    ctx.pulls.record(job, result.pull_request)
     ctx.metrics.pull_request(result.action if result.action != "pushed" else action, "success")
     if result.pull_request is not None:
         ctx.metrics.github_call("success", getattr(forge, "rate_limit_remaining", None))
@@ -224,6 +237,43 @@ async def finish(ctx: Context, staged: Staged) -> phases.Transition:
         risk=assessed.to_status() if assessed else None,
     )
     return new_status, ("Normal", reason, message)
+
+
+async def _existing(ctx: Context, job: Job, forge: base.Forge, branch: str) -> base.PullRequest | None:
+    """The branch's open PR from the repository's list of this cycle, else its most recent closed or merged one."""
+    listed = (await ctx.pulls.of(job, forge)).get(branch)
+    if listed is not None:
+        return listed
+    found: base.PullRequest | None = await failures.forge_call(forge.find_pull_request(branch))
+    return found
+
+
+async def _refuse_modified_branch(
+    ctx: Context,
+    job: Job,
+    forge: base.Forge,
+    repo: repos.PreparedRepo,
+    proposal: proposals_.UpgradeProposal,
+    pull: base.PullRequest,
+) -> None:
+    """Someone else committed on the branch of an open PR: never push over it. BranchModified, and one comment on
+    the PR when the proposal enters that state; the next cycles try again, so a newer target resumes once those
+    commits are gone (or the PR was closed: then nothing of theirs is under review any more)."""
+    branch, target = pull.head_branch, proposal.spec.target_version
+    foreign = await failures.git_call(ctx.workspace.foreign_commits(repo, branch, job.config.git.author_email))
+    if not foreign:
+        return
+    listed = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+    message = (f"branch {branch} has commits by someone else ({listed}): not rewritten; remove them or close pull "
+               f"request #{pull.number} to let the operator propose {target}")  # fmt: skip
+    if proposal.status.ready_reason != reasons.BRANCH_MODIFIED:
+        comment = texts.branch_modified(branch, proposal.spec.chart, target, foreign)
+        try:
+            await failures.forge_call(forge.comment(pull.number, comment))
+        except failures.JobError as failure:  # the status says it all the same
+            logger.warning("proposal %s/%s: commenting on #%s failed: %s", job.namespace, job.name, pull.number,
+                           failure, extra=log_fields(job))  # fmt: skip
+    raise failures.JobError(reasons.BRANCH_MODIFIED, message)
 
 
 async def _prepare_change(checkout: checkouts_.Checkout, job: Job, spec: proposals_.ProposalSpec) -> changes.Change:

@@ -39,6 +39,7 @@ class Job:
     versions: tuple[indexes.ChartVersion, ...] = ()  # the chart's index entries: appVersion, changes, deprecated
     edit: targets.EditPlan | None = None  # what to edit; None: the release's spec.chart.spec.version
     risk: risking.Subject | None = None  # what the upgrade risk compares; None: the source was not checked
+    cycle: int = 0  # which check cycle made the job: each cycle's jobs read the repository's PRs afresh
 
     @property
     def repo_key(self) -> tuple[str, str]:

@@ -37,6 +37,9 @@ OUT_OF_SCOPE = "OutOfScope"  # its release is not in the config's scope: never a
 TARGET_NOT_ALLOWED = "TargetNotAllowed"  # spec.targetVersion is not what the last check allowed: not pushed
 # Pending: held back by spec.pullRequests.maxOpen / maxPerHour; the message says how many are ahead of it.
 PULL_REQUEST_LIMIT = "PullRequestLimit"
+# Someone else committed on the proposal's branch while its PR is open: the branch is not rewritten (one PR comment
+# says so) until those commits are gone or the PR is closed.
+BRANCH_MODIFIED = "BranchModified"
 
 # Event reasons of the transitions that are not failures (failures post their condition reason; Merged, Closed and
 # Applied post PULL_REQUEST_MERGED, PULL_REQUEST_CLOSED and UPGRADE_APPLIED).

@@ -52,6 +52,7 @@ class ProposalStatus:
     message: str = ""
     skipped_targets: tuple[str, ...] = ()  # targets whose PR was closed without merge
     risk_level: str = ""  # status.risk.level, "" when not assessed
+    ready_reason: str = ""  # the Ready condition's reason, "" without one
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,16 @@ def upgrade_proposal(body: Mapping[str, Any]) -> UpgradeProposal:
             message=_str(status, "message"),
             skipped_targets=tuple(t for t in status.get("skippedTargets") or () if isinstance(t, str)),
             risk_level=_str(_map(status, "risk"), "level"),
+            ready_reason=_ready_reason(status.get("conditions")),
         ),
     )
+
+
+def _ready_reason(conditions: Any) -> str:
+    for condition in conditions if isinstance(conditions, list) else ():
+        if isinstance(condition, Mapping) and condition.get("type") == "Ready":
+            return _str(condition, "reason")
+    return ""
 
 
 def _source(source: Mapping[str, Any]) -> ProposalSource:

@@ -3,9 +3,10 @@
 It serves the endpoints ``forges.github`` and ``forges.app_tokens`` use, with payloads that satisfy
 githubkit's models (``testkit.github_payloads``):
 
-    GET  /repos/{o}/{r}                          GET/POST  /repos/{o}/{r}/pulls  (head=, state=)
+    GET  /repos/{o}/{r}                          GET/POST  /repos/{o}/{r}/pulls  (head=, state=, page=)
     GET/PATCH /repos/{o}/{r}/pulls/{n}           POST /repos/{o}/{r}/pulls/{n}/requested_reviewers
     POST /repos/{o}/{r}/issues/{n}/labels        POST /repos/{o}/{r}/issues/{n}/assignees
+    POST /repos/{o}/{r}/issues/{n}/comments      (kept in the PR's ``comments``)
     POST /app/installations/{id}/access_tokens   (checks the RS256 JWT with the app's public key)
 
 All routes live under ``prefix`` (``/api/v3`` emulates GitHub Enterprise). Every request is recorded
@@ -15,7 +16,7 @@ injected for the next N calls (``fail_next``, ``rate_limit_next``, ``too_many_re
 limit exhausted until its reset (``exhaust_rate_limit``), and
 ``merge``/``close`` play the user clicking the buttons; ``hold`` and ``before_answer`` let a test kill the client
 in the middle of a call. Not a GitHub: no permissions model, no
-pagination beyond ``per_page``, no real merging of Git branches.
+pagination beyond ``per_page`` and ``page`` (with GitHub's ``Link: rel="next"``), no real merging of Git branches.
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ class GitHubStandIn:
         )
         app.router.add_post(p + "/repos/{owner}/{repo}/issues/{number:\\d+}/labels", self._add_labels)
         app.router.add_post(p + "/repos/{owner}/{repo}/issues/{number:\\d+}/assignees", self._add_assignees)
+        app.router.add_post(p + "/repos/{owner}/{repo}/issues/{number:\\d+}/comments", self._add_comment)
         app.router.add_post(p + "/app/installations/{installation:\\d+}/access_tokens", self._mint_token)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -325,8 +327,12 @@ class GitHubStandIn:
             # Real GitHub: a head without "owner:" matches nothing useful; require it like the docs.
             found = [pr for pr in found if head_owner == owner and pr.head == branch]
         found.sort(key=lambda pr: pr.number, reverse=request.query.get("direction", "desc") == "desc")
-        per_page = int(request.query.get("per_page", "30"))
-        return self._answer(200, [payloads.pull(self.urls, owner, repo, pr) for pr in found[:per_page]])
+        per_page, page = int(request.query.get("per_page", "30")), int(request.query.get("page", "1"))
+        start = (page - 1) * per_page
+        listed = [payloads.pull(self.urls, owner, repo, pr) for pr in found[start : start + per_page]]
+        following = request.url.update_query(page=page + 1)
+        more = {"Link": f'<{following}>; rel="next"'} if len(found) > start + per_page else {}
+        return self._answer(200, listed, more)
 
     async def _create_pull(self, request: web.Request) -> web.Response:
         owner, repo, pulls = self._repo(request)
@@ -403,6 +409,11 @@ class GitHubStandIn:
             if login not in pr.assignees:
                 pr.assignees.append(login)
         return self._answer(201, payloads.issue(self.urls, owner, repo, pr))
+
+    async def _add_comment(self, request: web.Request) -> web.Response:
+        owner, repo, pr = self._pull(request)
+        pr.comments.append(str((await request.json()).get("body", "")))
+        return self._answer(201, payloads.comment(self.urls, owner, repo, pr, len(pr.comments) - 1))
 
     async def _request_reviewers(self, request: web.Request) -> web.Response:
         owner, repo, pr = self._pull(request)

@@ -96,6 +96,7 @@ class PullState:
     updated_at: str = _EPOCH
     closed_at: str | None = None
     merged_at: str | None = None
+    comments: list[str] = dataclasses.field(default_factory=list)  # the bodies of its conversation's comments
 
 
 def now() -> str:
@@ -287,6 +288,23 @@ def issue(urls: Urls, owner: str, repo: str, pr: PullState) -> dict[str, Any]:
         "comments": 0,
         "closed_at": pr.closed_at,
         "created_at": pr.created_at,
+        "updated_at": pr.updated_at,
+        "author_association": "NONE",
+    }
+
+
+def comment(urls: Urls, owner: str, repo: str, pr: PullState, index: int) -> dict[str, Any]:
+    """The `index`-th comment of a PR's conversation (GitHub's IssueComment)."""
+    comment_id = pr.id * 1000 + index
+    return {
+        "id": comment_id,
+        "node_id": f"IC_{comment_id}",
+        "url": f"{urls.api}/repos/{owner}/{repo}/issues/comments/{comment_id}",
+        "html_url": f"{urls.html}/{owner}/{repo}/pull/{pr.number}#issuecomment-{comment_id}",
+        "issue_url": f"{urls.api}/repos/{owner}/{repo}/issues/{pr.number}",
+        "body": pr.comments[index],
+        "user": user(urls, "fluxcd-helm-upgrader[bot]", 2),
+        "created_at": pr.updated_at,
         "updated_at": pr.updated_at,
         "author_association": "NONE",
     }

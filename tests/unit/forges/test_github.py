@@ -8,6 +8,7 @@ import pytest
 
 from fluxcd_helm_upgrader.forges import base, github, retrying
 from fluxcd_helm_upgrader.testkit import github as standin
+from fluxcd_helm_upgrader.testkit import github_payloads as payloads
 from tests.unit.forges.support import REPO, TOKEN, Sleeps
 
 
@@ -245,3 +246,24 @@ async def test_pull_request_closed_through_the_api_reads_as_closed(
     assert found is not None and (found.number, found.state) == (created.number, "closed")
     patches = [c for c in gh.calls if c.method == "PATCH"]
     assert [c.json for c in patches] == [{"state": "closed"}]
+
+
+async def test_open_pull_requests_are_one_paginated_list_for_the_whole_repository(
+    gh: standin.GitHubStandIn, policy: retrying.RetryPolicy
+) -> None:
+    pulls = gh.pulls[REPO]
+    for number in range(1, 251):
+        head = f"helm-upgrader/apps/app{number}" if number % 50 else f"renovate/dep{number}"
+        pulls[number] = payloads.PullState(number, 1000 + number, f"Update app{number}", None, head, "main", False)
+    for number in (7, 8, 9):
+        gh.close(number)
+    gh.pulls[REPO][12].title = "a person renamed it"
+
+    found = await forge_for(gh, policy).open_pull_requests("helm-upgrader/")
+
+    expected = {f"helm-upgrader/apps/app{n}" for n in range(1, 251) if n % 50 and n not in (7, 8, 9)}
+    assert set(found) == expected
+    assert found["helm-upgrader/apps/app12"].number == 12 and found["helm-upgrader/apps/app12"].state == "open"
+    assert [(c.method, c.query.get("state"), c.query.get("page")) for c in gh.calls] == [
+        ("GET", "open", "1"), ("GET", "open", "2"), ("GET", "open", "3")
+    ]  # fmt: skip

@@ -133,6 +133,19 @@ async def test_missing_base_branch_is_not_found(remote: Remote, workspace: repos
     assert "release-9" in str(err.value)
 
 
+async def test_a_clone_that_fails_the_same_way_says_the_same_thing(tmp_path: Path, workspace: repos.Workspace) -> None:
+    """The message names the cache path, never the random staging directory: a proposal retried every cycle keeps
+    the status it has (issue 11: a quiet cycle writes nothing)."""
+    url = (tmp_path / "nowhere.git").as_uri()
+    messages = []
+    for _ in range(2):
+        with pytest.raises(repos.GitError) as err:
+            await workspace.prepare(url, "main", ANON)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+    assert ".tmp" not in messages[0] and str(workspace.path_for(url, "main")) in messages[0]
+
+
 async def test_base_branch_deleted_upstream_is_not_found_and_keeps_the_clone(
     remote: Remote, workspace: repos.Workspace
 ) -> None:

@@ -69,9 +69,14 @@ def test_failed_sets_the_phase_and_posts_a_warning_once() -> None:
     ready = status["conditions"][0]
     assert (ready["status"], ready["reason"], ready["message"]) == ("False", "GitFailed", "git (auth): denied")
     assert event == ("Warning", "GitFailed", "git (auth): denied")
-    # Retried next cycle and failing the same way: the status is refreshed, no new event.
-    again, event = failures.failed({**body, "status": status}, failure)
-    assert again is not None and again["phase"] == "Failed" and event is None
+    # Retried next cycle and failing the same way: nothing is written, no new event.
+    assert failures.failed({**body, "status": status}, failure) == (None, None)
+    # The same message for another reason, or after a spec change (a new generation), is a new status.
+    other, event = failures.failed({**body, "status": status}, failures.JobError("ForgeFailed", str(failure)))
+    assert other is not None and other["conditions"][0]["reason"] == "ForgeFailed" and event is None
+    newer = builders.upgrade_proposal(status=status, generation=6)
+    again, event = failures.failed(newer, failure)
+    assert again is not None and again["observedGeneration"] == 6 and event is None
 
 
 CONFIG = config.parse({"git": {"url": "https://github.com/acme/fleet.git", "secretRef": {"name": "git-creds"}},

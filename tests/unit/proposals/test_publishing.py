@@ -65,7 +65,7 @@ async def test_a_pull_request_for_this_target_that_is_no_longer_open_is_recorded
     status, posted = await publishing.publish(world.ctx, world.job(), world.proposal("Failed"))
     assert status is not None and status["phase"] == phase
     assert posted == event
-    assert world.forge.calls == ["find_pull_request"]
+    assert world.forge.calls == ["open_pull_requests", "find_pull_request"]
     assert not world.remote.has(BRANCH), "nothing is pushed for a target whose PR was merged or closed"
     assert status.get("skippedTargets", []) == (["6.7.1"] if state == "closed" else [])
 
@@ -142,3 +142,41 @@ async def test_a_release_that_is_not_in_the_repository_is_manifest_not_found(wor
     assert caught.value.reason == "ManifestNotFound"
     assert "elsewhere" in str(caught.value)
     assert not world.remote.has(BRANCH)
+
+
+async def test_a_branch_someone_else_committed_on_is_not_rewritten_until_their_commits_are_gone(
+    world: World,
+) -> None:
+    status, _ = await publishing.publish(world.ctx, world.job(), world.proposal("Pending"))
+    ours = world.remote.sha(BRANCH)
+    theirs = world.remote.push_change(BRANCH, "apps/notes.md", b"pinned until the migration\n")
+    newer = world.job(target="6.8.0", cycle=2)
+    body = world.proposal("Pending", target="6.8.0", pullRequest=status["pullRequest"] if status else {})
+
+    with pytest.raises(failures.JobError) as caught:
+        await publishing.publish(world.ctx, newer, body)
+    assert caught.value.reason == "BranchModified"
+    assert str(caught.value) == (
+        f"branch {BRANCH} has commits by someone else ({theirs[:12]} by Someone Else): not rewritten; remove them or "
+        "close pull request #1 to let the operator propose 6.8.0"
+    )
+    assert world.remote.sha(BRANCH) == theirs, "never pushed over"
+    [(number, comment)] = world.forge.comments
+    assert number == 1
+    assert comment.startswith("**Edited/Blocked**: fluxcd-helm-upgrader will not update this pull request to podinfo "
+                              "6.8.0, because someone else committed on")  # fmt: skip
+    assert f"`{theirs[:12]} by Someone Else`" in comment
+    assert world.forge.pulls[0].title == TITLE, "the PR still proposes what its branch holds"
+
+    # The next cycle, status saying so already: still not rewritten, no second comment.
+    blocked, _ = failures.failed(body, caught.value)
+    with pytest.raises(failures.JobError):
+        await publishing.publish(world.ctx, world.job(target="6.8.0", cycle=3), {**body, "status": blocked})
+    assert len(world.forge.comments) == 1 and world.remote.sha(BRANCH) == theirs
+
+    # They reset the branch to the operator's commit: the newer target goes on the same branch and PR.
+    remotes.git(world.remote.bare, "update-ref", f"refs/heads/{BRANCH}", ours)
+    status, event = await publishing.publish(world.ctx, world.job(target="6.8.0", cycle=4), {**body, "status": blocked})
+    assert status is not None and status["phase"] == "Open" and status["pullRequest"]["number"] == 1
+    assert event is not None and event[1] == "PullRequestUpdated"
+    assert "+      version: 6.8.0 # pinned by the team" in world.pushed()
