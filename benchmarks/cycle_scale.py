@@ -88,7 +88,8 @@ async def main(releases: int, repositories: int) -> int:
                 "apiVersion": "helmupgrader.io/v1alpha1", "kind": "UpgraderConfig",
                 "metadata": {"name": "fleet", "namespace": "flux-system"},
                 "spec": {"interval": "30m", "git": {"url": "file:///nonexistent/fleet.git"},
-                         "pullRequests": {"provider": "none"}},
+                         # maxOpen 0: every proposal gets its Git job, as before flood control (issue 17)
+                         "pullRequests": {"provider": "none", "maxOpen": 0}},
             })  # fmt: skip
             setup = time.monotonic() - setup_started
             print(f"setup (chart server, {releases} HelmReleases): {setup:.1f} s", flush=True)

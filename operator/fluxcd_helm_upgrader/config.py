@@ -31,6 +31,7 @@ DEFAULT_AUTHOR_EMAIL = "fluxcd-helm-upgrader@users.noreply.github.com"
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_BRANCH_PREFIX = "helm-upgrader/"
 DEFAULT_LABELS = ("dependencies",)
+DEFAULT_MAX_OPEN = 10  # like Renovate's prConcurrentLimit: a first run never floods a team with PRs
 
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _RELEASE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
@@ -101,6 +102,8 @@ class PullRequestSpec:
     assignees: tuple[str, ...]
     reviewers: tuple[str, ...]
     draft: bool
+    max_open: int = DEFAULT_MAX_OPEN  # open PRs (provider none: pushed branches) at once; 0: no limit
+    max_per_hour: int = 0  # PRs (branches) opened per hour; 0: no limit
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,7 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "spec.git": ("url", "branch", "path", "secretRef", "author"),
     "spec.git.author": ("name", "email"),
     "spec.pullRequests": ("provider", "apiURL", "repository", "secretRef", "branchPrefix", "labels",
-                          "assignees", "reviewers", "draft"),
+                          "assignees", "reviewers", "draft", "maxOpen", "maxPerHour"),
     "spec.policy": ("includePrerelease", "allowedUpdates", "ignore", "minimumReleaseAge"),
 }  # fmt: skip
 
@@ -201,6 +204,14 @@ class _Object:
             if not isinstance(item, str) or not item.strip():
                 raise ConfigError(f"{self.at(key)}[{index}]", f"expected a non-empty string, got {_kind(item)}")
         return tuple(item.strip() for item in value)
+
+    def count(self, key: str, default: int) -> int:
+        value = self.value.get(key, default)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(self.at(key), f"expected a whole number >= 0 (0: no limit), got {value!r:.40}")
+        return value
 
     def enum(self, key: str, kind: type[enum.StrEnum], default: str) -> str:
         value = self.string(key, default)
@@ -360,6 +371,8 @@ def _pull_requests(prs: _Object, git: GitSpec) -> PullRequestSpec:
         assignees=prs.strings("assignees"),
         reviewers=prs.strings("reviewers"),
         draft=prs.boolean("draft", False),
+        max_open=prs.count("maxOpen", DEFAULT_MAX_OPEN),
+        max_per_hour=prs.count("maxPerHour", 0),
     )
 
 

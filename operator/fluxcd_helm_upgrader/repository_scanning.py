@@ -30,7 +30,7 @@ from fluxcd_helm_upgrader import scanning
 from fluxcd_helm_upgrader.checking import decisions
 from fluxcd_helm_upgrader.cycles import jobs, running, subjects
 from fluxcd_helm_upgrader.cycles.view import FluxView
-from fluxcd_helm_upgrader.gitops import locating, rendering
+from fluxcd_helm_upgrader.gitops import index, locating, rendering
 from fluxcd_helm_upgrader.proposals import changes, risking
 from fluxcd_helm_upgrader.sources import charts, helm_http, oci, secrets
 from fluxcd_helm_upgrader.structs import flux, kinds, proposals
@@ -145,7 +145,8 @@ async def main(
     async with helm_http.IndexFetcher() as fetcher, aiohttp.ClientSession() as session:
         registry = oci.OciClient(session)
         outcome = await running.run(spec, built.view, fetcher=fetcher, secrets_api=NoSecrets(), oci_client=registry)
-        extra = {c.release.key: await _locate(root, built, c, write) for c in outcome.checked}
+        files = index.ManifestIndex(root)  # the checkout read once for every release (issue 17)
+        extra = {c.release.key: await _locate(root, built, c, write, files) for c in outcome.checked}
         if risk:
             chart_fetcher = charts.ChartFetcher(registry)
             assessor = risking.Assessor(chart_fetcher, NoSecrets(), cluster=lambda: _fixed(kube_version))
@@ -179,7 +180,7 @@ def _spec(checked: running.Checked) -> proposals.ProposalSpec:
     )
 
 
-async def _locate(root: Path, built: Built, checked: running.Checked, write: bool) -> Row:
+async def _locate(root: Path, built: Built, checked: running.Checked, write: bool, files: index.ManifestIndex) -> Row:
     """Where the version is set; with `write`, the one-line edit applied in place."""
     edited = checked.source.edited
     directory = built.directory_of.get((edited.kind, edited.namespace, edited.name), ".")
@@ -188,21 +189,23 @@ async def _locate(root: Path, built: Built, checked: running.Checked, write: boo
         if outdated:
             plan = jobs.plan_for(checked)
             assert plan is not None
-            change = await changes.prepare(plan, changes.Where(root, directory, directory, None), _reader(root))
+            where = changes.Where(root, directory, directory, None, files)
+            change = await changes.prepare(plan, where, _reader(root, files))
             if write:
                 for path, data in change.files.items():
                     (root / path).write_bytes(data)
+                files.forget(change.files)
             return Row(change.location.path, change.location.line)
         target = locating.Target(edited.kind, edited.name, edited.namespace, edited.field, checked.source.current)
-        location = locating.locate(root, target, kustomization_path=directory, search_path=directory)
+        location = locating.locate(root, target, kustomization_path=directory, search_path=directory, files=files)
         return Row(location.path, location.line)
     except (changes.ChangeError, locating.LocateError, ValueError) as error:
         return Row(problem=f"not located: {error}")
 
 
-def _reader(root: Path) -> changes.Read:
+def _reader(root: Path, files: index.ManifestIndex) -> changes.Read:
     async def read(path: str) -> bytes:
-        return (root / path).read_bytes()
+        return files.data(root / path)
 
     return read
 

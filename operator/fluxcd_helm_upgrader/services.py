@@ -94,6 +94,9 @@ class Services:
         async def process(job: worker.Job) -> None:
             await processing.process(context, job)
 
+        async def process_batch(jobs: list[worker.Job]) -> None:
+            await processing.process_batch(context, jobs)
+
         return cls(
             settings=current,
             core=core,
@@ -103,7 +106,7 @@ class Services:
                 concurrency=current.fetch_concurrency,
             ),
             jobs=context,
-            workers=worker.WorkerPool(process, on_drained=context.drained),
+            workers=worker.WorkerPool(process, on_drained=context.drained, batch=process_batch),
             oci_session=oci_session,
             oci=oci_client,
             charts=fetcher,

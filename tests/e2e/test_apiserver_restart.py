@@ -40,7 +40,9 @@ async def test_api_server_restarted_while_a_pr_is_being_created(tmp_path: Path) 
             await harness.wait_for(s.github.held.is_set, timeout=60, what="the first PR creation in flight")
             await _restart_while(server, released)  # GitHub answers the held call while the API server is down
             created = [c for c in s.github.calls if c.method == "POST" and c.path == CREATE and c.status == 201]
-            assert len(created) == 1, "GitHub created the PR while the API server was down"
+            # The held PR was created while the API server was down; the other proposal of the worker's batch (issue
+            # 17: one push, then each PR) may follow it before the server is back. Each still exactly once (below).
+            assert 1 <= len(created) <= len(PROPOSALS), "GitHub created the PR while the API server was down"
 
             await s.reconcile_until(lambda: all(s.phase(name) == "Open" for name in PROPOSALS), what="every PR")
             await memo.services.workers.join()

@@ -87,7 +87,8 @@ async def test_killed_after_the_push(tmp_path: Path) -> None:
         _hook(s, "post-receive", pid_file, refuse=False)  # the branch is updated before post-receive runs
         s.local.apply(s.config())
         await _killed(s, tmp_path, lambda pid: pid_file.write_text(str(pid)), "after its first push")
-        assert len([b for b in fleet.branches(s.git_url) if b.startswith("helm-upgrader/")]) == 1
+        # The worker pushes a batch's branches in one push (issue 17): both proposals' branches landed together.
+        assert len([b for b in fleet.branches(s.git_url) if b.startswith("helm-upgrader/")]) == len(PROPOSALS)
         assert s.github.pull_requests() == []
         await _restarted_ends_with_one_pr_each(s, tmp_path)
 

@@ -45,6 +45,8 @@ def test_minimal_spec_gets_every_default() -> None:
         assignees=(),
         reviewers=(),
         draft=False,
+        max_open=10,
+        max_per_hour=0,
     )
     assert cfg.policy == config.PolicySpec(
         include_prerelease=False, allowed_updates=config.AllowedUpdates.MAJOR, ignore=()
@@ -384,3 +386,21 @@ def test_cluster_name_defaults_to_empty() -> None:
 def test_a_cluster_name_that_cannot_go_into_a_pr_body_is_refused(value: str) -> None:
     with pytest.raises(settings.SettingsError, match="UPGRADER_CLUSTER_NAME"):
         settings.Settings.from_env({"UPGRADER_CLUSTER_NAME": value})
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [("maxOpen", 0, 0), ("maxOpen", 250, 250), ("maxPerHour", 0, 0), ("maxPerHour", 20, 20)],
+)
+def test_pull_request_limits(field: str, value: int, expected: int) -> None:
+    prs = config.parse(spec_with(f"pullRequests.{field}", value)).pull_requests
+    assert (prs.max_open if field == "maxOpen" else prs.max_per_hour) == expected
+
+
+@pytest.mark.parametrize("value", [-1, "5", 2.5, True])
+@pytest.mark.parametrize("field", ["maxOpen", "maxPerHour"])
+def test_bad_pull_request_limits_name_the_field(field: str, value: Any) -> None:
+    with pytest.raises(config.ConfigError) as caught:
+        config.parse(spec_with(f"pullRequests.{field}", value))
+    assert caught.value.field_path == f"spec.pullRequests.{field}"
+    assert "0: no limit" in str(caught.value)

@@ -131,6 +131,7 @@ def test_short_names() -> None:
         ("UpgraderConfig", [
             ("Ready", '.status.conditions[?(@.type=="Ready")].status', "string"),
             ("Status", '.status.conditions[?(@.type=="Ready")].message', "string"),
+            ("Waiting", ".status.proposalsWaiting", "integer"),  # priority 1: `kubectl get -o wide` only
             ("Last check", ".status.lastCheckTime", "date"),
             ("Age", ".metadata.creationTimestamp", "date"),
         ]),
@@ -235,6 +236,8 @@ def test_every_spec_default_is_one_the_operator_knows() -> None:
         "spec.pullRequests.branchPrefix": config.DEFAULT_BRANCH_PREFIX,
         "spec.pullRequests.labels": list(config.DEFAULT_LABELS),
         "spec.pullRequests.draft": False,
+        "spec.pullRequests.maxOpen": config.DEFAULT_MAX_OPEN,
+        "spec.pullRequests.maxPerHour": 0,
         "spec.policy": {},
         "spec.policy.includePrerelease": False,
         "spec.policy.allowedUpdates": config.AllowedUpdates.MAJOR.value,

@@ -9,6 +9,7 @@ Every Secret is read through the reader `cycles.tenancy` gives (the config's Ser
 
 from __future__ import annotations
 
+import datetime
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from fluxcd_helm_upgrader import kube
 from fluxcd_helm_upgrader import settings as settings_
 from fluxcd_helm_upgrader.cycles import jobs, overlap, reporting, running, syncing, tenancy
 from fluxcd_helm_upgrader.cycles.view import FluxView
-from fluxcd_helm_upgrader.proposals import worker
+from fluxcd_helm_upgrader.proposals import flood, worker
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
 from fluxcd_helm_upgrader.sources import helm_http, oci, secrets
 from fluxcd_helm_upgrader.status import conditions, reasons
@@ -48,6 +49,7 @@ class Handled:
     outcome: running.Outcome | None = None
     sync: syncing.SyncResult | None = None
     jobs: list[worker.Job] = field(default_factory=list)
+    held: list[tuple[str, str]] = field(default_factory=list)  # proposals waiting for a PR slot: drop queued jobs
 
 
 async def handle(
@@ -108,6 +110,10 @@ async def handle(
         synced = await syncing.sync(deps.proposals, body, outcome, existing)
         refused, refusals = await syncing.refuse(deps.proposals, body, cfg.scope, view, existing)
         outcome = running.with_failures(outcome, synced.conflicts)
+        proposals = [b for name, b in synced.proposals.items() if name not in refused]
+        work = jobs.jobs_for(syncing.config_of(body), cfg, proposals, outcome, view, cycle=time.monotonic_ns())
+        flooding = flood.plan(cfg.pull_requests, proposals, work, datetime.datetime.now(datetime.UTC))
+        await flood.hold(deps.proposals, flooding.waiting)
     except (secrets.SecretForbidden, tenancy.ScopeCheckForbidden) as error:
         return blocked(reasons.FORBIDDEN, str(error))
     except secrets.SourceAuthError as error:
@@ -120,6 +126,7 @@ async def handle(
         old_status,
         outcome,
         proposals_open=synced.open_count,
+        proposals_waiting=len(flooding.waiting),
         generation=generation,
         now=now,
         requested_at=requested_at,
@@ -131,9 +138,9 @@ async def handle(
     warning = reporting.failure_transition(old_status, status)
     if warning:
         events.append(syncing.Event(body, "Warning", reporting.event_reason(status), warning))
-    proposals = [b for name, b in synced.proposals.items() if name not in refused]
-    work = jobs.jobs_for(syncing.config_of(body), cfg, proposals, outcome, view, cycle=time.monotonic_ns())
-    return Handled(status=status, events=events, outcome=outcome, sync=synced, jobs=work)
+    return Handled(
+        status=status, events=events, outcome=outcome, sync=synced, jobs=flooding.jobs, held=flooding.held
+    )
 
 
 async def _check_secrets(reader: secrets.SecretsApi, namespace: str, cfg: config_.UpgraderConfigSpec) -> None:

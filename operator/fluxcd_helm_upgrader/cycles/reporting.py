@@ -45,6 +45,7 @@ def cycle_status(
     outcome: Outcome,
     *,
     proposals_open: int,
+    proposals_waiting: int = 0,
     generation: int | None,
     now: str,
     requested_at: str | None,
@@ -73,6 +74,8 @@ def cycle_status(
     held = held_versions(outcome)
     if held:
         message += f"; {sum(len(c.held) for c in outcome.checked)} newer version(s) held by minimumReleaseAge"
+    if proposals_waiting:
+        message += f"; {proposals_waiting} proposal(s) waiting for pullRequests.maxOpen/maxPerHour"
     status: dict[str, Any] = {
         "conditions": _ready(old_status, ready, reason, message, generation, now),
         "observedGeneration": generation,
@@ -80,6 +83,7 @@ def cycle_status(
         "releasesChecked": checked,
         "releasesOutdated": outdated,
         "proposalsOpen": proposals_open,
+        "proposalsWaiting": proposals_waiting,
         "failedReleases": failed_releases(outcome),
         "heldVersions": held,
     }

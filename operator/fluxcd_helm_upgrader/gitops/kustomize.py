@@ -117,9 +117,10 @@ def kustomization_file(directory: Path) -> Path | None:
 class Walker:
     """One build of one kustomization directory for one target; collects notes on what it skipped."""
 
-    def __init__(self, root: Path, target: manifests.Target) -> None:
+    def __init__(self, root: Path, target: manifests.Target, files: manifests.Files = manifests.DIRECT) -> None:
         self.root = root.resolve()
         self.target = target
+        self.files = files  # how files are read: from disk, or from a batch's `gitops.index.ManifestIndex`
         self.notes: list[str] = []
 
     def rel(self, path: Path) -> str:
@@ -179,7 +180,7 @@ class Walker:
             return None  # the kustomization file leaves the checkout: this directory produces nothing we read
         if kfile is None:
             return None, {}, self._generated(directory)
-        docs = manifests.read_documents(kfile)
+        docs = self.files.documents(kfile)
         if not docs or not isinstance(docs[0], dict):
             self.notes.append(f"{self.rel(kfile)} is not a valid kustomization")
             return None
@@ -207,7 +208,7 @@ class Walker:
             self._outside(f"component {entry} of {self.rel(parent) or '.'}")
             return None
         kfile = self._kustomization(directory)
-        docs = manifests.read_documents(kfile) if kfile else None
+        docs = self.files.documents(kfile) if kfile else None
         if kfile is None or not docs or not isinstance(docs[0], dict):
             self.notes.append(f"component {self.rel(directory)} has no readable kustomization")
             return None
@@ -223,7 +224,7 @@ class Walker:
             if kustomization_file(sub) is not None:
                 claimed.append(sub)
                 entries.append(sub.relative_to(directory).as_posix())
-        for path in manifests.yaml_files(directory):
+        for path in self.files.yaml_files(directory):
             if not any(c in path.parents for c in claimed):
                 entries.append(path.relative_to(directory).as_posix())
         return entries
@@ -234,7 +235,7 @@ class Walker:
             return []
         if path.is_dir():
             return self._level(path, stack, (), None)
-        docs = manifests.read_documents(path)
+        docs = self.files.documents(path)
         if docs is None:
             self.notes.append(f"{self.rel(path)} is not parsable YAML")
             return []
@@ -297,7 +298,7 @@ class Walker:
             if path is None:
                 self._outside(f"patch file {spec['path']} of {kpath}")
                 return None
-            docs_list = manifests.read_documents(path) if path.is_file() else None
+            docs_list = self.files.documents(path) if path.is_file() else None
             if docs_list is None:
                 self.notes.append(f"patch file {spec['path']} of {kpath} missing or not parsable")
                 return None

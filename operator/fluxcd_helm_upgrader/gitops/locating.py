@@ -95,13 +95,15 @@ def locate(
     search_path: str = ".",
     flux_kustomization: tuple[str, str] | None = None,
     fallback: bool = True,
+    files: manifests.Files = manifests.DIRECT,
 ) -> Location:
-    """Find the line to change for `target` in the checkout at `root` (see module docstring)."""
+    """Find the line to change for `target` in the checkout at `root` (see module docstring); `files` reads the
+    checkout (a `gitops.index.ManifestIndex` reads each file once for a whole batch of targets)."""
     root = root.resolve()
     if manifests.inside(root, root / search_path) is None:
         raise NotFound(f"{target}: spec.git.path {search_path!r} resolves outside the repository; not read")
     searched: list[str] = []
-    flux_doc = _flux_document(root, search_path, flux_kustomization, searched) if flux_kustomization else None
+    flux_doc = _flux_document(root, search_path, flux_kustomization, searched, files) if flux_kustomization else None
     if kustomization_path is None and flux_doc is not None:
         spec_path = (flux_doc[2].get("spec") or {}).get("path")
         kustomization_path = str(spec_path) if spec_path else None
@@ -113,18 +115,23 @@ def locate(
                 "not read"
             )
         if directory.is_dir():
-            found = _cluster_aware(root, directory, target, flux_doc, searched)
+            found = _cluster_aware(root, directory, target, flux_doc, searched, files)
             if found is not None:
                 return _checked(found, target)
         else:
             searched.append(f"kustomization path {kustomization_path!r} does not exist in the checkout")
         if not fallback:
             raise NotFound(f"{target}: not found; " + "; ".join(searched))
-    return _checked(_scan(root, target, search_path, flux_doc, searched), target)
+    return _checked(_scan(root, target, search_path, flux_doc, searched, files), target)
 
 
 def locate_in_flux_kustomization(
-    root: Path, path: str, doc_index: int, target: Target, labels: dict[str, str] | None = None
+    root: Path,
+    path: str,
+    doc_index: int,
+    target: Target,
+    labels: dict[str, str] | None = None,
+    files: manifests.Files = manifests.DIRECT,
 ) -> Location | None:
     """Check one Flux Kustomization document's inline `spec.patches` for the target field.
 
@@ -133,7 +140,7 @@ def locate_in_flux_kustomization(
     """
     root = root.resolve()
     readable = manifests.inside(root, root / path)
-    docs = manifests.read_documents(readable) if readable is not None else None
+    docs = files.documents(readable) if readable is not None else None
     if docs is None or not 0 <= doc_index < len(docs) or not isinstance(docs[doc_index], dict):
         raise NotFound(f"no Flux Kustomization document {doc_index} in {path}")
     ident = manifests.Identity(target.kind, target.group, "", target.name, target.namespace, labels or {}, {})
@@ -141,7 +148,7 @@ def locate_in_flux_kustomization(
     if labels is None:
         patches = [_without_label_selectors(p) for p in patches]
     sources = [s for p in patches if (s := p.source(ident, target))]
-    return _pick(root, target, [sources]) if sources else None
+    return _pick(root, target, [sources], files) if sources else None
 
 
 def find_flux_kustomizations(root: Path, namespace: str, name: str, search_path: str = ".") -> list[Location]:
@@ -166,13 +173,15 @@ def _without_label_selectors(patch: kustomize.Patch) -> kustomize.Patch:
     return kustomize.Patch(patch.docs, selector, patch.path, patch.holder, patch.where)
 
 
-def _flux_documents(root: Path, search_path: str, namespace: str, name: str) -> list[tuple[str, int, dict[str, Any]]]:
+def _flux_documents(
+    root: Path, search_path: str, namespace: str, name: str, files: manifests.Files = manifests.DIRECT
+) -> list[tuple[str, int, dict[str, Any]]]:
     found = []
-    for path in manifests.yaml_files((root / search_path).resolve()):
-        text = path.read_bytes()
+    for path in files.named((root / search_path).resolve(), name):
+        text = files.data(path)
         if b"kustomize.toolkit.fluxcd.io" not in text or name.encode() not in text:
             continue
-        for index, doc in enumerate(manifests.read_documents(path) or []):
+        for index, doc in enumerate(files.documents(path) or []):
             ident = manifests.identity_of(doc) if isinstance(doc, dict) else None
             if (
                 ident is not None
@@ -184,11 +193,11 @@ def _flux_documents(root: Path, search_path: str, namespace: str, name: str) -> 
 
 
 def _flux_document(
-    root: Path, search_path: str, ref: tuple[str, str], searched: list[str]
+    root: Path, search_path: str, ref: tuple[str, str], searched: list[str], files: manifests.Files
 ) -> tuple[str, int, dict[str, Any]] | None:
     """The Flux Kustomization to honour: the one whose document carries `spec.path` (overlay
     patches of a Flux Kustomization usually carry only a fragment). None when it is not in Git."""
-    docs = _flux_documents(root, search_path, *ref)
+    docs = _flux_documents(root, search_path, *ref, files)
     with_path = [d for d in docs if (d[2].get("spec") or {}).get("path")]
     with_patches = [d for d in docs if (d[2].get("spec") or {}).get("patches")]
     chosen = with_patches or with_path or docs
@@ -210,19 +219,27 @@ def _cluster_aware(
     target: Target,
     flux_doc: tuple[str, int, dict[str, Any]] | None,
     searched: list[str],
+    files: manifests.Files,
 ) -> Location | None:
-    walker = kustomize.Walker(root, target)
     extra: list[kustomize.Patch] = []
     namespace = None
     if flux_doc is not None:
         extra = kustomize.flux_patches(*flux_doc)
         namespace = (flux_doc[2].get("spec") or {}).get("targetNamespace")
-    built = walker.build(directory, extra=extra, namespace=namespace)
+
+    def build() -> tuple[list[kustomize.Built], tuple[str, ...]]:
+        walker = kustomize.Walker(root, target, files)
+        return walker.build(directory, extra=extra, namespace=namespace), tuple(walker.notes)
+
+    # The build depends on the tree, the Flux Kustomization, the kind and the field, never on the target's name: one
+    # build serves every release of a Kustomization path (the index keeps it for the batch).
+    flux_key = (flux_doc[0], flux_doc[1]) if flux_doc is not None else None
+    built, walker_notes = files.build(("kustomize", directory, flux_key, namespace, target.kind, target.field), build)
     rel = directory.relative_to(root).as_posix()
     exact = [b for b in built if b.ident.name == target.name and b.ident.namespace == target.namespace]
     loose = [b for b in built if b.ident.name == target.name and b.ident.namespace is None]
     matches = exact or (loose if len(loose) == 1 else [])
-    notes = f" ({'; '.join(walker.notes)})" if walker.notes else ""
+    notes = f" ({'; '.join(walker_notes)})" if walker_notes else ""
     if not matches:
         searched.append(
             f"the kustomization at {rel} does not produce {target.kind} {target.namespace}/{target.name}{notes}"
@@ -231,34 +248,36 @@ def _cluster_aware(
     if len(matches) > 1:
         raise Ambiguous(
             f"{target}: the kustomization at {rel} produces it more than once",
-            [loc for b in matches for loc in _all(root, target, b.tiers)],
+            [loc for b in matches for loc in _all(root, target, b.tiers, files)],
         )
     obj = matches[0]
     if not any(obj.tiers):
         raise NotFound(
             f"{target}: defined in {obj.origin} (built from {rel}) but no base or patch sets {target.field}{notes}"
         )
-    return _pick(root, target, obj.tiers)
+    return _pick(root, target, obj.tiers, files)
 
 
-def _pick(root: Path, target: Target, tiers: Sequence[Sequence[manifests.Source]]) -> Location:
+def _pick(root: Path, target: Target, tiers: Sequence[Sequence[manifests.Source]], files: manifests.Files) -> Location:
     """The outermost non-empty tier wins; two sources in it are ambiguous."""
     winning = next(t for t in reversed(tiers) if t)
     if len(winning) > 1:
-        candidates = [_location(root, target, s) for s in winning]
+        candidates = [_location(root, target, s, files) for s in winning]
         raise Ambiguous(
             f"{target}: set by {len(winning)} patches at the same level: " + ", ".join(str(c) for c in candidates),
             candidates,
         )
-    return _location(root, target, winning[0])
+    return _location(root, target, winning[0], files)
 
 
-def _all(root: Path, target: Target, tiers: Sequence[Sequence[manifests.Source]]) -> list[Location]:
-    return [_location(root, target, s) for tier in tiers for s in tier]
+def _all(
+    root: Path, target: Target, tiers: Sequence[Sequence[manifests.Source]], files: manifests.Files
+) -> list[Location]:
+    return [_location(root, target, s, files) for tier in tiers for s in tier]
 
 
-def _location(root: Path, target: Target, source: manifests.Source) -> Location:
-    data = (root / source.path).read_bytes()
+def _location(root: Path, target: Target, source: manifests.Source, files: manifests.Files) -> Location:
+    data = files.data(root / source.path)
     try:
         span = scalars.find_scalar(scalars.decode(data), source.doc_index, source.key_path, source.embedded)
     except scalars.EditError as exc:
@@ -281,9 +300,10 @@ def _scan(
     search_path: str,
     flux_doc: tuple[str, int, dict[str, Any]] | None,
     searched: list[str],
+    files: manifests.Files,
 ) -> Location:
     if flux_doc is not None:
-        flux = locate_in_flux_kustomization(root, flux_doc[0], flux_doc[1], target)
+        flux = locate_in_flux_kustomization(root, flux_doc[0], flux_doc[1], target, files=files)
         if flux is not None:
             return flux
     base = (root / search_path).resolve()
@@ -292,11 +312,11 @@ def _scan(
     defined = 0
     unparsable = []
     needle = target.name.encode()
-    for path in manifests.yaml_files(base):
-        raw = path.read_bytes()
+    for path in files.named(base, target.name):
+        raw = files.data(path)
         if needle not in raw:  # cheap pre-filter: big CRD bundles never mention the release
             continue
-        docs = manifests.read_documents(path)
+        docs = files.documents(path)
         if docs is None:
             unparsable.append(path.relative_to(root).as_posix())
             continue
@@ -320,7 +340,7 @@ def _scan(
             f"{target}: {prefix}scanned *.yaml/*.yml under {where}: {defined} matching "
             f"document(s), none sets {target.field}{skipped}"
         )
-    locations = [_location(root, target, s) for s in candidates]
+    locations = [_location(root, target, s, files) for s in candidates]
     if len(locations) == 1 and (exact or len(loose) == 1):
         return locations[0]
     if target.current is not None:

@@ -12,10 +12,10 @@ chosen file.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -23,6 +23,7 @@ from fluxcd_helm_upgrader.checking import safe_yaml
 from fluxcd_helm_upgrader.gitops import scalars
 from fluxcd_helm_upgrader.structs import kinds
 
+T = TypeVar("T")
 MAX_MANIFEST_BYTES = scalars.MAX_FILE_CHARS  # a bigger file is not read as YAML (reported as unparsable)
 
 # kind -> (API group, fields we may edit, the default field)
@@ -142,8 +143,18 @@ def read_documents(path: Path) -> list[Any] | None:
     try:
         if path.stat().st_size > MAX_MANIFEST_BYTES:
             return None
-        return load_documents(path.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return parse_documents(path.read_bytes())
+    except OSError:
+        return None
+
+
+def parse_documents(data: bytes) -> list[Any] | None:
+    """A manifest file's bytes as documents; None when too large or not YAML (as `read_documents`)."""
+    if len(data) > MAX_MANIFEST_BYTES:
+        return None
+    try:
+        return load_documents(data.decode("utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError):
         return None
 
 
@@ -167,6 +178,31 @@ def yaml_files(directory: Path) -> Iterator[Path]:
         # A symlink may point out of the checkout; never read outside it.
         if path.suffix in (".yaml", ".yml") and path.is_file() and path.resolve().is_relative_to(resolved):
             yield path
+
+
+class Files:
+    """How the locator reads the checkout. This one reads the disk on every call; `gitops.index.ManifestIndex`
+    reads each file once per commit and answers from memory (a batch of proposals, a `scan --path` run)."""
+
+    def yaml_files(self, directory: Path) -> list[Path]:
+        return list(yaml_files(directory))
+
+    def data(self, path: Path) -> bytes:
+        return path.read_bytes()
+
+    def documents(self, path: Path) -> list[Any] | None:
+        return read_documents(path)
+
+    def named(self, directory: Path, name: str) -> list[Path]:
+        """The files under `directory` that may define an object named `name` (here: every one; callers check)."""
+        return self.yaml_files(directory)
+
+    def build(self, key: tuple[Any, ...], make: Callable[[], T]) -> T:
+        """A kustomize build keyed by what it depends on (memoized by the index; built every time here)."""
+        return make()
+
+
+DIRECT = Files()
 
 
 def has_path(doc: Any, key_path: Sequence[scalars.Key]) -> bool:

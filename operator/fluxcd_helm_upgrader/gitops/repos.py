@@ -25,19 +25,18 @@ import contextlib
 import hashlib
 import logging
 import os
-import pathlib
 import posixpath
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import git
 
 from fluxcd_helm_upgrader import logs
-from fluxcd_helm_upgrader.gitops import commands, credentials
+from fluxcd_helm_upgrader.gitops import commands, credentials, objects, pushing
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,6 +46,7 @@ OPERATOR_TRAILER = "Proposed by fluxcd-helm-upgrader ("
 ErrorKind = commands.ErrorKind
 GitError = commands.GitError
 Runner = commands.Runner
+Staged = pushing.Staged  # re-exported: `Workspace.commit` returns it, `Workspace.push` takes it
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,9 @@ class PreparedRepo:
     base_branch: str
     base_sha: str
     creds: credentials.Credentials = field(repr=False, compare=False)
+    # The base has .gitattributes (or the clone info/attributes): new blobs go through `git hash-object --path`, so
+    # eol conversion and clean filters apply as `git add` applies them; without, they are stored as they are.
+    attributes: bool = False
 
 
 class Workspace:
@@ -114,7 +117,21 @@ class Workspace:
 
         return await self._run(path, creds, url, work)
 
-    async def commit_and_push(
+    async def commit_and_push(self, repo: PreparedRepo, **commit: Any) -> str:
+        """Commit files on a branch, fresh from the base, and push it with a lease (keywords as `commit`).
+
+        The lease expects the branch where our last fetch/push saw it (absent: must not exist), so a
+        commit someone else pushed to the branch since then is never overwritten (GitError "lease").
+        If the remote branch already holds the identical commit content, nothing is pushed.
+        Returns the sha now at the tip of the remote branch.
+        """
+        staged = await self.commit(repo, **commit)
+        error = (await self.push(repo, [staged])).get(staged.branch)
+        if error is not None:
+            raise error
+        return staged.sha
+
+    async def commit(
         self,
         repo: PreparedRepo,
         *,
@@ -124,14 +141,8 @@ class Workspace:
         author_name: str,
         author_email: str,
         allowed_prefix: str,
-    ) -> str:
-        """Commit `files` (path -> new content) on `branch`, fresh from the base, and push it with a lease.
-
-        The lease expects the branch where our last fetch/push saw it (absent: must not exist), so a
-        commit someone else pushed to the branch since then is never overwritten (GitError "lease").
-        If the remote branch already holds the identical commit content, nothing is pushed.
-        Returns the sha now at the tip of the remote branch.
-        """
+    ) -> Staged:
+        """The commit of `commit_and_push`, not pushed yet (`push` pushes many in one git command)."""
         _check_ref_name(branch)
         if not allowed_prefix or not branch.startswith(allowed_prefix) or branch == allowed_prefix:
             raise GitError(
@@ -146,31 +157,35 @@ class Workspace:
                 raise GitError(f"invalid commit author {value!r}", ErrorKind.REFUSED)
         paths = [_safe_relpath(p) for p in files]
 
-        def work(run: Runner) -> str:
+        def work(run: Runner) -> Staged:
             with run.repo(repo.path) as r:
-                run(r.git, "checkout", "--quiet", "--force", "-B", branch, repo.base_sha)
-                run(r.git, "clean", "-ffdqx")
-                _write_files(repo.path, dict(zip(paths, files.values(), strict=True)))
-                run(r.git, "add", "--", *paths, options={"literal_pathspecs": True})
-                if run(r.git, "diff", "--cached", "--quiet", check=False).returncode == 0:
+                # Objects are written in-process (`gitops.objects`): the working tree stays at the base commit,
+                # so a batch of proposals keeps reading one checkout, and many commits go in one `git push`.
+                def filtered(path: str, data: bytes) -> bytes:
+                    out = run(r.git, "hash-object", "-w", f"--path={path}", "--stdin", stdin=data).stdout
+                    return bytes.fromhex(out.decode().strip())
+
+                contents = dict(zip(paths, files.values(), strict=True))
+                tree = objects.tree_with(r, repo.base_sha, contents, filtered if repo.attributes else None)
+                if tree is None:
                     changed = ", ".join(paths)
                     raise GitError(f"{changed} already match the base: nothing to commit", ErrorKind.EMPTY)
-                config = [f"user.name={author_name}", f"user.email={author_email}", "commit.gpgSign=false",
-                          "core.hooksPath=/dev/null"]  # fmt: skip
-                run(r.git, "commit", "--quiet", "--no-verify", "--no-gpg-sign", "--cleanup=whitespace", "--file=-",
-                    options={"c": config}, stdin=message.encode())  # fmt: skip
-                new_sha = str(r.head.commit.hexsha)
-                expected = _commit_of(r, f"refs/remotes/origin/{branch}") or ""
+                new_sha = objects.commit(r, tree, repo.base_sha, message, author_name, author_email)
+                expected = _ref_sha(r, f"refs/remotes/origin/{branch}")
                 if expected and _same_commit(r, expected, new_sha):
-                    run(r.git, "reset", "--quiet", "--hard", expected)
                     logger.info("Branch %s already holds this change; not pushing.", branch)
-                    return expected
-                run(r.git, "push", "--porcelain", "--no-verify", f"--force-with-lease=refs/heads/{branch}:{expected}",
-                    "origin", f"{new_sha}:refs/heads/{branch}", options={"c": "core.hooksPath=/dev/null"},
-                    network=True)  # fmt: skip
-                return new_sha
+                    return Staged(branch, expected, expected, pushed=True)
+                return Staged(branch, new_sha, expected)
 
         return await self._run(repo.path, repo.creds, repo.url, work)
+
+    async def push(self, repo: PreparedRepo, commits: Sequence[Staged]) -> dict[str, GitError | None]:
+        """Push staged commits with their leases (`gitops.pushing`); per branch, None or the error."""
+
+        def run(work: Callable[[Runner], set[str]]) -> Awaitable[set[str]]:
+            return self._run(repo.path, repo.creds, repo.url, work)
+
+        return await pushing.push(run, repo.path, commits)
 
     async def foreign_commits(self, repo: PreparedRepo, branch: str, author_email: str) -> list[str]:
         """The commits of `branch` (as last fetched) that are not on the base and that `author_email` did not both
@@ -249,6 +264,17 @@ class Workspace:
                 return item.data_stream.read() if item.type == "blob" else None
 
         return await self._run(repo.path, credentials.Anonymous(), repo.url, work)
+
+    async def changed_paths(self, repo: PreparedRepo, since: str) -> list[str]:
+        """The paths that differ between commit `since` and the prepared base (`git diff --name-only`): what a
+        manifest index of `since` must read again (`gitops.index.ManifestIndex.refresh`)."""
+
+        def work(run: Runner) -> bytes:
+            with run.repo(repo.path) as r:
+                return run(r.git, "diff", "--name-only", "--no-renames", "-z", since, repo.base_sha, "--").stdout
+
+        out = await self._run(repo.path, credentials.Anonymous(), repo.url, work)
+        return [path for path in out.decode("utf-8", "surrogateescape").split("\0") if path]
 
     async def branch_diff(self, repo: PreparedRepo, branch: str) -> str:
         """`git diff` of `branch` (as last pushed/fetched, else local) against its merge base."""
@@ -341,7 +367,9 @@ class Workspace:
             run(r.git, "reset", "--quiet", "--hard", tracking)
             run(r.git, "clean", "-ffdqx")
             sha = str(r.head.commit.hexsha)
-        return PreparedRepo(path=path, url=url, base_branch=base, base_sha=sha, creds=creds)
+            listed = run(r.git, "ls-files", "-z", "--", ":(glob)**/.gitattributes").stdout
+            attributes = bool(listed.strip(b"\0")) or (path / ".git" / "info" / "attributes").is_file()
+        return PreparedRepo(path=path, url=url, base_branch=base, base_sha=sha, creds=creds, attributes=attributes)
 
 
 def _origin_url(r: git.Repo) -> str | None:
@@ -371,6 +399,15 @@ def _commit_of(r: git.Repo, ref: str) -> str | None:
     except (ValueError, OSError, TypeError):
         return None
     return str(target.hexsha) if target.type == "commit" else None
+
+
+def _ref_sha(r: git.Repo, ref: str) -> str:
+    """The sha a ref names, read from the ref files alone ("" when there is no such ref): our remote-tracking
+    branches name commits, and the lease compares shas."""
+    try:
+        return str(git.SymbolicReference.dereference_recursive(r, ref))
+    except (ValueError, OSError, TypeError):
+        return ""
 
 
 def _same_commit(r: git.Repo, old: str, new: str) -> bool:
@@ -411,13 +448,3 @@ def _safe_relpath(path: str) -> str:
     if not path or posixpath.isabs(norm) or norm in (".", "") or ".." in parts or ".git" in parts:
         raise GitError(f"refusing to write {path!r}: not a path inside the repository", ErrorKind.REFUSED)
     return norm
-
-
-def _write_files(root: Path, files: Mapping[str, bytes]) -> None:
-    for relpath, content in files.items():
-        target = root / pathlib.PurePosixPath(relpath)
-        # A symlinked directory in the repo must not lead the write outside the clone.
-        if not target.parent.resolve().is_relative_to(root.resolve()) or target.is_symlink():
-            raise GitError(f"refusing to write {relpath!r}: it leaves the repository", ErrorKind.REFUSED)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)

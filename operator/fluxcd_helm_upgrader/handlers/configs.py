@@ -94,6 +94,8 @@ async def upgraderconfig_cycle(
         raise kopf.TemporaryError(message, delay=delay) from error
     measuring.record(shared.metrics, key, handled, time.monotonic() - started)
     patch.status.update(handled.status)
+    for held in handled.held:
+        memo.services.workers.discard(held)
     for job in handled.jobs:
         shared.workers.submit(job)
     for event in handled.events:

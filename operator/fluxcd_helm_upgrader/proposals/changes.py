@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from fluxcd_helm_upgrader.gitops import editing, locating
+from fluxcd_helm_upgrader.gitops import editing, locating, manifests
 from fluxcd_helm_upgrader.proposals import targets
 from fluxcd_helm_upgrader.status import reasons
 
@@ -46,6 +46,7 @@ class Where:
     kustomization_path: str | None
     search_path: str
     flux_kustomization: tuple[str, str] | None
+    files: manifests.Files = manifests.DIRECT  # the batch's `gitops.index.ManifestIndex`: each file read once
 
 
 async def prepare(plan: targets.EditPlan, where: Where, read: Read) -> Change:
@@ -82,6 +83,7 @@ def _locate(plan: targets.EditPlan, field: str, current: str | None, where: Wher
             kustomization_path=where.kustomization_path,
             search_path=where.search_path,
             flux_kustomization=where.flux_kustomization,
+            files=where.files,
         )
     except locating.Ambiguous as error:
         raise ChangeError(reasons.MANIFEST_AMBIGUOUS, str(error)) from None

@@ -72,6 +72,10 @@ def opened(
         pull_request["number"] = number
     if url:
         pull_request["url"] = url
+    # When the PR (branch) was first opened: an update of the same one keeps it (pullRequests.maxPerHour counts it).
+    before = (old or {}).get("pullRequest") or {}
+    same = before.get("branch") == branch and before.get("number") == number
+    pull_request["openedAt"] = before.get("openedAt") if same and before.get("openedAt") else conditions.now_rfc3339()
     return _with(
         old,
         phase=OPEN,
@@ -134,3 +138,10 @@ def fails_with(status: Mapping[str, Any], reason: str, message: str, generation:
 
 def pending(old: Mapping[str, Any] | None, message: str, generation: int | None) -> dict[str, Any]:
     return _with(old, phase=PENDING, ready=False, reason=reasons.AWAITING_PUSH, message=message, generation=generation)
+
+
+def waiting(old: Mapping[str, Any] | None, message: str, generation: int | None) -> dict[str, Any]:
+    """Pending, held back by spec.pullRequests.maxOpen or maxPerHour (`proposals.flood`)."""
+    return _with(
+        old, phase=PENDING, ready=False, reason=reasons.PULL_REQUEST_LIMIT, message=message, generation=generation
+    )

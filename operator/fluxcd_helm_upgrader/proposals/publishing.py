@@ -17,13 +17,20 @@ once more. Then the upgrade risk is assessed and the PR opened or updated (provi
 "requested by" list keeping the clusters already named and adding `UPGRADER_CLUSTER_NAME`. Result: phase Open with
 the PR, the manifest location and the risk, and a PullRequestOpened, PullRequestUpdated, PullRequestJoined or
 BranchPushed event. Every failure is raised as a `failures.JobError`.
+
+The worker runs a batch of one repository's jobs through `stage` (up to the commit, in the batch's one
+checkout and manifest index: `proposals.checkouts`), `push` (every staged branch in one git command, each with
+its own lease) and `finish` (the PR, the status); `publish` is a batch of one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from kubernetes_asyncio import client
@@ -33,6 +40,7 @@ from fluxcd_helm_upgrader.checking import applying, indexes, risk
 from fluxcd_helm_upgrader.forges import base, texts
 from fluxcd_helm_upgrader.gitops import locating, repos
 from fluxcd_helm_upgrader.proposals import changes, failures, following, joining, phases, risking, targets
+from fluxcd_helm_upgrader.proposals import checkouts as checkouts_
 from fluxcd_helm_upgrader.proposals import pulls as pulls_
 from fluxcd_helm_upgrader.proposals.store import ProposalStore
 from fluxcd_helm_upgrader.proposals.worker import Job
@@ -58,13 +66,19 @@ class Context:
     # Keyed per config too: one tenant's broken credentials never fail another tenant's proposals.
     unreachable: dict[tuple[str, str, str], failures.JobError] = field(default_factory=dict)
     risk: risking.Assessor | None = None  # the upgrade risk of each PR; None: not assessed (some unit tests)
+    # One fetch and one manifest index per batch of a repository's queue (issue 17), not one per proposal.
+    checkouts: checkouts_.Checkouts = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.checkouts = checkouts_.Checkouts(self.workspace, self.metrics)
     pulls: pulls_.OpenPulls = field(default_factory=pulls_.OpenPulls)  # each repository's open PRs, once a cycle
     cluster_name: str = ""  # UPGRADER_CLUSTER_NAME: added to the "requested by" line of each PR opened or joined
 
     def drained(self, repo_key: tuple[str, str]) -> None:
-        """Called by the worker when a repository's queue is empty: the next batch tries Git again."""
+        """Called by the worker when a repository's queue is empty: the next batch fetches and tries Git again."""
         for key in [k for k in self.unreachable if k[1:] == repo_key]:
             del self.unreachable[key]
+        self.checkouts.end_batches(repo_key)
         self.pulls.forget(repo_key)
 
 
@@ -89,12 +103,45 @@ def _allowed_plan(job: Job, spec: proposals_.ProposalSpec) -> targets.EditPlan:
     return plan
 
 
-async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Transition:
-    """Push the proposal's change and open or update its PR; the proposal's new status and event."""
+@dataclass
+class Staged:
+    """A proposal between its commit and its push (`stage`), then its PR (`finish`): a batch of the worker pushes
+    the commits of all its proposals in one git command (`push`)."""
+
+    job: Job
+    body: Mapping[str, Any]
+    spec: proposals_.ProposalSpec
+    forge: base.Forge
+    existing: base.PullRequest | None
+    branch: str
+    title: str
+    repo: repos.PreparedRepo
+    change: changes.Change
+    assessed: risk.Risk | None
+    commit: repos.Staged | None  # None: nothing to push (the files match the base, or the branch holds this edit)
+    joined: bool = False  # the branch already holds exactly this edit (another cluster pushed it): no push
+    push_error: repos.GitError | None = None
+
+
+async def publish(ctx: Context, job: Job, body: Mapping[str, Any], *, retry: bool = True) -> phases.Transition:
+    """Push the proposal's change and open or update its PR; the proposal's new status and event. A batch of one:
+    the next proposal fetches again (the worker's batches go through `stage`, `push` and `finish`)."""
+    try:
+        staged = await stage(ctx, job, body)
+        if not isinstance(staged, Staged):
+            return staged
+        await push(ctx, [staged])
+        return await finish(ctx, staged, retry=retry)
+    finally:
+        ctx.checkouts.end_batches(job.repo_key)
+
+
+async def stage(ctx: Context, job: Job, body: Mapping[str, Any]) -> Staged | phases.Transition:
+    """Everything before the push: checks, the PR lookup, the checkout, the edit, the risk and the commit."""
     proposal = proposals_.upgrade_proposal(body)
     _allowed_plan(job, proposal.spec)  # before any forge or Git call
     spec, status = body.get("spec") or {}, body.get("status") or {}  # raw: naming the branch and PR, status patches
-    target, title = proposal.spec.target_version, following.title_of(spec)
+    title = following.title_of(spec)
     forge = await failures.forge_for(ctx.readers, job)
     recorded = following.recorded_branch(job, status)
     if recorded is not None:  # migration and updates: an open PR keeps its branch, whatever the naming scheme
@@ -103,40 +150,88 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
             return following.settled(body, existing)
         if existing is None or existing.state != "open":
             recorded = None
-    for attempt in (1, 2):
-        repo = await _prepared(ctx, job)
-        change = await _prepare_change(ctx, repo, job, proposal.spec)
-        branch = recorded or following.edit_branch_of(job, spec, change.location)
-        existing = await _existing(ctx, job, forge, branch)
-        if existing is not None and existing.title == title and existing.state != "open":
-            return following.settled(body, existing)  # the same edit, merged or closed (perhaps by another cluster)
-        if existing is not None and existing.state == "open":
-            await _refuse_modified_branch(ctx, job, forge, repo, proposal, existing)
-        try:
-            held = await _push(ctx, repo, job, spec, branch, change) is joining.Decision.JOIN
-            break
-        except repos.GitError as error:
-            if error.kind == repos.ErrorKind.LEASE and attempt == 1:
-                continue  # another cluster pushed this branch since our fetch: fetch again and decide again
+    known = ctx.unreachable.get(job.clone_key)
+    if known is not None:
+        raise failures.JobError(known.reason, str(known))
+    try:
+        checkout = await failures.git_call(ctx.checkouts.get(job, lambda: failures.git_credentials(ctx.readers, job)))
+    except failures.JobError as failure:
+        ctx.unreachable[job.clone_key] = failure
+        ctx.checkouts.forget(job.clone_key)
+        raise
+    repo = checkout.repo
+    change = await _prepare_change(checkout, job, proposal.spec)
+    branch = recorded or following.edit_branch_of(job, spec, change.location)
+    existing = await _existing(ctx, job, forge, branch)
+    if existing is not None and existing.title == title and existing.state != "open":
+        return following.settled(body, existing)  # the same edit, merged or closed (perhaps by another cluster)
+    if existing is not None and existing.state == "open":
+        await _refuse_modified_branch(ctx, job, forge, repo, proposal, existing)
+    joined = await joining.on_branch(ctx.workspace, repo, branch, change, proposal.spec.target_version)
+    assessed = await ctx.risk.assess(job.risk, proposal.spec) if ctx.risk is not None else None
+    if joined is joining.Decision.JOIN:
+        return Staged(job, body, proposal.spec, forge, existing, branch, title, repo, change, assessed, None, True)
+    commit_message = f"{title}\n\n{_edit_summary(job)}{repos.OPERATOR_TRAILER}{job.namespace}/{job.name})."
+    commit = None
+    try:
+        commit = await ctx.workspace.commit(
+            repo,
+            branch=branch,
+            files=change.files,
+            message=commit_message,
+            author_name=job.config.git.author_name,
+            author_email=job.config.git.author_email,
+            allowed_prefix=following.prefix_of(job),
+        )
+    except repos.GitError as error:
+        if error.kind != repos.ErrorKind.EMPTY:
             message = f"push of branch {branch} failed ({error.kind}): {error}"
             raise failures.JobError(reasons.GIT_FAILED, message) from None
-    location = change.location
-    assessed = await ctx.risk.assess(job.risk, proposal.spec) if ctx.risk is not None else None
+    return Staged(job, body, proposal.spec, forge, existing, branch, title, repo, change, assessed, commit)
+
+
+async def push(ctx: Context, staged: Sequence[Staged]) -> None:
+    """Push the commits of a batch, one git command per clone (and PUSH_CHUNK branches); errors go to each."""
+    by_clone: dict[Path, list[Staged]] = {}
+    for entry in staged:
+        if entry.commit is not None:
+            by_clone.setdefault(entry.repo.path, []).append(entry)
+    for entries in by_clone.values():
+        started = time.monotonic()
+        errors = await ctx.workspace.push(entries[0].repo, [e.commit for e in entries if e.commit is not None])
+        took = time.monotonic() - started
+        for entry in entries:  # counted per branch, as before batches: an error rate stays one per proposal
+            entry.push_error = errors.get(entry.branch)
+            ctx.metrics.git_operation("push", "error" if entry.push_error else "success", took)
+
+
+async def finish(ctx: Context, staged: Staged, *, retry: bool = True) -> phases.Transition:
+    """After the push: open or update the PR; the proposal's new status and event. A lease lost to another
+    cluster's push of the same branch is fetched and decided once more (`publish`, a batch of one)."""
+    job, status = staged.job, staged.body.get("status") or {}
+    branch, forge, location, assessed = staged.branch, staged.forge, staged.change.location, staged.assessed
+    target = staged.spec.target_version
+    if staged.push_error is not None:
+        error = staged.push_error
+        if error.kind == repos.ErrorKind.LEASE and retry:
+            ctx.checkouts.end_batches(job.repo_key)
+            return await publish(ctx, job, staged.body, retry=False)
+        raise failures.JobError(reasons.GIT_FAILED, f"push of branch {branch} failed ({error.kind}): {error}")
     prs = job.config.pull_requests
     # Read again right before writing: another cluster may have opened it, or added its name, since.
     existing = await failures.forge_call(forge.find_pull_request(branch))
     existing = existing if existing is not None and existing.state == "open" else None
     requested_by = texts.requesters(existing.body if existing is not None else "", ctx.cluster_name)
     # Joined: another cluster made this very edit and opened its PR; this cluster's name is new on it.
-    joined = held and existing is not None and bool(ctx.cluster_name) and (
+    joined = staged.joined and existing is not None and bool(ctx.cluster_name) and (
         ctx.cluster_name not in texts.parse_requested_by(existing.body)
     )
     request = base.PullRequestRequest(
         repository=prs.repository or "",
-        base=repo.base_branch,
+        base=staged.repo.base_branch,
         head=branch,
-        title=title,
-        body=_body(job, proposal.spec, location, assessed, requested_by),
+        title=staged.title,
+        body=_body(job, staged.spec, location, assessed, requested_by),
         labels=prs.labels,
         assignees=prs.assignees,
         reviewers=prs.reviewers,
@@ -156,7 +251,7 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
         ctx.metrics.github_call("success", getattr(forge, "rate_limit_remaining", None))
     where = f"{location.path}:{location.line}" + (f", risk {assessed.level}" if assessed else "")
     if result.pull_request is None:
-        done = "already held this edit" if held else "pushed"
+        done = "already held this edit" if staged.joined else "pushed"
         message = f"branch {branch} {done} ({where} -> {target}); provider none opens no pull request"
         reason = reasons.BRANCH_PUSHED
     elif joined and result.action != "created":
@@ -176,7 +271,7 @@ async def publish(ctx: Context, job: Job, body: Mapping[str, Any]) -> phases.Tra
         path=location.path,
         line=location.line,
         message=message,
-        generation=phases.generation(body),
+        generation=phases.generation(staged.body),
         risk=assessed.to_status() if assessed else None,
     )
     return new_status, ("Normal", reason, message)
@@ -219,58 +314,15 @@ async def _refuse_modified_branch(
     raise failures.JobError(reasons.BRANCH_MODIFIED, message)
 
 
-async def _prepared(ctx: Context, job: Job) -> repos.PreparedRepo:
-    """The config's clone, fetched; a failure here fails the repository's other proposals without git again."""
-    known = ctx.unreachable.get(job.clone_key)
-    if known is not None:
-        raise failures.JobError(known.reason, str(known))
-    try:
-        creds = await failures.git_credentials(ctx.readers, job)
-        with ctx.metrics.git_timer("fetch"):
-            prepared: repos.PreparedRepo = await failures.git_call(
-                ctx.workspace.prepare(job.config.git.url.original, job.config.git.branch, creds, owner=job.config_uid)
-            )
-    except failures.JobError as failure:
-        ctx.unreachable[job.clone_key] = failure
-        raise
-    return prepared
-
-
-async def _push(
-    ctx: Context, repo: repos.PreparedRepo, job: Job, spec: Mapping[str, Any], branch: str, change: changes.Change
-) -> joining.Decision:
-    """Push the change unless the branch already holds it (joined) or a newer version (JobError); GitError raises."""
-    decision = await joining.on_branch(ctx.workspace, repo, branch, change, str(spec["targetVersion"]))
-    if decision is joining.Decision.JOIN:
-        return decision
-    title = following.title_of(spec)
-    message = f"{title}\n\n{_edit_summary(job)}{repos.OPERATOR_TRAILER}{job.namespace}/{job.name})."
-    try:
-        with ctx.metrics.git_timer("push"):
-            await ctx.workspace.commit_and_push(
-                repo,
-                branch=branch,
-                files=change.files,
-                message=message,
-                author_name=job.config.git.author_name,
-                author_email=job.config.git.author_email,
-                allowed_prefix=following.prefix_of(job),
-            )
-    except repos.GitError as error:
-        if error.kind != repos.ErrorKind.EMPTY:
-            raise
-    return decision
-
-
-async def _prepare_change(
-    ctx: Context, repo: repos.PreparedRepo, job: Job, spec: proposals_.ProposalSpec
-) -> changes.Change:
-    """Locate and edit what the job's plan names (a HelmRelease's version when the job carries no plan)."""
+async def _prepare_change(checkout: checkouts_.Checkout, job: Job, spec: proposals_.ProposalSpec) -> changes.Change:
+    """Locate and edit what the job's plan names (a HelmRelease's version when the job carries no plan), in the
+    batch's index of the base commit (the working tree is that commit: commits never touch it)."""
     plan = _allowed_plan(job, spec)
-    where = changes.Where(repo.path, job.kustomization_path, job.config.git.path, job.kustomization)
+    root = checkout.repo.path
+    where = changes.Where(root, job.kustomization_path, job.config.git.path, job.kustomization, checkout.files)
 
     async def read(path: str) -> bytes:
-        data: bytes = await failures.git_call(ctx.workspace.read_file(repo, path))
+        data: bytes = await failures.git_call(asyncio.to_thread(checkout.files.data, root / path))
         return data
 
     try:

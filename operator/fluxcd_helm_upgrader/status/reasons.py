@@ -35,6 +35,8 @@ FORGE_FAILED = "ForgeFailed"
 NOT_OWNED = "NotOwned"  # not owned by the config (no ownerReference with its uid): never acted on
 OUT_OF_SCOPE = "OutOfScope"  # its release is not in the config's scope: never acted on
 TARGET_NOT_ALLOWED = "TargetNotAllowed"  # spec.targetVersion is not what the last check allowed: not pushed
+# Pending: held back by spec.pullRequests.maxOpen / maxPerHour; the message says how many are ahead of it.
+PULL_REQUEST_LIMIT = "PullRequestLimit"
 # Someone else committed on the proposal's branch while its PR is open: the branch is not rewritten (one PR comment
 # says so) until those commits are gone or the PR is closed.
 BRANCH_MODIFIED = "BranchModified"

@@ -1,5 +1,8 @@
 """Tests for gitops.locating (+ editing): golden directories, error cases, and the real Flux fleets.
 
+Every test runs twice: reading the checkout from disk, and through a `gitops.index.ManifestIndex` (the Git
+worker's batch index), located twice from the same index: all three answers must be the same.
+
 Golden cases live in testdata/<case>/{original,expected}/ with a case.yaml naming the target, the
 mode (kustomization_path / flux_kustomization / scan) and the new value(s); the test copies
 original/ to a temporary directory, locates, edits, and compares every file byte-for-byte.
@@ -15,12 +18,28 @@ from typing import Any
 import pytest
 import yaml
 
-from fluxcd_helm_upgrader.gitops import editing, locating
+from fluxcd_helm_upgrader.gitops import editing, index, locating
 
 TESTDATA = Path(__file__).parent / "testdata"
 REPO_ROOT = Path(__file__).resolve().parents[3]
 FLEET = REPO_ROOT.parent / "shared" / "fixtures" / "flux-fleet"
 CASES = sorted(p.name for p in TESTDATA.iterdir() if (p / "case.yaml").is_file())
+
+
+@pytest.fixture(autouse=True, params=["disk", "index"])
+def reading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """With "index", every `locating.locate` call goes through one ManifestIndex per call, asked twice."""
+    if request.param == "index":
+        real = locating.locate
+
+        def through_index(root: Path, target: locating.Target, **options: Any) -> locating.Location:
+            files = index.ManifestIndex(root)
+            first = real(root, target, files=files, **options)
+            assert real(root, target, files=files, **options) == first
+            return first
+
+        monkeypatch.setattr(locating, "locate", through_index)
+    return str(request.param)
 
 
 def _files(root: Path) -> dict[str, bytes]:

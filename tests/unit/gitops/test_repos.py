@@ -253,6 +253,43 @@ async def test_new_branch_lease_fails_if_it_appeared_meanwhile(
     assert remote.sha(branch) == theirs
 
 
+async def test_many_branches_go_in_one_push_and_a_lease_failure_stays_with_its_branch(
+    remote: Remote, workspace: repos.Workspace
+) -> None:
+    repo = await workspace.prepare(remote.url, "main", ANON)
+    staged = []
+    for i in range(3):
+        change = {"apps/release.yaml": RELEASE.replace(b"6.5.0", f"7.{i}.0".encode())}
+        staged.append(await workspace.commit(
+            repo, branch=f"{PREFIX}apps/app{i}", files=change, message=f"to 7.{i}.0", allowed_prefix=PREFIX, **AUTHOR
+        ))  # fmt: skip
+    theirs = remote.push_change(f"{PREFIX}apps/app1", "NOTES.md", b"a human was first\n")
+    before = len([c for c in workspace.commands if "push" in c])
+    errors = await workspace.push(repo, staged)
+    assert errors[f"{PREFIX}apps/app0"] is None and errors[f"{PREFIX}apps/app2"] is None
+    lease = errors[f"{PREFIX}apps/app1"]
+    assert lease is not None and lease.kind == repos.ErrorKind.LEASE
+    assert remote.sha(f"{PREFIX}apps/app0") == staged[0].sha and remote.sha(f"{PREFIX}apps/app2") == staged[2].sha
+    assert remote.sha(f"{PREFIX}apps/app1") == theirs  # never overwritten
+    assert len([c for c in workspace.commands if "push" in c]) - before == 2  # all three at once, app1 again alone
+    assert git(remote.bare, "rev-parse", f"{staged[2].sha}^") == repo.base_sha
+
+
+async def test_gitattributes_eol_conversion_applies_as_git_add_applies_it(tmp_path: Path) -> None:
+    remote = remotes.make_remote(tmp_path, {".gitattributes": b"*.yaml text eol=crlf\n", "apps/release.yaml": RELEASE})
+    workspace = repos.Workspace(tmp_path / "cache", allow_file_urls=True)
+    repo = await workspace.prepare(remote.url, "main", ANON)
+    checked_out = (repo.path / "apps" / "release.yaml").read_bytes()
+    assert b"\r\n" in checked_out and repo.attributes  # what the locator reads and the edit keeps
+    sha = await workspace.commit_and_push(
+        repo, branch=PREFIX + "apps/podinfo", files={"apps/release.yaml": checked_out.replace(b"6.5.0", b"6.7.1")},
+        message="to 6.7.1", allowed_prefix=PREFIX, **AUTHOR,
+    )  # fmt: skip
+    stored = git(remote.bare, "cat-file", "blob", f"{sha}:apps/release.yaml")
+    assert "\r" not in stored and "6.7.1" in stored
+    assert git(remote.bare, "diff", "--numstat", repo.base_sha, sha).split("\t")[:2] == ["1", "1"]
+
+
 @pytest.mark.parametrize(
     ("branch", "prefix"),
     [("main", PREFIX), ("feature/x", PREFIX), ("helm-upgrader/", PREFIX), ("anything", ""),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -35,7 +36,7 @@ def _opened(old: dict[str, Any] | None) -> dict[str, Any]:
         (lambda old: phases.pending(old, "waiting for the Git worker", 2), "Pending", "False", "AwaitingPush", {}),
         (_opened, "Open", "True", "PullRequestOpen",
          {"pullRequest": {"branch": "helm-upgrader/apps/podinfo", "number": 12,
-                          "url": "https://github.test/acme/fleet/pull/12"},
+                          "url": "https://github.test/acme/fleet/pull/12", "openedAt": mock.ANY},
           "manifest": {"path": "apps/release.yaml", "line": 9}, "risk": {"level": "Low", "findings": []}}),
         (lambda old: phases.merged(old, "pull request #12 merged", 2), "Merged", "True", "PullRequestMerged", {}),
         (lambda old: phases.closed(old, "6.7.1", "closed without merge", 2), "Closed", "True", "PullRequestClosed",
@@ -84,10 +85,20 @@ def test_applied_records_when_and_provider_none_records_only_the_branch() -> Non
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", applied["appliedAt"])
     pushed = phases.opened(None, number=None, url=None, branch="helm-upgrader/apps/podinfo", path="a.yaml", line=3,
                            message="branch pushed", generation=None)  # fmt: skip
-    assert pushed["pullRequest"] == {"branch": "helm-upgrader/apps/podinfo"}
+    assert pushed["pullRequest"] == {"branch": "helm-upgrader/apps/podinfo", "openedAt": mock.ANY}
     assert "risk" not in pushed
 
 
 @pytest.mark.parametrize(("metadata", "generation"), [({"generation": 3}, 3), ({}, None), (None, None)])
 def test_generation(metadata: dict[str, Any] | None, generation: int | None) -> None:
     assert phases.generation({"metadata": metadata}) == generation
+
+
+def test_opened_at_is_kept_while_the_same_pull_request_is_updated() -> None:
+    first = _opened({"pullRequest": {"branch": "helm-upgrader/apps/podinfo", "number": 12,
+                                     "openedAt": "2026-01-01T00:00:00Z"}})  # fmt: skip
+    assert first["pullRequest"]["openedAt"] == "2026-01-01T00:00:00Z"
+    other = _opened({"pullRequest": {"branch": "helm-upgrader/apps/podinfo", "number": 3,
+                                     "openedAt": "2026-01-01T00:00:00Z"}})  # fmt: skip
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", other["pullRequest"]["openedAt"])
+    assert other["pullRequest"]["openedAt"] != "2026-01-01T00:00:00Z"

@@ -6,6 +6,7 @@ target the last check did not allow is never pushed."""
 from __future__ import annotations
 
 import dataclasses
+from unittest import mock
 
 import pytest
 
@@ -29,7 +30,8 @@ async def test_a_pending_proposal_gets_its_branch_and_a_new_pull_request(world: 
     assert "apps/release.yaml" in request.body and "6.5.0" in request.body
     assert status is not None
     assert status["phase"] == "Open"
-    assert status["pullRequest"] == {"branch": BRANCH, "number": 1, "url": "https://github.test/acme/fleet/pull/1"}
+    assert status["pullRequest"] == {"branch": BRANCH, "number": 1, "url": "https://github.test/acme/fleet/pull/1",
+                                     "openedAt": mock.ANY}  # fmt: skip
     assert status["manifest"] == {"path": "apps/release.yaml", "line": 10}
     assert status["conditions"][0]["reason"] == "PullRequestOpen"
     assert event == ("Normal", "PullRequestOpened", "pull request #1 opened: apps/release.yaml:10 -> 6.7.1")
@@ -72,7 +74,7 @@ async def test_a_pull_request_for_this_target_that_is_no_longer_open_is_recorded
 async def test_provider_none_pushes_the_branch_only(world: World) -> None:
     status, event = await publishing.publish(world.ctx, world.job(provider="none"), world.proposal("Pending"))
     assert world.remote.has(BRANCH)
-    assert status is not None and status["pullRequest"] == {"branch": BRANCH}
+    assert status is not None and status["pullRequest"] == {"branch": BRANCH, "openedAt": mock.ANY}
     assert event == ("Normal", "BranchPushed", f"branch {BRANCH} pushed (apps/release.yaml:10 -> 6.7.1); provider "
                      "none opens no pull request")  # fmt: skip
 

@@ -64,3 +64,28 @@ async def test_newer_job_replaces_a_queued_one_and_errors_do_not_stop_the_worker
     await pool.close()
     assert seen == [("first", None), ("p", "new"), ("boom", None), ("last", None)]
     assert drained and drained[-1] == ("file:///a.git", "")
+
+
+async def test_a_batch_gets_every_waiting_job_of_its_repository_and_a_discarded_one_is_skipped() -> None:
+    batches: list[list[str]] = []
+    gate = asyncio.Event()
+
+    async def batch(jobs: list[Job]) -> None:
+        if jobs[0].name == "first":
+            await gate.wait()
+        batches.append([j.name for j in jobs])
+
+    async def single(j: Job) -> None:
+        raise AssertionError("with a batch callable, jobs go through it")
+
+    pool = WorkerPool(single, batch=batch)
+    pool.submit(job("first"))
+    await asyncio.sleep(0)
+    for name in ("a", "held", "b", "c"):
+        pool.submit(job(name))
+    pool.discard(("flux-system", "held"))  # flood control held it back after it was queued
+    pool.submit(job("other", "file:///b.git"))
+    gate.set()
+    await pool.join()
+    await pool.close()
+    assert sorted(batches) == [["a", "b", "c"], ["first"], ["other"]]
