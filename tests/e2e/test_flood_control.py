@@ -87,7 +87,8 @@ async def test_max_open_holds_the_rest_and_a_closed_pr_lets_exactly_one_more_ope
                 await memo.services.workers.join()
                 assert len(github.pull_requests()) == 5  # never more than maxOpen
                 heads = sorted(p.head for p in open_prs())
-                assert {f"helm-upgrader/apps/{name}" for name in MAJORS} <= set(heads)  # biggest gap first
+                # Biggest gap first (branches are named after the edit: `<dir>/<name>-<hash of the edit>`).
+                assert {f"helm-upgrader/apps/{name}" for name in MAJORS} <= {prs.readable(h) for h in heads}
                 held = waiting()
                 assert {p["status"]["phase"] for p in held} == {"Pending"}
                 ahead = sorted(int(re.match(r"waiting: (\d+) proposal", p["status"]["message"]).group(1))  # type: ignore[union-attr]
@@ -105,7 +106,8 @@ async def test_max_open_holds_the_rest_and_a_closed_pr_lets_exactly_one_more_ope
                 await s.reconcile_until(lambda: len(open_prs()) == 5 and len(waiting()) == 6, what="one more opened")
                 await memo.services.workers.join()
                 assert len(github.pull_requests()) == 6 and len(open_prs()) == 5
-                assert f"helm-upgrader/apps/{first_name}" in {p.head for p in open_prs()}  # the first in line went
+                # The first in line went.
+                assert f"helm-upgrader/apps/{first_name}" in {prs.readable(p.head) for p in open_prs()}
                 await s.reconcile("settled")
                 await memo.services.workers.join()
                 assert len(github.pull_requests()) == 6  # a quiet cycle opens nothing more

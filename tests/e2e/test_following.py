@@ -45,7 +45,7 @@ async def test_closed_without_merge_then_a_newer_version_gets_a_new_pull_request
             await s.reconcile("still-closed")  # nothing newer: the skipped target is not proposed again
             await memo.services.workers.join()
             assert s.phase("apps.podinfo") == "Closed"
-            assert [p.number for p in s.github.pull_requests() if p.head.endswith("podinfo")] == [first]
+            assert [p.number for p in s.github.pull_requests() if p.head == prs.PODINFO_BRANCH] == [first]
 
             s.charts.repos["demo"].add("podinfo", "6.8.0")
             await s.reconcile("newer")
