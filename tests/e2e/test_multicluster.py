@@ -173,7 +173,10 @@ class Fleet:
         return dict(line.split(" ", 1) for line in out.splitlines() if line)
 
     def creates(self) -> int:
-        return len([c for c in self.github.calls if c.method == "POST" and c.path.endswith("/pulls")])
+        """PRs created. Two operators racing for one branch may both POST; GitHub answers the later one 422 ("A pull
+        request already exists") and that operator adopts the PR: not a second PR, so not counted."""
+        posts = [c for c in self.github.calls if c.method == "POST" and c.path.endswith("/pulls")]
+        return len([c for c in posts if c.status == 201])
 
     def events(self, cluster: str, type_: str = "Normal") -> list[str]:
         return [e["reason"] for e in self.clusters[cluster].list("events", FLUX)
