@@ -202,14 +202,15 @@ class Workspace:
                 tip = _commit_of(r, f"refs/remotes/origin/{branch}")
                 if tip is None:
                     return []
+                # One record per commit (-z), its fields split by \x01; the message last, whole.
                 span = f"{repo.base_sha}..{tip}"
-                log = run(r.git, "log", "--format=%H%x00%ae%x00%ce%x00%an", span).stdout
-                ours = run(r.git, "log", "--fixed-strings", f"--grep={OPERATOR_TRAILER}", "--format=%H", span).stdout
-            operators = set(ours.decode("ascii", "replace").split())
+                log = run(r.git, "log", "-z", "--format=%H%x01%ae%x01%ce%x01%an%x01%B", span).stdout
             found = []
-            for line in log.decode("utf-8", "replace").splitlines():
-                sha, author, committer, name = [*line.split("\0"), "", "", ""][:4]
-                if sha not in operators and (author != author_email or committer != author_email):
+            for record in log.decode("utf-8", "replace").split("\0"):
+                if not record:
+                    continue
+                sha, author, committer, name, message = [*record.split("\x01", 4), "", "", "", ""][:5]
+                if OPERATOR_TRAILER not in message and (author != author_email or committer != author_email):
                     found.append(f"{sha[:12]} by {name}")
             return found
 

@@ -31,7 +31,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from kubernetes_asyncio import client
 
@@ -112,7 +112,6 @@ class Staged:
     body: Mapping[str, Any]
     spec: proposals_.ProposalSpec
     forge: base.Forge
-    existing: base.PullRequest | None
     branch: str
     title: str
     repo: repos.PreparedRepo
@@ -146,7 +145,7 @@ async def stage(ctx: Context, job: Job, body: Mapping[str, Any]) -> Staged | pha
     recorded = following.recorded_branch(job, status)
     if recorded is not None:  # migration and updates: an open PR keeps its branch, whatever the naming scheme
         existing = await _existing(ctx, job, forge, recorded)
-        if existing is not None and existing.title == title and existing.state != "open":
+        if _settled(existing, title):
             return following.settled(body, existing)
         if existing is None or existing.state != "open":
             recorded = None
@@ -163,14 +162,14 @@ async def stage(ctx: Context, job: Job, body: Mapping[str, Any]) -> Staged | pha
     change = await _prepare_change(checkout, job, proposal.spec)
     branch = recorded or following.edit_branch_of(job, spec, change.location)
     existing = await _existing(ctx, job, forge, branch)
-    if existing is not None and existing.title == title and existing.state != "open":
+    if _settled(existing, title):
         return following.settled(body, existing)  # the same edit, merged or closed (perhaps by another cluster)
     if existing is not None and existing.state == "open":
         await _refuse_modified_branch(ctx, job, forge, repo, proposal, existing)
     joined = await joining.on_branch(ctx.workspace, repo, branch, change, proposal.spec.target_version)
     assessed = await ctx.risk.assess(job.risk, proposal.spec) if ctx.risk is not None else None
     if joined is joining.Decision.JOIN:
-        return Staged(job, body, proposal.spec, forge, existing, branch, title, repo, change, assessed, None, True)
+        return Staged(job, body, proposal.spec, forge, branch, title, repo, change, assessed, None, True)
     commit_message = f"{title}\n\n{_edit_summary(job)}{repos.OPERATOR_TRAILER}{job.namespace}/{job.name})."
     commit = None
     try:
@@ -185,9 +184,8 @@ async def stage(ctx: Context, job: Job, body: Mapping[str, Any]) -> Staged | pha
         )
     except repos.GitError as error:
         if error.kind != repos.ErrorKind.EMPTY:
-            message = f"push of branch {branch} failed ({error.kind}): {error}"
-            raise failures.JobError(reasons.GIT_FAILED, message) from None
-    return Staged(job, body, proposal.spec, forge, existing, branch, title, repo, change, assessed, commit)
+            raise _push_failed(branch, error) from None
+    return Staged(job, body, proposal.spec, forge, branch, title, repo, change, assessed, commit)
 
 
 async def push(ctx: Context, staged: Sequence[Staged]) -> None:
@@ -216,7 +214,7 @@ async def finish(ctx: Context, staged: Staged, *, retry: bool = True) -> phases.
         if error.kind == repos.ErrorKind.LEASE and retry:
             ctx.checkouts.end_batches(job.repo_key)
             return await publish(ctx, job, staged.body, retry=False)
-        raise failures.JobError(reasons.GIT_FAILED, f"push of branch {branch} failed ({error.kind}): {error}")
+        raise _push_failed(branch, error)
     prs = job.config.pull_requests
     # Read again right before writing: another cluster may have opened it, or added its name, since.
     existing = await failures.forge_call(forge.find_pull_request(branch))
@@ -275,6 +273,15 @@ async def finish(ctx: Context, staged: Staged, *, retry: bool = True) -> phases.
         risk=assessed.to_status() if assessed else None,
     )
     return new_status, ("Normal", reason, message)
+
+
+def _settled(pull: base.PullRequest | None, title: str) -> TypeGuard[base.PullRequest]:
+    """`pull` is this very target's PR (its title names it) and is merged or closed: recorded, never reopened."""
+    return pull is not None and pull.title == title and pull.state != "open"
+
+
+def _push_failed(branch: str, error: repos.GitError) -> failures.JobError:
+    return failures.JobError(reasons.GIT_FAILED, f"push of branch {branch} failed ({error.kind}): {error}")
 
 
 async def _existing(ctx: Context, job: Job, forge: base.Forge, branch: str) -> base.PullRequest | None:
