@@ -62,9 +62,18 @@ async def test_ready_config_counts_releases_and_never_writes_flux_objects(local,
 async def test_invalid_config_is_reported_on_itself_and_others_keep_working(local, chart_server) -> None:
     local.apply(builders.helm_repository("charts", chart_server.repo_url("main")))
     local.apply(builders.helm_release("podinfo", "podinfo", "6.7.1"))
+    # The broken configs cover another namespace: a parsable config keeps the releases it covers even when it
+    # cannot run (cycles.overlap), so with one shared scope `good` would yield whenever it is the younger by a second.
+    elsewhere = {"clusterWide": False, "namespaces": ["elsewhere"]}
     # A value the CRD's rules let through (they check the URL on a real API server) but Git would refuse.
-    local.apply(builders.upgrader_config("bad-url", git={"url": "file:///x.git", "branch": "release..next"}))
-    local.apply(builders.upgrader_config("missing-secret", git={"url": "file:///x.git", "secretRef": {"name": "nope"}}))
+    local.apply(
+        builders.upgrader_config("bad-url", git={"url": "file:///x.git", "branch": "release..next"}, scope=elsewhere)
+    )
+    local.apply(
+        builders.upgrader_config(
+            "missing-secret", git={"url": "file:///x.git", "secretRef": {"name": "nope"}}, scope=elsewhere
+        )
+    )
     local.apply(builders.upgrader_config("good"))
     async with local.run_operator():
         for name in ("bad-url", "missing-secret", "good"):
@@ -78,7 +87,7 @@ async def test_invalid_config_is_reported_on_itself_and_others_keep_working(loca
     assert (missing["status"], missing["reason"]) == ("False", "SecretNotFound")
     assert "flux-system/nope" in missing["message"]
     good = harness.condition(local.get("upgraderconfigs", "flux-system", "good"))
-    assert good["status"] == "True"
+    assert good["status"] == "True", good
     reasons = {e["reason"] for e in local.list("events", "flux-system")}
     assert {"InvalidConfig", "SecretNotFound"} <= reasons
 
