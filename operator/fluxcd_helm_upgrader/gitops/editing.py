@@ -20,6 +20,7 @@ the new value (at most `MAX_VALUE_CHARS`), which is ours, not the file's.
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import json
 from collections.abc import Sequence
@@ -104,6 +105,7 @@ def render(value: str, style: str, flow: bool = False) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+@functools.lru_cache(maxsize=1024)  # a fleet's upgrades write the same few versions many times
 def plain_is_safe(value: str, flow: bool = False) -> bool:
     """True when `value` written as a plain scalar reads back as the very same string."""
     if not value or value != value.strip() or value[0] in _INDICATORS:

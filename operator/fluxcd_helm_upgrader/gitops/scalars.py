@@ -16,6 +16,7 @@ ruamel.yaml is pure Python: every text it parses here or in `gitops.editing` fir
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -170,7 +171,15 @@ def _literal_block_indent(text: str, node: nodes.ScalarNode, where: str) -> tupl
 
 
 def find_scalar(text: str, doc_index: int, key_path: Sequence[Key], embedded: Embedded | None = None) -> ScalarSpan:
-    """Locate a single-line scalar (optionally inside an embedded patch) in decoded text."""
+    """Locate a single-line scalar (optionally inside an embedded patch) in decoded text.
+
+    Remembered for the last few texts: the Git worker locates a value (`gitops.locating`) and then edits it
+    (`gitops.editing`) in the same text, and composing is most of the cost of both (ruamel is pure Python)."""
+    return _find_scalar(text, doc_index, tuple(key_path), embedded)
+
+
+@functools.lru_cache(maxsize=8)
+def _find_scalar(text: str, doc_index: int, key_path: KeyPath, embedded: Embedded | None) -> ScalarSpan:
     node, flow = _node_at(compose_documents(text), doc_index, key_path)
     if embedded is None:
         return _span(text, node, flow, key_path)

@@ -61,6 +61,19 @@ async def test_list_all_namespaces_with_label_selector(
     assert sorted(o["metadata"]["name"] for o in body["items"]) == sorted(expected)
 
 
+def test_tally_counts_stored_objects_by_key_per_namespace_without_changing_them(emulator: ApiEmulator) -> None:
+    _seed(emulator)
+
+    def app(obj: Any) -> str:
+        return str(obj["metadata"]["labels"].get("app"))
+
+    assert emulator.tally("widgets", None, app) == {"web": 2, "db": 1, "None": 1}
+    assert emulator.tally("widgets", "b", app) == {"web": 1, "None": 1}
+    assert emulator.tally("widgets", "nowhere", app) == {}
+    assert [w["metadata"]["labels"] for w in emulator.list("widgets", "a")] == [{"app": "web", "tier": "front"},
+                                                                                  {"app": "db"}]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("path", "selector", "expected"),
     [
