@@ -7,7 +7,10 @@ from collections.abc import Sequence
 
 import kopf
 
-from fluxcd_helm_upgrader import handlers  # noqa: F401  (importing registers every handler with Kopf)
+from fluxcd_helm_upgrader import (
+    handlers,  # noqa: F401  (importing registers every handler with Kopf)
+    kopf_toggles,
+)
 
 DEFAULT_LIVENESS = "http://0.0.0.0:8080/healthz"
 
@@ -21,6 +24,7 @@ async def operate(
     memo: kopf.Memo | None = None,
 ) -> None:
     """Run Kopf until `stop_flag` is set (or forever): cluster-wide when no namespaces are given."""
+    kopf_toggles.install()  # start-up in O(n), not O(n^3), with many watched objects
     settings = kopf.OperatorSettings()
     # With namespaces given, Kopf would still list namespaces cluster-wide to match patterns, which namespaced
     # RBAC forbids (a minute of retries at start-up). Our namespaces are plain names: no scanning needed.
