@@ -25,7 +25,6 @@ import contextlib
 import hashlib
 import logging
 import os
-import posixpath
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -33,10 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import git
-
 from fluxcd_helm_upgrader import logs
-from fluxcd_helm_upgrader.gitops import commands, credentials, objects, pushing
+from fluxcd_helm_upgrader.gitops import commands, credentials, objects, pushing, refs
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -101,7 +98,7 @@ class Workspace:
                 ErrorKind.REFUSED,
             )
         if branch is not None:
-            _check_ref_name(branch)
+            refs.check_ref_name(branch)
         path = self.path_for(url, branch, owner)
 
         def work(run: Runner) -> PreparedRepo:
@@ -143,7 +140,7 @@ class Workspace:
         allowed_prefix: str,
     ) -> Staged:
         """The commit of `commit_and_push`, not pushed yet (`push` pushes many in one git command)."""
-        _check_ref_name(branch)
+        refs.check_ref_name(branch)
         if not allowed_prefix or not branch.startswith(allowed_prefix) or branch == allowed_prefix:
             raise GitError(
                 f"refusing to push branch {branch!r}: not under prefix {allowed_prefix!r}", ErrorKind.REFUSED
@@ -155,7 +152,7 @@ class Workspace:
         for value in (author_name, author_email):
             if not value.strip() or any(c in value for c in "\n\r<>"):
                 raise GitError(f"invalid commit author {value!r}", ErrorKind.REFUSED)
-        paths = [_safe_relpath(p) for p in files]
+        paths = [refs.safe_relpath(p) for p in files]
 
         def work(run: Runner) -> Staged:
             with run.repo(repo.path) as r:
@@ -171,8 +168,8 @@ class Workspace:
                     changed = ", ".join(paths)
                     raise GitError(f"{changed} already match the base: nothing to commit", ErrorKind.EMPTY)
                 new_sha = objects.commit(r, tree, repo.base_sha, message, author_name, author_email)
-                expected = _ref_sha(r, f"refs/remotes/origin/{branch}")
-                if expected and _same_commit(r, expected, new_sha):
+                expected = refs.ref_sha(r, f"refs/remotes/origin/{branch}")
+                if expected and refs.same_commit(r, expected, new_sha):
                     logger.info("Branch %s already holds this change; not pushing.", branch)
                     return Staged(branch, expected, expected, pushed=True)
                 return Staged(branch, new_sha, expected)
@@ -195,11 +192,11 @@ class Workspace:
 
         Like Renovate's "modified branch" check: a person's commit (or GitHub's "Update branch" merge) on the
         operator's branch means it must not be force-pushed over."""
-        _check_ref_name(branch)
+        refs.check_ref_name(branch)
 
         def work(run: Runner) -> list[str]:
             with run.repo(repo.path) as r:
-                tip = _commit_of(r, f"refs/remotes/origin/{branch}")
+                tip = refs.commit_of(r, f"refs/remotes/origin/{branch}")
                 if tip is None:
                     return []
                 # One record per commit (-z), its fields split by \x01; the message last, whole.
@@ -218,7 +215,7 @@ class Workspace:
 
     async def remote_branch_sha(self, repo: PreparedRepo, branch: str) -> str | None:
         """The sha of `branch` on the remote right now (git ls-remote), or None when it does not exist."""
-        _check_ref_name(branch)
+        refs.check_ref_name(branch)
         ref = f"refs/heads/{branch}"
 
         def work(run: Runner) -> bytes:
@@ -233,7 +230,7 @@ class Workspace:
 
     async def read_file(self, repo: PreparedRepo, path: str) -> bytes:
         """The content of `path` at the prepared base commit; FileNotFoundError if it is not there."""
-        relpath = _safe_relpath(path)
+        relpath = refs.safe_relpath(path)
 
         def work(run: Runner) -> bytes | None:
             with run.repo(repo.path) as r:
@@ -250,12 +247,12 @@ class Workspace:
 
     async def read_branch_file(self, repo: PreparedRepo, branch: str, path: str) -> bytes | None:
         """The content of `path` on the remote `branch` as the last fetch saw it; None when either is absent."""
-        _check_ref_name(branch)
-        relpath = _safe_relpath(path)
+        refs.check_ref_name(branch)
+        relpath = refs.safe_relpath(path)
 
         def work(run: Runner) -> bytes | None:
             with run.repo(repo.path) as r:
-                sha = _commit_of(r, f"refs/remotes/origin/{branch}")
+                sha = refs.commit_of(r, f"refs/remotes/origin/{branch}")
                 if sha is None:
                     return None
                 try:
@@ -279,12 +276,12 @@ class Workspace:
 
     async def branch_diff(self, repo: PreparedRepo, branch: str) -> str:
         """`git diff` of `branch` (as last pushed/fetched, else local) against its merge base."""
-        _check_ref_name(branch)
+        refs.check_ref_name(branch)
 
         def work(run: Runner) -> bytes:
             with run.repo(repo.path) as r:
                 ref = f"refs/remotes/origin/{branch}"
-                if _commit_of(r, ref) is None:
+                if refs.commit_of(r, ref) is None:
                     ref = f"refs/heads/{branch}"
                 return run(r.git, "diff", "--no-color", "--no-ext-diff", f"{repo.base_sha}...{ref}").stdout
 
@@ -315,7 +312,7 @@ class Workspace:
             return False
         try:
             with run.repo(path) as r:
-                if _origin_url(r) != url:
+                if refs.origin_url(r) != url:
                     logger.warning("Clone %s is broken or points elsewhere; cloning again.", path.name)
                     return False
                 # Unreadable packs or loose objects do not make fetch/reset fail (git just re-downloads what it
@@ -360,9 +357,9 @@ class Workspace:
             if base is None:
                 if fetch:  # a fresh clone already recorded the remote's HEAD
                     run(r.git, "remote", "set-head", "origin", "--auto", network=True)
-                base = _remote_head(r)
+                base = refs.remote_head(r)
             tracking = f"refs/remotes/origin/{base}"
-            if _commit_of(r, tracking) is None:
+            if refs.commit_of(r, tracking) is None:
                 raise GitError(f"branch {base!r} not found in {logs.redact(url)}", ErrorKind.NOT_FOUND)
             run(r.git, "checkout", "--quiet", "--force", "-B", base, tracking)
             run(r.git, "reset", "--quiet", "--hard", tracking)
@@ -371,81 +368,3 @@ class Workspace:
             listed = run(r.git, "ls-files", "-z", "--", ":(glob)**/.gitattributes").stdout
             attributes = bool(listed.strip(b"\0")) or (path / ".git" / "info" / "attributes").is_file()
         return PreparedRepo(path=path, url=url, base_branch=base, base_sha=sha, creds=creds, attributes=attributes)
-
-
-def _origin_url(r: git.Repo) -> str | None:
-    """remote.origin.url from the clone's own config (GitPython reads only the repository's file here)."""
-    try:
-        return str(r.remote("origin").url)
-    except (ValueError, KeyError, AttributeError, OSError):
-        return None
-
-
-def _remote_head(r: git.Repo) -> str:
-    """The branch refs/remotes/origin/HEAD points at: the remote's default branch."""
-    try:
-        target = git.SymbolicReference(r, "refs/remotes/origin/HEAD").reference.path
-    except (TypeError, ValueError, OSError):
-        message = "the remote's default branch is unknown (no refs/remotes/origin/HEAD)"
-        raise GitError(message, ErrorKind.OTHER) from None
-    return str(target).removeprefix("refs/remotes/origin/")
-
-
-def _commit_of(r: git.Repo, ref: str) -> str | None:
-    """The commit `ref` names (`rev-parse --verify ref^{commit}`), or None when it names none."""
-    try:
-        target = git.Reference(r, ref).object
-        while target.type == "tag":
-            target = target.object
-    except (ValueError, OSError, TypeError):
-        return None
-    return str(target.hexsha) if target.type == "commit" else None
-
-
-def _ref_sha(r: git.Repo, ref: str) -> str:
-    """The sha a ref names, read from the ref files alone ("" when there is no such ref): our remote-tracking
-    branches name commits, and the lease compares shas."""
-    try:
-        return str(git.SymbolicReference.dereference_recursive(r, ref))
-    except (ValueError, OSError, TypeError):
-        return ""
-
-
-def _same_commit(r: git.Repo, old: str, new: str) -> bool:
-    """Same tree, parents, author and message: pushing would only churn the PR."""
-
-    def facts(sha: str) -> tuple[object, ...]:
-        c = r.commit(sha)
-        return (c.tree.hexsha, tuple(p.hexsha for p in c.parents), c.author.name, c.author.email, c.message)
-
-    try:
-        return facts(old) == facts(new)
-    except (ValueError, OSError):
-        return False
-
-
-def _check_ref_name(name: str) -> None:
-    """Reject names git would refuse or that could be read as options, without running git."""
-    bad = (
-        not name
-        or name.startswith(("-", "/", "."))
-        or name.endswith(("/", ".", ".lock"))
-        or ".." in name
-        or "//" in name
-        or "@{" in name
-        or name == "@"
-        or any(c in name for c in " ~^:?*[\\\x7f")
-        or any(ord(c) < 32 for c in name)
-        or any(part.startswith(".") for part in name.split("/"))
-    )
-    if bad:
-        raise GitError(f"invalid branch name {name!r}", ErrorKind.REFUSED)
-
-
-def _safe_relpath(path: str) -> str:
-    """A normalized repo-relative POSIX path; refuses absolute paths, `..` escapes and `.git`."""
-    norm = posixpath.normpath(path.replace("\\", "/").removeprefix("./"))
-    parts = norm.split("/")
-    if not path or posixpath.isabs(norm) or norm in (".", "") or ".." in parts or ".git" in parts:
-        raise GitError(f"refusing to write {path!r}: not a path inside the repository", ErrorKind.REFUSED)
-    return norm
