@@ -7,8 +7,9 @@ import uuid
 from typing import Any
 
 import aiohttp
+import pytest
 
-from fluxcd_helm_upgrader.testkit.emulator import ApiEmulator
+from fluxcd_helm_upgrader.testkit.emulator import ApiEmulator, objects
 from tests.unit.testkit.emulator.support import WIDGETS, widget
 
 MERGE = {"Content-Type": "application/merge-patch+json"}
@@ -56,6 +57,21 @@ async def test_generate_name_gets_a_random_suffix(http: aiohttp.ClientSession) -
     assert first["metadata"]["name"] != second["metadata"]["name"]
     status, error = await _call(http, "POST", WIDGETS, {"metadata": {}})
     assert (status, error["reason"]) == (422, "Invalid")
+
+
+async def test_a_taken_generated_name_is_drawn_again_as_kube_apiserver_does(
+    http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _call(http, "POST", WIDGETS, widget("w-bbbbb"))
+    draws = iter(["w-bbbbb", "w-bbbbb", "w-ccccc"])  # two collisions, then a free name
+    monkeypatch.setattr(objects, "generated_name", lambda prefix: next(draws))
+    status, created = await _call(http, "POST", WIDGETS, {"metadata": {"generateName": "w-"}})
+    assert (status, created["metadata"]["name"]) == (201, "w-ccccc")
+    monkeypatch.setattr(objects, "generated_name", lambda prefix: "w-bbbbb")  # never free: 409 after the retries
+    status, error = await _call(http, "POST", WIDGETS, {"metadata": {"generateName": "w-"}})
+    assert (status, error["reason"]) == (409, "AlreadyExists")
+    status, error = await _call(http, "POST", WIDGETS, widget("w-ccccc"))  # a given name is never replaced
+    assert (status, error["reason"]) == (409, "AlreadyExists")
 
 
 async def test_errors_are_status_bodies(http: aiohttp.ClientSession) -> None:
