@@ -38,6 +38,7 @@ class ManifestIndex(manifests.Files):
         self._data: dict[Path, bytes] = {}
         self._documents: dict[Path, list[Any] | None] = {}
         self._listings: dict[Path, list[Path]] = {}
+        self._position_maps: dict[Path, dict[Path, int]] = {}
         self._names: dict[str, list[Path]] | None = None  # metadata.name -> files under root defining it
         self._unparsable: list[Path] = []
         self._builds: dict[tuple[Any, ...], Any] = {}
@@ -48,6 +49,13 @@ class ManifestIndex(manifests.Files):
         if listing is None:
             listing = self._listings[directory] = list(manifests.yaml_files(directory))
         return listing
+
+    def _positions(self, directory: Path) -> dict[Path, int]:
+        """Each *.yaml/*.yml file under `directory` -> its place in the listing (kept with the listings)."""
+        positions = self._position_maps.get(directory)
+        if positions is None:
+            positions = self._position_maps[directory] = {p: i for i, p in enumerate(self.yaml_files(directory))}
+        return positions
 
     def data(self, path: Path) -> bytes:
         cached = self._data.get(path)
@@ -73,7 +81,8 @@ class ManifestIndex(manifests.Files):
         assert self._names is not None
         needle = name.encode()
         candidates = set(self._names.get(name, ())) | {p for p in self._unparsable if needle in self.data(p)}
-        return [p for p in self.yaml_files(directory) if p in candidates]
+        positions = self._positions(directory)  # the listing's order, without walking it for every name
+        return sorted((p for p in candidates if p in positions), key=positions.__getitem__)
 
     def _index_names(self) -> None:
         names: dict[str, list[Path]] = {}
@@ -104,6 +113,7 @@ class ManifestIndex(manifests.Files):
                 self._data.pop(path, None)
                 self._documents.pop(path, None)
         self._listings.clear()
+        self._position_maps.clear()
         self._builds.clear()
         self._names = None
 

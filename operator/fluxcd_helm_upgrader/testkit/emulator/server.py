@@ -199,7 +199,7 @@ class ApiEmulator:
     ) -> collections.Counter[str]:
         """How many objects give each value of `key`, without copying them (`list` copies every object: a probe
         polling 1,000 of them would cost the operator it measures, which runs in the same event loop)."""
-        return collections.Counter(key(obj) for obj in self.store.select(self.resource(plural_or_kind), namespace))
+        return self.store.tally(self.resource(plural_or_kind), namespace, key)
 
     def put_object(self, obj: Mapping[str, Any], plural_or_kind: str | None = None) -> dict[str, Any]:
         """Seed an object (status included) as a controller would have written it; returns it stored."""

@@ -13,7 +13,7 @@ import asyncio
 import collections
 import copy
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,6 +127,14 @@ class Store:
             if namespace is None or ns == namespace
         ]
         return [obj for obj in items if predicate is None or predicate(obj)]
+
+    def tally(
+        self, resource: Resource, namespace: str | None, key: Callable[[Mapping[str, Any]], str]
+    ) -> collections.Counter[str]:
+        """How many stored objects give each value of `key`: no copy, no sort (a probe polls it)."""
+        return collections.Counter(
+            key(obj) for (ns, _), obj in self._bucket(resource).items() if namespace is None or ns == namespace
+        )
 
     # Writes.
 
