@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -10,13 +9,11 @@ import git
 import pytest
 
 from fluxcd_helm_upgrader.gitops import refs
+from tests.support import remotes
 
 
 def _git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@x"}  # fmt: skip
-    return subprocess.run(["git", "-c", "init.defaultBranch=main", *args], cwd=cwd, env=env, check=True,
-                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+    return remotes.git(cwd, "-c", "init.defaultBranch=main", *args)
 
 
 @pytest.fixture
